@@ -1,0 +1,236 @@
+//! The one engine behind all four entry points.
+//!
+//! Internal invariant: the engine owns a [`Pending`] set of `total` children
+//! with indices in `0..pending.capacity()`. [`Engine::poll_step`] returns
+//! each child's output exactly once, as `Step::Child(index, output)`, and
+//! never polls a child after it completed (the slab drops it on
+//! completion). `Step::Exhausted` follows the last output; `Step::TimedOut`
+//! is returned only when no child is ready, so a zero timeout over children
+//! that are all complete still succeeds. After `take_pending` the engine
+//! holds nothing and reports `Exhausted`.
+//!
+//! What wakes it:
+//! - a child's own waker: the slab's per-child wakers queue that child alone,
+//!   so a gather of n futures costs O(n) polls, not O(n x wakes);
+//! - the check timer, only while some child is parked as unable to wake
+//!   anyone (a [probe](crate::probe)); it sleeps for the schedule's next
+//!   interval, then wakes every parked probe for one check. A burst of
+//!   missed ticks cannot happen: it is one `Sleep`, re-armed per check;
+//! - one `Sleep` for the deadline, made on the first poll of a call with a
+//!   timeout.
+//!
+//! Tokio's cooperative budget: spawned-task handles answer `Pending` once the
+//! task has spent its budget (about 128 completions a turn), and defer their
+//! wake-up. Polling on regardless would re-poll them for nothing, which made
+//! `FuturesUnordered` quadratic over 100k tasks (futures-rs#2526,
+//! tokio#3493). So before each child poll the engine checks the budget and,
+//! when it is spent, yields (waking itself) instead. Inline futures spend no
+//! budget, so this never slows a gather of plain futures.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use tokio::time::Sleep;
+
+use crate::Pending;
+use crate::error::Timeout;
+use crate::polling::Polling;
+use crate::probe::{self, Scope};
+use crate::progress::{End, Progress, Tracker};
+use crate::shape::Keys;
+
+/// Which entry point a call came from: its name, label and default pacing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) name: &'static str,
+    gathers: bool,
+    blocking: bool,
+}
+
+impl Entry {
+    pub(crate) const WAIT: Self = Self { name: "wait", gathers: false, blocking: true };
+    pub(crate) const ASYNC_WAIT: Self = Self { name: "async_wait", gathers: false, blocking: false };
+    pub(crate) const GATHER: Self = Self { name: "gather", gathers: true, blocking: true };
+    pub(crate) const ASYNC_GATHER: Self = Self { name: "async_gather", gathers: true, blocking: false };
+
+    fn label(self) -> &'static str {
+        if self.gathers { "Gathering" } else { "Waiting" }
+    }
+
+    /// The blocking entry points follow the configured algorithm; the async
+    /// ones a fixed interval (100 µs by default).
+    fn default_polling(self) -> Polling {
+        if self.blocking {
+            crate::config::sync_polling().schedule()
+        } else {
+            let every = crate::config::async_poll_interval(!self.gathers);
+            // Validated when the config was set.
+            crate::polling::Fixed::new(every).map(Polling::Fixed).unwrap_or_else(|_| Polling::Fixed(Default::default()))
+        }
+    }
+}
+
+/// The per-call settings every builder shares.
+#[derive(Debug)]
+pub(crate) struct Options {
+    pub(crate) entry: Entry,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) polling: Option<Polling>,
+    pub(crate) progress: Progress,
+}
+
+impl Options {
+    pub(crate) fn new(entry: Entry) -> Self {
+        Self { entry, timeout: None, polling: None, progress: Progress::off() }
+    }
+}
+
+/// What one step of the engine produced.
+pub(crate) enum Step<T> {
+    /// The child at this index completed with this output.
+    Child(usize, T),
+    /// Every child has completed.
+    Exhausted,
+    /// The deadline passed with children still pending.
+    TimedOut,
+}
+
+pub(crate) struct Engine<L, F> {
+    pending: Option<Pending<L, F>>,
+    entry: Entry,
+    total: usize,
+    completed: usize,
+    started: Instant,
+    timeout: Option<Duration>,
+    deadline: Option<Pin<Box<Sleep>>>,
+    polling: Option<Polling>,
+    check_timer: Option<Pin<Box<Sleep>>>,
+    completed_at_last_check: usize,
+    scope: Scope,
+    progress: Tracker,
+}
+
+impl<L: Keys, F: Future> Engine<L, F> {
+    /// The clock starts here: at the call, not at the first poll.
+    pub(crate) fn new(pending: Pending<L, F>, options: Options) -> Self {
+        let started = Instant::now();
+        Self {
+            total: pending.len(),
+            pending: Some(pending),
+            entry: options.entry,
+            completed: 0,
+            started,
+            timeout: options.timeout,
+            deadline: None,
+            polling: options.polling,
+            check_timer: None,
+            completed_at_last_check: 0,
+            scope: Scope { check: probe::next_check(), parked: Vec::new() },
+            progress: Tracker::new(options.progress, started),
+        }
+    }
+
+    pub(crate) fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Step<F::Output>> {
+        loop {
+            if !tokio::task::coop::has_budget_remaining() {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            let Some(pending) = self.pending.as_mut() else {
+                return Poll::Ready(Step::Exhausted);
+            };
+            match probe::within(&mut self.scope, || pending.poll_next_child(cx)) {
+                Poll::Ready(Some((index, out))) => {
+                    self.completed += 1;
+                    return Poll::Ready(Step::Child(index, out));
+                }
+                Poll::Ready(None) => {
+                    self.report();
+                    return Poll::Ready(Step::Exhausted);
+                }
+                Poll::Pending => {}
+            }
+            if self.poll_check(cx).is_pending() {
+                break;
+            }
+        }
+        if self.poll_deadline(cx) {
+            return Poll::Ready(Step::TimedOut);
+        }
+        self.report();
+        Poll::Pending
+    }
+
+    /// Fires the check timer if it is due and anything is parked on it.
+    fn poll_check(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.scope.parked.is_empty() {
+            return Poll::Pending;
+        }
+        let entry = self.entry;
+        let polling = self.polling.get_or_insert_with(|| entry.default_polling());
+        let timer = self
+            .check_timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(polling.next_interval())));
+        if timer.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        if self.completed > self.completed_at_last_check {
+            polling.record_completion();
+        } else {
+            polling.record_no_completion();
+        }
+        self.completed_at_last_check = self.completed;
+        timer.as_mut().reset(tokio::time::Instant::now() + polling.next_interval());
+        self.scope.check = probe::next_check();
+        for waker in self.scope.parked.drain(..) {
+            waker.wake();
+        }
+        Poll::Ready(())
+    }
+
+    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(timeout) = self.timeout else { return false };
+        let at = tokio::time::Instant::from_std(self.started) + timeout;
+        let deadline = self.deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+        deadline.as_mut().poll(cx).is_ready()
+    }
+
+    /// Progress for the end of a poll (stream items end a poll too).
+    pub(crate) fn report(&mut self) {
+        self.progress.update(self.completed, self.total, self.entry.label());
+    }
+
+    /// The final progress report.
+    pub(crate) fn finish(&mut self, end: End) {
+        self.progress.finish(self.completed, self.total, self.entry.label(), end);
+    }
+
+    pub(crate) fn key(&self, index: usize) -> Option<L::Key> {
+        self.pending.as_ref().map(|p| p.key(index))
+    }
+
+    /// The bound of child indices: the size of the slots a gather needs.
+    pub(crate) fn capacity(&self) -> usize {
+        self.pending.as_ref().map_or(0, Pending::capacity)
+    }
+
+    /// The children still pending (an empty set's keys once all completed).
+    pub(crate) fn take_pending(&mut self) -> Option<Pending<L, F>> {
+        self.pending.take()
+    }
+
+    /// Drops every child still pending, now.
+    pub(crate) fn cancel(&mut self) {
+        self.pending = None;
+    }
+
+    pub(crate) fn timeout_error<P>(&self, partial: P) -> Timeout<P> {
+        Timeout::new(self.entry.name, self.started.elapsed(), self.completed, self.total, partial)
+    }
+
+    pub(crate) fn entry(&self) -> Entry {
+        self.entry
+    }
+}

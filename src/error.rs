@@ -1,0 +1,352 @@
+//! Error types.
+
+use std::fmt;
+use std::time::Duration;
+
+use sync_wrapper::SyncWrapper;
+
+/// A string that names none of an enum's values.
+///
+/// # Examples
+///
+/// ```
+/// let err = "soon".parse::<concurry::ReturnWhen>().unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "invalid return condition \"soon\": valid values are: all_completed, first_completed, first_exception"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {what} {given:?}: valid values are: {}", valid.join(", "))]
+pub struct ParseError {
+    what: &'static str,
+    given: String,
+    valid: &'static [&'static str],
+}
+
+impl ParseError {
+    pub(crate) fn new(what: &'static str, given: &str, valid: &'static [&'static str]) -> Self {
+        Self { what, given: given.to_owned(), valid }
+    }
+
+    /// The values that would have been accepted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = "x".parse::<concurry::PollingAlgorithm>().unwrap_err();
+    /// assert_eq!(err.valid().len(), 4);
+    /// ```
+    pub fn valid(&self) -> &'static [&'static str] {
+        self.valid
+    }
+}
+
+/// A setting that is out of range: which one, the value, and why.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let err = concurry::config::update(|d| d.async_gather_poll_interval = Duration::ZERO).unwrap_err();
+/// assert_eq!(err.name(), "async_gather_poll_interval");
+/// assert!(err.to_string().contains("must be greater than zero"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {name} = {value}: {reason}")]
+pub struct ConfigError {
+    name: &'static str,
+    value: String,
+    reason: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(name: &'static str, value: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self { name, value: value.into(), reason: reason.into() }
+    }
+
+    /// The name of the setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = concurry::polling::Fixed::new(std::time::Duration::ZERO).unwrap_err();
+    /// assert_eq!(err.name(), "fixed interval");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+/// A blocking entry point called where it cannot block.
+///
+/// `wait(..).run()` and `gather(..).run()` block the calling thread. On a
+/// current-thread Tokio runtime that thread is the runtime itself, so
+/// blocking it would deadlock every task on it: the call refuses instead.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let err = concurry::gather(vec![async { 1 }]).run().unwrap_err();
+/// assert!(err.to_string().contains("use async_gather"));
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{entry}() cannot block on a current-thread Tokio runtime (it would deadlock the runtime): \
+     use {entry_async}(..).await there, or call {entry}() from a plain thread or a multi-thread runtime"
+)]
+pub struct BlockingError {
+    entry: &'static str,
+    entry_async: &'static str,
+}
+
+impl BlockingError {
+    pub(crate) fn new(entry: &'static str) -> Self {
+        let entry_async = if entry == "wait" { "async_wait" } else { "async_gather" };
+        Self { entry, entry_async }
+    }
+}
+
+/// The deadline passed first. Says which entry point, after how long, and how
+/// many of how many children completed; hands back everything through
+/// [`into_partial`](Timeout::into_partial).
+///
+/// For `wait` the partial result is the [`Waited`](crate::Waited) value the
+/// call would have returned; for `gather` it holds the outputs that completed
+/// (with their keys) and the children still pending. For iterator mode the
+/// completed outputs were already yielded, so only the pending ones remain.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let futs = vec![
+///     Box::pin(async { 1 }) as std::pin::Pin<Box<dyn std::future::Future<Output = i32> + Send>>,
+///     Box::pin(async { tokio::time::sleep(Duration::from_secs(60)).await; 2 }),
+/// ];
+/// let err = concurry::async_gather(futs).timeout(Duration::from_millis(20)).await.unwrap_err();
+/// let timeout = err.into_timeout().unwrap();
+/// assert_eq!((timeout.completed(), timeout.total()), (1, 2));
+/// let partial = timeout.into_partial();
+/// assert_eq!(partial.done, vec![(0, 1)]);
+/// assert_eq!(partial.pending.len(), 1);
+/// # }
+/// ```
+pub struct Timeout<P> {
+    entry: &'static str,
+    elapsed: Duration,
+    completed: usize,
+    total: usize,
+    partial: SyncWrapper<P>,
+}
+
+impl<P> Timeout<P> {
+    pub(crate) fn new(entry: &'static str, elapsed: Duration, completed: usize, total: usize, partial: P) -> Self {
+        Self { entry, elapsed, completed, total, partial: SyncWrapper::new(partial) }
+    }
+
+    /// The entry point that timed out (`"async_gather"`, `"wait"`, ...).
+    pub fn entry(&self) -> &'static str {
+        self.entry
+    }
+    /// Time from the call to the deadline being noticed.
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+    /// How many children completed in time.
+    pub fn completed(&self) -> usize {
+        self.completed
+    }
+    /// How many children the call was given.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+    /// The partial result: what completed, and what is still pending.
+    pub fn into_partial(self) -> P {
+        self.partial.into_inner()
+    }
+    /// The partial result, by mutable reference.
+    pub fn partial_mut(&mut self) -> &mut P {
+        self.partial.get_mut()
+    }
+}
+
+impl<P> fmt::Display for Timeout<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} timed out after {:?}: {} of {} completed",
+            self.entry, self.elapsed, self.completed, self.total
+        )
+    }
+}
+
+impl<P> fmt::Debug for Timeout<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout")
+            .field("entry", &self.entry)
+            .field("elapsed", &self.elapsed)
+            .field("completed", &self.completed)
+            .field("total", &self.total)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P> std::error::Error for Timeout<P> {}
+
+/// Why a `wait` or `gather` did not return its result.
+///
+/// - `K` is the key type (`usize` for `Vec`s, arrays and tuples; the map's
+///   key for maps);
+/// - `E` is the children's error type (`std::convert::Infallible` for
+///   `wait` and for `return_exceptions`, which never fail on a child);
+/// - `P` is the partial result handed back on a timeout.
+///
+/// It is `Send + Sync` whenever `K`, `E` are `Send + Sync` and `P` is `Send`,
+/// so `?` converts it into `Box<dyn Error + Send + Sync>` or `anyhow::Error`.
+/// `Debug` needs only `K: Debug` and `E: Debug`.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use concurry::Error;
+///
+/// let futs = vec![Ok(1), Err("boom"), Ok(3)].into_iter().map(std::future::ready);
+/// match concurry::async_gather(futs.collect::<Vec<_>>()).await {
+///     Err(Error::Failed { key, error }) => assert_eq!((key, error), (1, "boom")),
+///     other => panic!("unexpected: {other:?}"),
+/// }
+/// # }
+/// ```
+#[non_exhaustive]
+pub enum Error<K, E, P> {
+    /// A child failed (an `Err` output, or a panicked task or thread), and
+    /// `return_exceptions` was off. The other children were dropped.
+    Failed {
+        /// The failed child's key.
+        key: K,
+        /// Its error.
+        error: E,
+    },
+    /// The timeout passed before the call could return.
+    Timeout(Timeout<P>),
+    /// A blocking call was made where it cannot block.
+    Blocking(BlockingError),
+}
+
+impl<K, E, P> Error<K, E, P> {
+    /// The timeout, if this is one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let never = vec![std::future::pending::<()>()];
+    /// let err = concurry::async_gather(never).timeout(std::time::Duration::from_secs(1)).await.unwrap_err();
+    /// assert_eq!(err.into_timeout().unwrap().total(), 1);
+    /// # }
+    /// ```
+    pub fn into_timeout(self) -> Option<Timeout<P>> {
+        match self {
+            Self::Timeout(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The failed child's key and error, if this is a failure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let futs = vec![std::future::ready(Err::<u8, _>("no"))];
+    /// let err = concurry::async_gather(futs).await.unwrap_err();
+    /// assert_eq!(err.into_failed(), Some((0, "no")));
+    /// # }
+    /// ```
+    pub fn into_failed(self) -> Option<(K, E)> {
+        match self {
+            Self::Failed { key, error } => Some((key, error)),
+            _ => None,
+        }
+    }
+
+    /// `true` for a timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout(_))
+    }
+}
+
+impl<K, E, P> From<BlockingError> for Error<K, E, P> {
+    fn from(e: BlockingError) -> Self {
+        Self::Blocking(e)
+    }
+}
+
+impl<K: fmt::Debug, E: fmt::Display, P> fmt::Display for Error<K, E, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Failed { key, error } => write!(f, "child {key:?} failed: {error}"),
+            Self::Timeout(t) => t.fmt(f),
+            Self::Blocking(b) => b.fmt(f),
+        }
+    }
+}
+
+impl<K: fmt::Debug, E: fmt::Debug, P> fmt::Debug for Error<K, E, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Failed { key, error } => {
+                f.debug_struct("Failed").field("key", key).field("error", error).finish()
+            }
+            Self::Timeout(t) => f.debug_tuple("Timeout").field(t).finish(),
+            Self::Blocking(b) => f.debug_tuple("Blocking").field(b).finish(),
+        }
+    }
+}
+
+/// Needs only `Debug + Display` of the child error, so errors such as
+/// `String` or `anyhow::Error` work too; the child error is shown in the
+/// message rather than as [`source`](std::error::Error::source).
+impl<K: fmt::Debug, E: fmt::Debug + fmt::Display, P> std::error::Error for Error<K, E, P> {}
+
+/// A `std::thread` that panicked: its panic message, when it was a string.
+///
+/// # Examples
+///
+/// ```
+/// let h = std::thread::spawn(|| -> u8 { panic!("bad input") });
+/// let out = concurry::gather(vec![concurry::probe::thread(h)]).return_exceptions().run().unwrap();
+/// assert_eq!(out[0].as_ref().unwrap_err().message(), Some("bad input"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("thread panicked: {}", message.as_deref().unwrap_or("<non-string panic payload>"))]
+pub struct ThreadPanic {
+    message: Option<String>,
+}
+
+impl ThreadPanic {
+    pub(crate) fn from_payload(payload: Box<dyn std::any::Any + Send>) -> Self {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned());
+        Self { message }
+    }
+
+    /// The panic message, if the payload was a string.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+}

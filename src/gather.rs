@@ -1,0 +1,420 @@
+//! `gather` / `async_gather`: every output, in the input's shape; or, in
+//! iterator mode, each `(key, output)` as it completes.
+
+use std::convert::Infallible;
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::Stream;
+
+use crate::engine::{Engine, Entry, Options, Step};
+use crate::error::Error;
+use crate::polling::Polling;
+use crate::progress::{End, Progress};
+use crate::shape::{IntoChildren, Keys, Shape};
+use crate::{Outcome, Waited};
+
+/// How a gather treats a failed child: the typestate of [`Gather`].
+pub trait Mode {
+    /// What each child contributes to the result.
+    type Item<O: Outcome>;
+    /// The error a child's failure ends the call with.
+    type Error<O: Outcome>;
+    /// Sorts an output into a result item or a failure.
+    fn accept<O: Outcome>(out: O) -> Result<Self::Item<O>, Self::Error<O>>;
+}
+
+/// The default: the first failure ends the call; outputs are the success
+/// values (`T` of a `Result<T, E>`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FailFast;
+
+/// `.return_exceptions()`: every output as it is, errors included, in its
+/// slot.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReturnExceptions;
+
+impl Mode for FailFast {
+    type Item<O: Outcome> = O::Value;
+    type Error<O: Outcome> = O::Error;
+    fn accept<O: Outcome>(out: O) -> Result<O::Value, O::Error> {
+        out.into_result()
+    }
+}
+
+impl Mode for ReturnExceptions {
+    type Item<O: Outcome> = O;
+    type Error<O: Outcome> = Infallible;
+    fn accept<O: Outcome>(out: O) -> Result<O, Infallible> {
+        Ok(out)
+    }
+}
+
+type Out<F> = <F as Future>::Output;
+type Item<M, F> = <M as Mode>::Item<Out<F>>;
+/// The partial result a gather's timeout hands back.
+pub type GatherPartial<L, F, M> = Waited<L, F, Item<M, F>>;
+/// The error of a gather over children `F` keyed by `L`, in mode `M`.
+pub type GatherError<L, F, M> = Error<<L as Keys>::Key, <M as Mode>::Error<Out<F>>, GatherPartial<L, F, M>>;
+/// The result of a gather over the input `S`, in mode `M`.
+pub type GatherResult<S, M> = Result<
+    <S as Shape<Item<M, <S as IntoChildren>::Future>>>::Output,
+    GatherError<<S as IntoChildren>::Keys, <S as IntoChildren>::Future, M>,
+>;
+/// One item of iterator mode.
+pub type GatherItem<L, F, M> = Result<(<L as Keys>::Key, Item<M, F>), GatherError<L, F, M>>;
+
+/// A `gather` call being set up: choose options, then `.await` it
+/// (`async_gather`), `.run()` it (`gather`), or take its results as they
+/// complete with `.stream()` or `.iter()`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let children = vec![Ok::<_, String>(1), Err("bad".to_string())].into_iter().map(std::future::ready);
+/// let out = concurry::async_gather(children.collect::<Vec<_>>())
+///     .return_exceptions()
+///     .timeout(Duration::from_secs(5))
+///     .await
+///     .unwrap();
+/// assert_eq!(out, [Ok(1), Err("bad".to_string())]);
+/// # }
+/// ```
+#[must_use = "a gather does nothing until it is awaited, run or iterated"]
+pub struct Gather<S, M = FailFast> {
+    children: S,
+    options: Options,
+    mode: PhantomData<M>,
+}
+
+/// Gathers every output from async code: a [`Gather`] to configure and
+/// `.await`.
+///
+/// Outputs keep the input's shape: a `Vec` gives a `Vec` in input order, a
+/// map the same map type with the same keys, a tuple a typed tuple. By
+/// default the first `Err` (or panicked task) ends the call at once with
+/// [`Error::Failed`] and drops the other children; `.return_exceptions()`
+/// keeps every output instead.
+///
+/// # Examples
+///
+/// ```
+/// use std::collections::HashMap;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let tasks = HashMap::from([
+///     ("users", tokio::spawn(async { 3 })),
+///     ("orders", tokio::spawn(async { 5 })),
+/// ]);
+/// let counts = concurry::async_gather(tasks).await?;
+/// assert_eq!(counts["users"] + counts["orders"], 8);
+/// # Ok(())
+/// # }
+/// ```
+pub fn async_gather<S>(children: S) -> Gather<S>
+where
+    S: IntoChildren,
+    <S::Future as Future>::Output: Outcome,
+{
+    Gather { children, options: Options::new(Entry::ASYNC_GATHER), mode: PhantomData }
+}
+
+/// Gathers every output from blocking code: a [`Gather`] to configure and
+/// [`run`](Gather::run), or [`iter`](Gather::iter) over.
+///
+/// # Examples
+///
+/// ```
+/// let handle = concurry::shared_runtime().handle();
+/// let tasks: Vec<_> = (0..4).map(|i| handle.spawn(async move { i * i })).collect();
+/// assert_eq!(concurry::gather(tasks).run().unwrap(), [0, 1, 4, 9]);
+/// ```
+pub fn gather<S>(children: S) -> Gather<S>
+where
+    S: IntoChildren,
+    <S::Future as Future>::Output: Outcome,
+{
+    Gather { children, options: Options::new(Entry::GATHER), mode: PhantomData }
+}
+
+impl<S: IntoChildren> Gather<S, FailFast> {
+    /// Keep every output as it is, errors included, in its slot, rather than
+    /// failing on the first error.
+    pub fn return_exceptions(self) -> Gather<S, ReturnExceptions> {
+        Gather { children: self.children, options: self.options, mode: PhantomData }
+    }
+}
+
+impl<S: IntoChildren, M: Mode> Gather<S, M>
+where
+    Out<S::Future>: Outcome,
+{
+    /// Fail with [`Error::Timeout`] if not every child completes within
+    /// `timeout` of the call. The outputs that did complete, and the children
+    /// still pending, can be taken from the error.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
+
+    /// How often to check children that cannot wake the engine
+    /// ([probes](crate::probe)).
+    pub fn polling(mut self, polling: impl Into<Polling>) -> Self {
+        self.options.polling = Some(polling.into());
+        self
+    }
+
+    /// Report progress (off by default); see [`Progress`].
+    pub fn progress(mut self, progress: impl Into<Progress>) -> Self {
+        self.options.progress = progress.into();
+        self
+    }
+
+    /// Blocks the calling thread until every output is in.
+    ///
+    /// # Errors
+    ///
+    /// As for `.await`, plus [`Error::Blocking`] on a current-thread Tokio
+    /// runtime, where blocking would deadlock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(concurry::gather([async { 'x' }]).run().unwrap(), ['x']);
+    /// ```
+    pub fn run(self) -> GatherResult<S, M>
+    where
+        S: Shape<Item<M, <S as IntoChildren>::Future>>,
+    {
+        let entry = self.options.entry.name;
+        crate::blocking::block_on(entry, self.into_future())?
+    }
+
+    /// Iterator mode, async: a [`Stream`] of `Ok((key, output))` in
+    /// completion order.
+    ///
+    /// Without `return_exceptions` the stream yields items up to the first
+    /// failure, then that failure as `Err`, then ends, dropping the other
+    /// children. With a timeout it yields everything that completed in time,
+    /// then `Err(Error::Timeout)` (counting what was yielded), then ends; the
+    /// clock starts here, at this call. Dropping the stream drops the
+    /// children still pending.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let children: Vec<_> = ['a', 'b'].into_iter().map(|c| async move { c }).collect();
+    /// let mut stream = concurry::async_gather(children).stream();
+    /// let mut seen = Vec::new();
+    /// while let Some(item) = stream.next().await {
+    ///     seen.push(item.unwrap());
+    /// }
+    /// assert_eq!(seen.len(), 2);
+    /// # }
+    /// ```
+    pub fn stream(self) -> GatherStream<S::Keys, S::Future, M> {
+        GatherStream { engine: Some(Engine::new(self.children.into_pending(), self.options)), mode: PhantomData }
+    }
+
+    /// Iterator mode, blocking: an [`Iterator`] of the [`stream`](Self::stream)'s
+    /// items. Each `next()` blocks the calling thread; a call where blocking
+    /// is impossible yields one `Err(Error::Blocking)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let children: Vec<_> = (1..=3).map(|i| async move { i }).collect();
+    /// let mut total = 0;
+    /// for item in concurry::gather(children).iter() {
+    ///     let (_index, value) = item.unwrap();
+    ///     total += value;
+    /// }
+    /// assert_eq!(total, 6);
+    /// ```
+    pub fn iter(self) -> GatherIter<S::Keys, S::Future, M> {
+        GatherIter { stream: self.stream() }
+    }
+}
+
+impl<S, M> IntoFuture for Gather<S, M>
+where
+    S: Shape<Item<M, <S as IntoChildren>::Future>>,
+    M: Mode,
+    Out<S::Future>: Outcome,
+{
+    type Output = GatherResult<S, M>;
+    type IntoFuture = GatherFuture<S, M>;
+
+    fn into_future(self) -> GatherFuture<S, M> {
+        let engine = Engine::new(self.children.into_pending(), self.options);
+        let slots = std::iter::repeat_with(|| None).take(engine.capacity()).collect();
+        GatherFuture { engine, slots, shape: PhantomData }
+    }
+}
+
+/// The future of an `async_gather`.
+///
+/// Dropping it drops every child still pending.
+///
+/// # Cancel safety
+///
+/// This future is not cancel safe: if it is used as a branch of
+/// `tokio::select!` and another branch completes first, the children and the
+/// outputs already collected are dropped with it. Use
+/// [`Gather::stream`] to keep what completed.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct GatherFuture<S: IntoChildren, M: Mode>
+where
+    Out<S::Future>: Outcome,
+{
+    engine: Engine<S::Keys, S::Future>,
+    slots: Vec<Option<Item<M, S::Future>>>,
+    shape: PhantomData<fn() -> S>,
+}
+
+// Nothing in it is pinned: the children live pinned in the engine's slab.
+impl<S: IntoChildren, M: Mode> Unpin for GatherFuture<S, M> where Out<S::Future>: Outcome {}
+
+impl<S, M> Future for GatherFuture<S, M>
+where
+    S: Shape<Item<M, <S as IntoChildren>::Future>>,
+    M: Mode,
+    Out<S::Future>: Outcome,
+{
+    type Output = GatherResult<S, M>;
+
+    /// # Panics
+    ///
+    /// When polled again after it returned `Ready`.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        loop {
+            match this.engine.poll_step(cx) {
+                Poll::Ready(Step::Child(index, out)) => match M::accept(out) {
+                    Ok(item) => this.slots[index] = Some(item),
+                    Err(error) => {
+                        let key = this.engine.key(index).expect("the engine holds its children until it finishes");
+                        this.engine.finish(End::Failed);
+                        this.engine.cancel();
+                        return Poll::Ready(Err(Error::Failed { key, error }));
+                    }
+                },
+                Poll::Ready(Step::Exhausted) => {
+                    this.engine.finish(End::Success);
+                    let pending = this.engine.take_pending().expect("a gather future polled after it completed");
+                    let slots = std::mem::take(&mut this.slots);
+                    return Poll::Ready(Ok(S::assemble(pending.into_keys(), slots)));
+                }
+                Poll::Ready(Step::TimedOut) => {
+                    this.engine.finish(End::Timeout);
+                    let pending = this.engine.take_pending().expect("a gather future polled after it completed");
+                    let done = std::mem::take(&mut this.slots)
+                        .into_iter()
+                        .enumerate()
+                        .filter_map(|(i, slot)| slot.map(|item| (pending.key(i), item)))
+                        .collect();
+                    let partial = Waited { done, pending };
+                    return Poll::Ready(Err(Error::Timeout(this.engine.timeout_error(partial))));
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// Iterator mode's stream: see [`Gather::stream`].
+///
+/// # Cancel safety
+///
+/// `next()` on it is cancel safe: if it is used as a branch of
+/// `tokio::select!` and another branch completes first, no output is lost;
+/// the next call yields it.
+#[must_use = "streams do nothing unless polled"]
+pub struct GatherStream<L: Keys, F: Future, M> {
+    engine: Option<Engine<L, F>>,
+    mode: PhantomData<M>,
+}
+
+impl<L: Keys, F: Future, M> Unpin for GatherStream<L, F, M> {}
+
+impl<L: Keys, F: Future, M: Mode> Stream for GatherStream<L, F, M>
+where
+    F::Output: Outcome,
+{
+    type Item = GatherItem<L, F, M>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let Some(engine) = this.engine.as_mut() else { return Poll::Ready(None) };
+        let item = match engine.poll_step(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Step::Child(index, out)) => {
+                let key = engine.key(index).expect("the engine holds its children until it finishes");
+                match M::accept(out) {
+                    Ok(item) => {
+                        engine.report();
+                        return Poll::Ready(Some(Ok((key, item))));
+                    }
+                    Err(error) => {
+                        engine.finish(End::Failed);
+                        Error::Failed { key, error }
+                    }
+                }
+            }
+            Poll::Ready(Step::Exhausted) => {
+                engine.finish(End::Success);
+                this.engine = None;
+                return Poll::Ready(None);
+            }
+            Poll::Ready(Step::TimedOut) => {
+                engine.finish(End::Timeout);
+                let pending = engine.take_pending().expect("the engine holds its children until it finishes");
+                Error::Timeout(engine.timeout_error(Waited { done: Vec::new(), pending }))
+            }
+        };
+        // A failure or a timeout ends the stream; the other children go now.
+        this.engine = None;
+        Poll::Ready(Some(Err(item)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, self.engine.as_ref().map(|e| e.capacity()))
+    }
+}
+
+/// Iterator mode's blocking iterator: see [`Gather::iter`].
+#[must_use = "iterators are lazy and do nothing unless consumed"]
+pub struct GatherIter<L: Keys, F: Future, M> {
+    stream: GatherStream<L, F, M>,
+}
+
+impl<L: Keys, F: Future, M: Mode> Iterator for GatherIter<L, F, M>
+where
+    F::Output: Outcome,
+{
+    type Item = GatherItem<L, F, M>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use futures::StreamExt;
+        let entry = self.stream.engine.as_ref()?.entry().name;
+        match crate::blocking::block_on(entry, self.stream.next()) {
+            Ok(item) => item,
+            Err(blocking) => {
+                self.stream.engine = None;
+                Some(Err(Error::Blocking(blocking)))
+            }
+        }
+    }
+}

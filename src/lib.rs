@@ -1,0 +1,28 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+mod blocking;
+pub mod config;
+mod engine;
+mod error;
+mod gather;
+mod outcome;
+mod pending;
+pub mod polling;
+pub mod probe;
+pub mod progress;
+pub mod shape;
+mod wait;
+
+pub use blocking::shared_runtime;
+pub use error::{BlockingError, ConfigError, Error, ParseError, ThreadPanic, Timeout};
+pub use gather::{
+    FailFast, Gather, GatherError, GatherFuture, GatherItem, GatherIter, GatherPartial, GatherResult, GatherStream,
+    Mode, ReturnExceptions, async_gather, gather,
+};
+pub use outcome::Outcome;
+pub use pending::Pending;
+pub use polling::{Polling, PollingAlgorithm};
+pub use progress::Progress;
+pub use wait::{ReturnWhen, Wait, WaitFuture, WaitResult, Waited, async_wait, wait};

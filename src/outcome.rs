@@ -1,0 +1,157 @@
+//! What counts as a failed child.
+//!
+//! Rust has no specialization, so "an `Err` fails, anything else never fails"
+//! cannot be one blanket impl. [`Outcome`] is implemented for `Result<T, E>`
+//! (an `Err` is a failure), and for the common std output types, which never
+//! fail. For an output type of your own, one line does it:
+//! [`never_fails!`](crate::never_fails).
+//!
+//! We chose this over a second family of verbs (`try_gather`, as futures-rs
+//! has `try_join_all`) because it keeps the spec's single `gather`: by
+//! default the first `Err` fails the call, `.return_exceptions()` gives every
+//! output as it is, and `ReturnWhen::FirstException` works for every input.
+//! A panicking Tokio task fails too: its `JoinHandle` outputs
+//! `Result<T, JoinError>`.
+
+use std::convert::Infallible;
+
+/// The output of a child: did it fail, and with what?
+///
+/// # Examples
+///
+/// ```
+/// use concurry::Outcome;
+///
+/// assert!(Err::<u8, &str>("x").is_failure());
+/// assert!(!42_u32.is_failure());
+/// assert_eq!(Ok::<u8, &str>(1).into_result(), Ok(1));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "concurry cannot tell whether a `{Self}` output is a failure",
+    label = "the children's output type must implement `concurry::Outcome`",
+    note = "`Result<T, E>` fails on `Err`; common std types never fail",
+    note = "for a type of your own that never fails, write `concurry::never_fails!({Self});`"
+)]
+pub trait Outcome {
+    /// The value of a success.
+    type Value;
+    /// The error of a failure (`Infallible` for types that never fail).
+    type Error;
+
+    /// Is this a failure?
+    fn is_failure(&self) -> bool;
+    /// Split into success or failure.
+    fn into_result(self) -> Result<Self::Value, Self::Error>;
+}
+
+impl<T, E> Outcome for Result<T, E> {
+    type Value = T;
+    type Error = E;
+
+    fn is_failure(&self) -> bool {
+        self.is_err()
+    }
+    fn into_result(self) -> Self {
+        self
+    }
+}
+
+/// Implements [`Outcome`] for types that never fail.
+///
+/// # Examples
+///
+/// ```
+/// struct Report { rows: usize }
+/// concurry::never_fails!(Report);
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let out = concurry::async_gather(vec![async { Report { rows: 3 } }]).await.unwrap();
+/// assert_eq!(out[0].rows, 3);
+/// # }
+/// ```
+#[macro_export]
+macro_rules! never_fails {
+    ($($t:ty),* $(,)?) => {$(
+        impl $crate::Outcome for $t {
+            type Value = $t;
+            type Error = ::std::convert::Infallible;
+            fn is_failure(&self) -> bool {
+                false
+            }
+            fn into_result(self) -> ::std::result::Result<$t, ::std::convert::Infallible> {
+                ::std::result::Result::Ok(self)
+            }
+        }
+    )*};
+}
+
+never_fails!(
+    (),
+    bool,
+    char,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    String,
+    &'static str,
+    std::time::Duration,
+    std::time::Instant,
+    std::process::ExitStatus,
+    std::process::Output,
+    std::path::PathBuf,
+);
+
+macro_rules! never_fails_generic {
+    ($([$($g:ident),*] $t:ty),* $(,)?) => {$(
+        impl<$($g),*> Outcome for $t {
+            type Value = $t;
+            type Error = Infallible;
+            fn is_failure(&self) -> bool {
+                false
+            }
+            fn into_result(self) -> Result<$t, Infallible> {
+                Ok(self)
+            }
+        }
+    )*};
+}
+
+never_fails_generic!(
+    [T] Option<T>,
+    [T] Vec<T>,
+    [T] Box<T>,
+    [T] std::sync::Arc<T>,
+    [T] std::rc::Rc<T>,
+    [T] std::collections::VecDeque<T>,
+    [T] std::collections::BTreeSet<T>,
+    [T, S] std::collections::HashSet<T, S>,
+    [K, V] std::collections::BTreeMap<K, V>,
+    [K, V, S] std::collections::HashMap<K, V, S>,
+    [A] (A,),
+    [A, B] (A, B),
+    [A, B, C] (A, B, C),
+    [A, B, C, D] (A, B, C, D),
+);
+
+impl<T, const N: usize> Outcome for [T; N] {
+    type Value = Self;
+    type Error = Infallible;
+    fn is_failure(&self) -> bool {
+        false
+    }
+    fn into_result(self) -> Result<Self, Infallible> {
+        Ok(self)
+    }
+}

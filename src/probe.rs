@@ -1,0 +1,408 @@
+//! Handles that cannot wake anyone: threads, processes, outside systems.
+//!
+//! A future tells its task when it is ready; a `std::thread::JoinHandle` or a
+//! `std::process::Child` can only be asked "done yet?". Such handles come in
+//! through an explicit adapter (the compiler refuses a blanket impl over both
+//! `Future`s and `JoinHandle`s, error E0119), which turns them into futures
+//! that the engine checks on its polling schedule:
+//!
+//! - [`thread`] for `std::thread::JoinHandle` (a panic is an error value),
+//! - [`process`] for `std::process::Child` (its exit status),
+//! - [`probe`] for any type implementing [`Probe`],
+//! - [`Batch`] for an outside system that answers "which of these are done?"
+//!   in one call, as `ray.wait` does: one call per check covers every
+//!   pending handle of that backend.
+//!
+//! Ready values (the spec's "sync" mode) need no adapter: they are
+//! `std::future::ready(v)`.
+//!
+//! How the engine paces them: a probe that is not done parks its waker with
+//! the engine that is polling it. While anything is parked, the engine
+//! sleeps for the schedule's next interval (the sync entry points follow the
+//! [`PollingAlgorithm`](crate::PollingAlgorithm), the async ones a fixed
+//! 100 µs, which Tokio's 1 ms timer delivers as about one check per
+//! millisecond), then wakes every parked probe for one check. With nothing
+//! parked, no timer runs at all. Awaited on its own, outside any
+//! `wait`/`gather`, a probe checks itself on the default fixed interval.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::process::{Child, ExitStatus};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
+use std::thread::JoinHandle;
+
+use tokio::time::Sleep;
+
+use crate::error::ThreadPanic;
+
+// ---- the engine's side: a scope of parked wakers and the current check ----
+
+/// What the engine lends to the probes it polls, for the length of one poll.
+#[derive(Default)]
+pub(crate) struct Scope {
+    /// Identifies the current check, unique across all engines.
+    pub(crate) check: u64,
+    /// Wakers of probes that were not done; woken at the next check.
+    pub(crate) parked: Vec<Waker>,
+}
+
+static NEXT_CHECK: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) fn next_check() -> u64 {
+    NEXT_CHECK.fetch_add(1, Ordering::Relaxed)
+}
+
+thread_local! {
+    static SCOPE: RefCell<Option<Scope>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with `scope` installed for this thread; restores the outer scope
+/// (nested engines) even if `f` panics.
+pub(crate) fn within<R>(scope: &mut Scope, f: impl FnOnce() -> R) -> R {
+    struct Restore<'a> {
+        scope: &'a mut Scope,
+        outer: Option<Scope>,
+    }
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            let mine = SCOPE.with(|s| s.replace(self.outer.take()));
+            *self.scope = mine.unwrap_or_default();
+        }
+    }
+    let outer = SCOPE.with(|s| s.replace(Some(std::mem::take(scope))));
+    let _restore = Restore { scope, outer };
+    f()
+}
+
+fn current_check() -> Option<u64> {
+    SCOPE.with(|s| s.borrow().as_ref().map(|s| s.check))
+}
+
+fn park(waker: &Waker) -> bool {
+    SCOPE.with(|s| match s.borrow_mut().as_mut() {
+        Some(scope) => {
+            scope.parked.push(waker.clone());
+            true
+        }
+        None => false,
+    })
+}
+
+/// Parks with the polling engine, or, awaited alone, on a timer of its own.
+#[derive(Default)]
+struct Parker {
+    fallback: Option<Pin<Box<Sleep>>>,
+}
+
+impl Parker {
+    fn park(&mut self, cx: &mut Context<'_>) {
+        if park(cx.waker()) {
+            self.fallback = None;
+            return;
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            // No engine and no Tokio timer: ask to be polled again.
+            cx.waker().wake_by_ref();
+            return;
+        }
+        let every = crate::config::defaults().fixed.next_interval();
+        let sleep = self.fallback.get_or_insert_with(|| Box::pin(tokio::time::sleep(every)));
+        if sleep.as_mut().poll(cx).is_ready() {
+            sleep.as_mut().reset(tokio::time::Instant::now() + every);
+            cx.waker().wake_by_ref();
+        }
+    }
+}
+
+// ---- one handle, one question ----
+
+/// A handle that can be asked "done yet?", and gives its output when it is.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::sync::Arc;
+/// use concurry::probe::{probe, Probe};
+///
+/// struct Flag(Arc<AtomicBool>);
+/// impl Probe for Flag {
+///     type Output = &'static str;
+///     fn try_finish(&mut self) -> Option<&'static str> {
+///         self.0.load(Ordering::Acquire).then_some("set")
+///     }
+/// }
+///
+/// let flag = Arc::new(AtomicBool::new(false));
+/// let setter = flag.clone();
+/// std::thread::spawn(move || setter.store(true, Ordering::Release));
+/// let out = concurry::gather(vec![probe(Flag(flag))]).run().unwrap();
+/// assert_eq!(out, ["set"]);
+/// ```
+pub trait Probe {
+    /// What the handle gives when done.
+    type Output;
+    /// `Some(output)` once done; `None` while not. Called again only until it
+    /// returns `Some`.
+    fn try_finish(&mut self) -> Option<Self::Output>;
+}
+
+/// A [`Probe`] as a future, paced by the engine that polls it.
+///
+/// # Examples
+///
+/// ```
+/// let h = std::thread::spawn(|| 7);
+/// let out = concurry::gather([concurry::probe::thread(h)]).run().unwrap();
+/// assert_eq!(out, [7]);
+/// ```
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Probed<P> {
+    probe: P,
+    parker: Parker,
+}
+
+impl<P: Probe + Unpin> Future for Probed<P> {
+    type Output = P::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<P::Output> {
+        match self.probe.try_finish() {
+            Some(out) => Poll::Ready(out),
+            None => {
+                self.parker.park(cx);
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// Wraps any [`Probe`] as a future.
+///
+/// # Examples
+///
+/// ```
+/// # use concurry::probe::{probe, Probe};
+/// struct Done;
+/// impl Probe for Done {
+///     type Output = u8;
+///     fn try_finish(&mut self) -> Option<u8> { Some(1) }
+/// }
+/// assert_eq!(concurry::gather([probe(Done)]).run().unwrap(), [1]);
+/// ```
+pub fn probe<P: Probe + Unpin>(probe: P) -> Probed<P> {
+    Probed { probe, parker: Parker::default() }
+}
+
+/// A `std::thread::JoinHandle` as a [`Probe`]: see [`thread`].
+#[derive(Debug)]
+pub struct ThreadProbe<T>(Option<JoinHandle<T>>);
+
+impl<T> Probe for ThreadProbe<T> {
+    type Output = Result<T, ThreadPanic>;
+
+    fn try_finish(&mut self) -> Option<Self::Output> {
+        if !self.0.as_ref()?.is_finished() {
+            return None;
+        }
+        let handle = self.0.take()?;
+        Some(handle.join().map_err(ThreadPanic::from_payload))
+    }
+}
+
+/// Waits on an OS thread. Its output is `Ok(value)`, or
+/// `Err(`[`ThreadPanic`]`)` if the thread panicked, a failure like any
+/// other `Err`.
+///
+/// # Examples
+///
+/// ```
+/// use concurry::{gather, probe::thread};
+///
+/// let handles: Vec<_> = (0..4).map(|i| thread(std::thread::spawn(move || i * 10))).collect();
+/// assert_eq!(gather(handles).run().unwrap(), [0, 10, 20, 30]);
+/// ```
+pub fn thread<T>(handle: JoinHandle<T>) -> Probed<ThreadProbe<T>> {
+    probe(ThreadProbe(Some(handle)))
+}
+
+/// A `std::process::Child` as a [`Probe`]: see [`process`].
+#[derive(Debug)]
+pub struct ProcessProbe(Child);
+
+impl Probe for ProcessProbe {
+    type Output = io::Result<ExitStatus>;
+
+    fn try_finish(&mut self) -> Option<Self::Output> {
+        self.0.try_wait().transpose()
+    }
+}
+
+/// Waits on a child process; its output is its exit status.
+///
+/// # Examples
+///
+/// ```
+/// use std::process::Command;
+///
+/// let child = Command::new("true").spawn().unwrap();
+/// let status = concurry::gather([concurry::probe::process(child)]).run().unwrap();
+/// assert!(status[0].success());
+/// ```
+pub fn process(child: Child) -> Probed<ProcessProbe> {
+    probe(ProcessProbe(child))
+}
+
+// ---- many handles, one question ----
+
+/// An outside system that answers "which of these are done?" in one call.
+///
+/// # Examples
+///
+/// ```
+/// use concurry::probe::{Batch, BatchProbe};
+///
+/// /// Job `n` is done once `n` is below the service's watermark.
+/// struct Service { watermark: u32 }
+/// impl BatchProbe for Service {
+///     type Id = u32;
+///     type Output = u32;
+///     fn check(&self, ids: &[u32]) -> Vec<(usize, u32)> {
+///         ids.iter().enumerate().filter(|(_, id)| **id < self.watermark).map(|(i, id)| (i, id * 2)).collect()
+///     }
+/// }
+///
+/// let batch = Batch::new(Service { watermark: 10 });
+/// let handles: Vec<_> = (0..5).map(|id| batch.handle(id)).collect();
+/// assert_eq!(concurry::gather(handles).run().unwrap(), [0, 2, 4, 6, 8]);
+/// ```
+pub trait BatchProbe {
+    /// How the system names a handle.
+    type Id: Clone;
+    /// What a finished handle gives.
+    type Output;
+    /// One round trip: of `ids`, which are finished? Returns each finished
+    /// one's position in `ids` with its output. Positions out of range are
+    /// ignored.
+    fn check(&self, ids: &[Self::Id]) -> Vec<(usize, Self::Output)>;
+}
+
+enum Slot<B: BatchProbe> {
+    Waiting(B::Id),
+    Done(B::Output),
+    Gone,
+}
+
+struct BatchState<B: BatchProbe> {
+    slots: Vec<Slot<B>>,
+    // The engine check that last asked the backend; `None` before the first.
+    asked_at: Option<u64>,
+}
+
+struct BatchShared<B: BatchProbe> {
+    backend: B,
+    state: Mutex<BatchState<B>>,
+}
+
+/// A group of handles of one [`BatchProbe`] backend: one backend call per
+/// engine check covers every pending handle of the group.
+///
+/// The backend is called with the group's lock held, so handles of one group
+/// polled from several threads take turns.
+///
+/// # Examples
+///
+/// See [`BatchProbe`], and `examples/batch_probe.rs` for a simulated remote
+/// job service.
+pub struct Batch<B: BatchProbe> {
+    shared: Arc<BatchShared<B>>,
+}
+
+impl<B: BatchProbe> Batch<B> {
+    /// A new, empty group over `backend`.
+    pub fn new(backend: B) -> Self {
+        let state = Mutex::new(BatchState { slots: Vec::new(), asked_at: None });
+        Self { shared: Arc::new(BatchShared { backend, state }) }
+    }
+
+    /// A future for the handle `id`, checked with the rest of the group.
+    pub fn handle(&self, id: B::Id) -> BatchHandle<B> {
+        let mut state = self.shared.lock();
+        state.slots.push(Slot::Waiting(id));
+        BatchHandle { shared: self.shared.clone(), slot: state.slots.len() - 1, parker: Parker::default() }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &B {
+        &self.shared.backend
+    }
+}
+
+impl<B: BatchProbe> BatchShared<B> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BatchState<B>> {
+        // A panicking backend leaves the slots as they were before the call.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn ask(&self, state: &mut BatchState<B>) {
+        let (positions, ids): (Vec<usize>, Vec<B::Id>) = state
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                Slot::Waiting(id) => Some((i, id.clone())),
+                _ => None,
+            })
+            .unzip();
+        if ids.is_empty() {
+            return;
+        }
+        for (pos, out) in self.backend.check(&ids) {
+            if let Some(&slot) = positions.get(pos) {
+                state.slots[slot] = Slot::Done(out);
+            }
+        }
+    }
+}
+
+/// One handle of a [`Batch`], as a future. Dropping it takes it out of the
+/// group's later checks.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct BatchHandle<B: BatchProbe> {
+    shared: Arc<BatchShared<B>>,
+    slot: usize,
+    parker: Parker,
+}
+
+impl<B: BatchProbe> Future for BatchHandle<B> {
+    type Output = B::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<B::Output> {
+        let this = &mut *self;
+        let check = current_check();
+        {
+            let mut state = this.shared.lock();
+            let fresh = check.is_some() && state.asked_at == check;
+            if !fresh && matches!(state.slots[this.slot], Slot::Waiting(_)) {
+                this.shared.ask(&mut state);
+                state.asked_at = check;
+            }
+            if let Slot::Done(_) = state.slots[this.slot] {
+                if let Slot::Done(out) = std::mem::replace(&mut state.slots[this.slot], Slot::Gone) {
+                    return Poll::Ready(out);
+                }
+            }
+        }
+        this.parker.park(cx);
+        Poll::Pending
+    }
+}
+
+impl<B: BatchProbe> Drop for BatchHandle<B> {
+    fn drop(&mut self) {
+        self.shared.lock().slots[self.slot] = Slot::Gone;
+    }
+}

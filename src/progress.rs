@@ -1,0 +1,301 @@
+//! Progress: off, an indicatif bar, or a callback.
+//!
+//! Every entry point takes `.progress(..)`, sync and async, iterator mode
+//! included. It is off by default.
+//!
+//! - [`Progress::from(true)`](Progress#impl-From<bool>-for-Progress) or
+//!   [`Bar::default()`]: an indicatif bar on stderr reading "Waiting" (wait)
+//!   or "Gathering" (gather), with count, rate and ETA, redrawn every
+//!   `miniters` completions (default `max(1, total / 100)`).
+//! - [`Bar`]: desc, unit, colour, miniters, template, your own
+//!   [`ProgressBar`], or a [`MultiProgress`] to join.
+//! - [`Progress::callback`]: `f(completed, total, elapsed)`.
+//!
+//! Bars draw only when stderr is a terminal (indicatif hides them otherwise),
+//! and nothing is ever written to stdout. On success a bar is finished at
+//! 100%; a timeout leaves it abandoned with the message "Timeout", a failure
+//! with "Failed" (the spec's `success` / `stop` / `failure`).
+//!
+//! # Callback calling rule
+//!
+//! The callback is called on the thread polling the call, once with
+//! `completed = 0` when the call first runs, then at the end of each poll of
+//! the engine whose completed count differs from the last call's (so several
+//! completions seen in one poll make one call), and once more when the call
+//! ends (success, failure or timeout), with the final count. In iterator
+//! mode each yielded item ends a poll. A panic in the callback propagates out
+//! of the `.await` or `.run()` that polled it, like a panic in a child; the
+//! children are dropped with the call, nothing is left half-updated.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+type Callback = Box<dyn FnMut(usize, usize, Duration) + Send>;
+
+/// What to report progress to. See the [module docs](self).
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use concurry::{async_gather, Progress};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let log = seen.clone();
+/// let progress = Progress::callback(move |done, total, _elapsed| log.lock().unwrap().push((done, total)));
+/// async_gather([1, 2].map(std::future::ready)).progress(progress).await.unwrap();
+/// assert_eq!(*seen.lock().unwrap(), [(0, 2), (2, 2), (2, 2)]);
+/// # }
+/// ```
+#[derive(Default)]
+pub struct Progress(Kind);
+
+#[derive(Default)]
+enum Kind {
+    #[default]
+    Off,
+    Bar(Bar),
+    Callback(Callback),
+}
+
+impl Progress {
+    /// No progress reporting (the default).
+    pub fn off() -> Self {
+        Self(Kind::Off)
+    }
+
+    /// Report to `f(completed, total, elapsed)`; see the calling rule in the
+    /// [module docs](self).
+    pub fn callback(f: impl FnMut(usize, usize, Duration) + Send + 'static) -> Self {
+        Self(Kind::Callback(Box::new(f)))
+    }
+}
+
+impl From<bool> for Progress {
+    /// `true` is the default bar, `false` is off.
+    fn from(on: bool) -> Self {
+        if on { Self(Kind::Bar(Bar::default())) } else { Self::off() }
+    }
+}
+
+impl From<Bar> for Progress {
+    fn from(bar: Bar) -> Self {
+        Self(Kind::Bar(bar))
+    }
+}
+
+impl From<ProgressBar> for Progress {
+    /// Your own bar, used as it is (its length is set to the total).
+    fn from(bar: ProgressBar) -> Self {
+        Self(Kind::Bar(Bar::default().with_bar(bar)))
+    }
+}
+
+impl fmt::Debug for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Kind::Off => f.write_str("Progress::Off"),
+            Kind::Bar(b) => f.debug_tuple("Progress::Bar").field(b).finish(),
+            Kind::Callback(_) => f.write_str("Progress::Callback(..)"),
+        }
+    }
+}
+
+/// A configured progress bar.
+///
+/// # Examples
+///
+/// ```
+/// use concurry::{gather, progress::Bar};
+///
+/// let bar = Bar::default().desc("Processing batches").unit("batch").colour("green").miniters(10);
+/// let out = gather(vec![std::future::ready(1); 20]).progress(bar).run().unwrap();
+/// assert_eq!(out.len(), 20);
+/// ```
+#[derive(Debug, Default)]
+pub struct Bar {
+    desc: Option<String>,
+    unit: Option<String>,
+    colour: Option<String>,
+    miniters: Option<u64>,
+    template: Option<String>,
+    bar: Option<ProgressBar>,
+    multi: Option<MultiProgress>,
+    target: Option<ProgressDrawTarget>,
+}
+
+impl Bar {
+    /// The text before the bar (default "Waiting" or "Gathering").
+    pub fn desc(mut self, desc: impl Into<String>) -> Self {
+        self.desc = Some(desc.into());
+        self
+    }
+    /// The name of one item, shown after the count (default "result").
+    pub fn unit(mut self, unit: impl Into<String>) -> Self {
+        self.unit = Some(unit.into());
+        self
+    }
+    /// The bar's colour, by indicatif's colour names ("green", "cyan", ...).
+    pub fn colour(mut self, colour: impl Into<String>) -> Self {
+        self.colour = Some(colour.into());
+        self
+    }
+    /// Redraw after at least this many completions (default
+    /// `max(1, total / 100)`; 0 counts as 1).
+    pub fn miniters(mut self, n: u64) -> Self {
+        self.miniters = Some(n.max(1));
+        self
+    }
+    /// An indicatif template, replacing the default one. A bad template falls
+    /// back to the default.
+    pub fn template(mut self, template: impl Into<String>) -> Self {
+        self.template = Some(template.into());
+        self
+    }
+    /// Use this bar rather than making one; its style is kept.
+    pub fn with_bar(mut self, bar: ProgressBar) -> Self {
+        self.bar = Some(bar);
+        self
+    }
+    /// Join this `MultiProgress`, so that several calls show at once.
+    pub fn multi(mut self, multi: &MultiProgress) -> Self {
+        self.multi = Some(multi.clone());
+        self
+    }
+    /// Draw here rather than on stderr (for instance indicatif's in-memory
+    /// terminal, in tests).
+    pub fn draw_target(mut self, target: ProgressDrawTarget) -> Self {
+        self.target = Some(target);
+        self
+    }
+
+    fn style(&self, label: &str) -> ProgressStyle {
+        let colour = self.colour.as_deref().map(|c| format!(".{c}")).unwrap_or_default();
+        let unit = self.unit.as_deref().unwrap_or("result");
+        let default = format!(
+            "{{msg}}: {{percent:>3}}%|{{wide_bar{colour}}}| {{pos}}/{{len}} {unit} [{{elapsed_precise}}<{{eta_precise}}, {{per_sec}}]"
+        );
+        let _ = label;
+        self.template
+            .as_deref()
+            .and_then(|t| ProgressStyle::with_template(t).ok())
+            .or_else(|| ProgressStyle::with_template(&default).ok())
+            .unwrap_or_else(ProgressStyle::default_bar)
+            .progress_chars("█▉▊▋▌▍▎▏ ")
+    }
+
+    fn build(self, total: usize, label: &str) -> (ProgressBar, u64) {
+        let miniters = self.miniters.unwrap_or((total as u64 / 100).max(1));
+        let style = self.style(label);
+        let msg = self.desc.unwrap_or_else(|| label.to_owned());
+        let bar = match self.bar {
+            Some(bar) => {
+                bar.set_length(total as u64);
+                bar
+            }
+            None => {
+                let target = self.target.unwrap_or_else(ProgressDrawTarget::stderr);
+                let bar = ProgressBar::with_draw_target(Some(total as u64), target).with_style(style);
+                bar.set_message(msg);
+                bar
+            }
+        };
+        let bar = match self.multi {
+            Some(multi) => multi.add(bar),
+            None => bar,
+        };
+        (bar, miniters)
+    }
+}
+
+/// How a call ended, for the final report.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum End {
+    Success,
+    Timeout,
+    Failed,
+}
+
+enum Sink {
+    Off,
+    Pending(Bar),
+    Bar { bar: ProgressBar, miniters: u64, drawn: u64 },
+    Callback(Callback),
+}
+
+/// The engine's side: turns counts into bar updates or callback calls.
+pub(crate) struct Tracker {
+    sink: Sink,
+    started: Instant,
+    reported: Option<usize>,
+}
+
+impl Tracker {
+    pub(crate) fn new(progress: Progress, started: Instant) -> Self {
+        let sink = match progress.0 {
+            Kind::Off => Sink::Off,
+            Kind::Bar(b) => Sink::Pending(b),
+            Kind::Callback(f) => Sink::Callback(f),
+        };
+        Self { sink, started, reported: None }
+    }
+
+    /// Reports `completed` if it changed since the last report (the first
+    /// report is the start, at 0).
+    pub(crate) fn update(&mut self, completed: usize, total: usize, label: &str) {
+        if matches!(self.sink, Sink::Off) {
+            return;
+        }
+        if self.reported.is_none() {
+            self.report(0, total, label);
+        }
+        if self.reported != Some(completed) {
+            self.report(completed, total, label);
+        }
+    }
+
+    pub(crate) fn finish(&mut self, completed: usize, total: usize, label: &str, end: End) {
+        if matches!(self.sink, Sink::Off) {
+            return;
+        }
+        self.update(completed, total, label);
+        match &mut self.sink {
+            Sink::Callback(f) => f(completed, total, self.started.elapsed()),
+            Sink::Bar { bar, .. } => {
+                bar.set_position(completed as u64);
+                match end {
+                    End::Success => bar.finish(),
+                    End::Timeout => bar.abandon_with_message("Timeout"),
+                    End::Failed => bar.abandon_with_message("Failed"),
+                }
+            }
+            Sink::Off | Sink::Pending(_) => {}
+        }
+        self.sink = Sink::Off;
+    }
+
+    fn report(&mut self, completed: usize, total: usize, label: &str) {
+        self.reported = Some(completed);
+        if let Sink::Pending(_) = self.sink {
+            if let Sink::Pending(config) = std::mem::replace(&mut self.sink, Sink::Off) {
+                let (bar, miniters) = config.build(total, label);
+                self.sink = Sink::Bar { bar, miniters, drawn: 0 };
+            }
+        }
+        match &mut self.sink {
+            Sink::Callback(f) => f(completed, total, self.started.elapsed()),
+            Sink::Bar { bar, miniters, drawn } => {
+                let pos = completed as u64;
+                if pos >= *drawn + *miniters || pos == total as u64 {
+                    *drawn = pos;
+                    bar.set_position(pos);
+                }
+            }
+            Sink::Off | Sink::Pending(_) => {}
+        }
+    }
+}

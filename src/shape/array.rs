@@ -1,0 +1,22 @@
+//! `[F; N]`: keyed by index, outputs as `[T; N]`.
+
+use std::future::Future;
+
+use super::{Indices, IntoChildren, Shape, filled};
+use crate::Pending;
+
+impl<F: Future, const N: usize> IntoChildren for [F; N] {
+    type Keys = Indices;
+    type Future = F;
+    fn into_pending(self) -> Pending<Indices, F> {
+        Pending::new(Indices, self)
+    }
+}
+
+impl<F: Future, T, const N: usize> Shape<T> for [F; N] {
+    type Output = [T; N];
+    fn assemble(_: Indices, slots: Vec<Option<T>>) -> [T; N] {
+        let mut slots = slots.into_iter();
+        std::array::from_fn(|_| filled(slots.next().flatten()))
+    }
+}

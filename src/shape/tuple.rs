@@ -1,0 +1,116 @@
+//! Tuples of up to 12 futures, each with its own output type.
+//!
+//! The engine holds children of one type, so each element is wrapped in one
+//! variant of an enum future (`TupleN`), whose output is an enum of the
+//! element outputs (`TupleNOutput`); assembly unwraps each slot back into
+//! its place in the tuple. For `gather`'s fail-fast mode every element's
+//! [`Outcome::Error`](crate::Outcome::Error) must be the same type, as
+//! `tokio::try_join!` requires: wrap a plain value as `Ok::<_, E>(v)` to mix
+//! it with fallible ones.
+//!
+//! # Examples
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let (n, s, v) = concurry::async_gather((async { 1u8 }, async { "two" }, async { vec![3] }))
+//!     .await
+//!     .unwrap();
+//! assert_eq!((n, s, v), (1, "two", vec![3]));
+//! # }
+//! ```
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use pin_project::pin_project;
+
+use super::{Indices, IntoChildren, Shape, filled};
+use crate::{Outcome, Pending};
+
+macro_rules! tuple_shape {
+    ($n:literal $Fut:ident $Out:ident $Proj:ident; $($F:ident $v:ident $idx:tt),+) => {
+        #[doc = concat!("One element of a ", $n, "-tuple input, as a future.")]
+        #[pin_project(project = $Proj)]
+        pub enum $Fut<$($F),+> {
+            $(
+                #[doc = concat!("Element ", stringify!($idx), ".")]
+                $v(#[pin] $F),
+            )+
+        }
+
+        #[doc = concat!("The output of one element of a ", $n, "-tuple input.")]
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum $Out<$($F),+> {
+            $(
+                #[doc = concat!("Element ", stringify!($idx), ".")]
+                $v($F),
+            )+
+        }
+
+        impl<$($F: Future),+> Future for $Fut<$($F),+> {
+            type Output = $Out<$($F::Output),+>;
+
+            fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+                match self.project() {
+                    $($Proj::$v(f) => f.poll(cx).map($Out::$v),)+
+                }
+            }
+        }
+
+        impl<CommonErr, $($F: Outcome<Error = CommonErr>),+> Outcome for $Out<$($F),+> {
+            type Value = $Out<$($F::Value),+>;
+            type Error = CommonErr;
+
+            fn is_failure(&self) -> bool {
+                match self {
+                    $($Out::$v(o) => o.is_failure(),)+
+                }
+            }
+
+            fn into_result(self) -> Result<Self::Value, CommonErr> {
+                match self {
+                    $($Out::$v(o) => o.into_result().map($Out::$v),)+
+                }
+            }
+        }
+
+        impl<$($F: Future),+> IntoChildren for ($($F,)+) {
+            type Keys = Indices;
+            type Future = $Fut<$($F),+>;
+
+            fn into_pending(self) -> Pending<Indices, Self::Future> {
+                Pending::new(Indices, [$($Fut::$v(self.$idx)),+])
+            }
+        }
+
+        impl<$($F: Future),+, $($v),+> Shape<$Out<$($v),+>> for ($($F,)+) {
+            type Output = ($($v,)+);
+
+            fn assemble(_: Indices, slots: Vec<Option<$Out<$($v),+>>>) -> Self::Output {
+                let mut slots = slots.into_iter();
+                ($(
+                    match filled(slots.next().flatten()) {
+                        $Out::$v(x) => x,
+                        #[allow(unreachable_patterns)]
+                        _ => unreachable!("slot {} holds element {}'s output", $idx, $idx),
+                    },
+                )+)
+            }
+        }
+    };
+}
+
+tuple_shape!(1 Tuple1 Tuple1Output Tuple1Proj; A E0 0);
+tuple_shape!(2 Tuple2 Tuple2Output Tuple2Proj; A E0 0, B E1 1);
+tuple_shape!(3 Tuple3 Tuple3Output Tuple3Proj; A E0 0, B E1 1, C E2 2);
+tuple_shape!(4 Tuple4 Tuple4Output Tuple4Proj; A E0 0, B E1 1, C E2 2, D E3 3);
+tuple_shape!(5 Tuple5 Tuple5Output Tuple5Proj; A E0 0, B E1 1, C E2 2, D E3 3, E E4 4);
+tuple_shape!(6 Tuple6 Tuple6Output Tuple6Proj; A E0 0, B E1 1, C E2 2, D E3 3, E E4 4, F E5 5);
+tuple_shape!(7 Tuple7 Tuple7Output Tuple7Proj; A E0 0, B E1 1, C E2 2, D E3 3, E E4 4, F E5 5, G E6 6);
+tuple_shape!(8 Tuple8 Tuple8Output Tuple8Proj; A E0 0, B E1 1, C E2 2, D E3 3, E E4 4, F E5 5, G E6 6, H E7 7);
+tuple_shape!(9 Tuple9 Tuple9Output Tuple9Proj; A E0 0, B E1 1, C E2 2, D E3 3, E E4 4, F E5 5, G E6 6, H E7 7, I E8 8);
+tuple_shape!(10 Tuple10 Tuple10Output Tuple10Proj; A E0 0, B E1 1, C E2 2, D E3 3, E E4 4, F E5 5, G E6 6, H E7 7, I E8 8, J E9 9);
+tuple_shape!(11 Tuple11 Tuple11Output Tuple11Proj; A E0 0, B E1 1, C E2 2, D E3 3, E E4 4, F E5 5, G E6 6, H E7 7, I E8 8, J E9 9, K E10 10);
+tuple_shape!(12 Tuple12 Tuple12Output Tuple12Proj; A E0 0, B E1 1, C E2 2, D E3 3, E E4 4, F E5 5, G E6 6, H E7 7, I E8 8, J E9 9, K E10 10, L E11 11);

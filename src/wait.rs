@@ -1,0 +1,320 @@
+//! `wait` / `async_wait`: return when a condition holds, with what completed
+//! and what is still pending.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::str::FromStr;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::engine::{Engine, Entry, Options, Step};
+use crate::error::{Error, ParseError};
+use crate::polling::Polling;
+use crate::progress::{End, Progress};
+use crate::shape::{IntoChildren, Keys};
+use crate::{Outcome, Pending};
+
+/// When `wait` returns.
+///
+/// Parses the spec's strings, case-insensitively.
+///
+/// # Examples
+///
+/// ```
+/// use concurry::ReturnWhen;
+///
+/// assert_eq!("FIRST_COMPLETED".parse::<ReturnWhen>()?, ReturnWhen::FirstCompleted);
+/// assert_eq!(ReturnWhen::default(), ReturnWhen::AllCompleted);
+/// # Ok::<(), concurry::ParseError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ReturnWhen {
+    /// When every child has completed (the default).
+    #[default]
+    AllCompleted,
+    /// As soon as at least one child has completed; every child already
+    /// complete when first polled comes back together.
+    FirstCompleted,
+    /// As soon as a child fails (an `Err` output, a panicked task or
+    /// thread); when every child has completed if none fails.
+    FirstException,
+}
+
+impl ReturnWhen {
+    const NAMES: &'static [&'static str] = &["all_completed", "first_completed", "first_exception"];
+
+    /// The spec's string.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(concurry::ReturnWhen::FirstException.as_str(), "first_exception");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AllCompleted => "all_completed",
+            Self::FirstCompleted => "first_completed",
+            Self::FirstException => "first_exception",
+        }
+    }
+}
+
+impl fmt::Display for ReturnWhen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ReturnWhen {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        [Self::AllCompleted, Self::FirstCompleted, Self::FirstException]
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| ParseError::new("return condition", s, Self::NAMES))
+    }
+}
+
+/// What `wait` returns: each completed child's output with its key, in
+/// completion order, and the children still pending.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let w = concurry::async_wait(['a', 'b'].map(std::future::ready)).await.unwrap();
+/// let mut done = w.done;
+/// done.sort();
+/// assert_eq!(done, [(0, 'a'), (1, 'b')]);
+/// assert!(w.pending.is_empty());
+/// # }
+/// ```
+pub struct Waited<L: Keys, F, T> {
+    /// `(key, output)` of every child that completed, in completion order.
+    pub done: Vec<(L::Key, T)>,
+    /// The children still pending, ready to be waited on again.
+    pub pending: Pending<L, F>,
+}
+
+impl<L: Keys, F, T> fmt::Debug for Waited<L, F, T>
+where
+    L::Key: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let done: Vec<_> = self.done.iter().map(|(k, _)| k).collect();
+        f.debug_struct("Waited").field("done", &done).field("pending", &self.pending).finish()
+    }
+}
+
+/// The result of a `wait`.
+pub type WaitResult<L, F> =
+    Result<Waited<L, F, <F as Future>::Output>, Error<<L as Keys>::Key, Infallible, Waited<L, F, <F as Future>::Output>>>;
+
+/// A `wait` call being set up: choose options, then `.await` it
+/// (`async_wait`) or `.run()` it (`wait`).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use concurry::{async_wait, ReturnWhen};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let children = vec![
+///     Box::pin(async { tokio::time::sleep(Duration::from_millis(30)).await; "slow" })
+///         as std::pin::Pin<Box<dyn Future<Output = &str> + Send>>,
+///     Box::pin(async { "fast" }),
+/// ];
+/// let w = async_wait(children)
+///     .return_when(ReturnWhen::FirstCompleted)
+///     .timeout(Duration::from_secs(5))
+///     .await
+///     .unwrap();
+/// assert_eq!(w.done, [(1, "fast")]);
+/// assert_eq!(w.pending.len(), 1);
+/// # }
+/// ```
+#[must_use = "a wait does nothing until it is awaited or run"]
+pub struct Wait<S> {
+    children: S,
+    options: Options,
+    return_when: ReturnWhen,
+}
+
+/// Waits on children from async code: a [`Wait`] to configure and `.await`.
+///
+/// Children are any input of [`IntoChildren`]: `Vec`s, arrays, tuples and
+/// maps of futures, or a [`Pending`] set from an earlier `wait`.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let tasks: Vec<_> = (0..3).map(|i| tokio::spawn(async move { i })).collect();
+/// let w = concurry::async_wait(tasks).await.unwrap();
+/// assert_eq!(w.done.len(), 3);
+/// # }
+/// ```
+pub fn async_wait<S>(children: S) -> Wait<S>
+where
+    S: IntoChildren,
+    <S::Future as Future>::Output: Outcome,
+{
+    Wait { children, options: Options::new(Entry::ASYNC_WAIT), return_when: ReturnWhen::default() }
+}
+
+/// Waits on children from blocking code: a [`Wait`] to configure and
+/// [`run`](Wait::run).
+///
+/// # Examples
+///
+/// ```
+/// use concurry::{wait, probe::thread};
+///
+/// let threads: Vec<_> = (0..3).map(|i| thread(std::thread::spawn(move || i))).collect();
+/// let w = wait(threads).run().unwrap();
+/// assert_eq!(w.done.len(), 3);
+/// assert!(w.pending.is_empty());
+/// ```
+pub fn wait<S>(children: S) -> Wait<S>
+where
+    S: IntoChildren,
+    <S::Future as Future>::Output: Outcome,
+{
+    Wait { children, options: Options::new(Entry::WAIT), return_when: ReturnWhen::default() }
+}
+
+impl<S: IntoChildren> Wait<S>
+where
+    <S::Future as Future>::Output: Outcome,
+{
+    /// When to return (default [`ReturnWhen::AllCompleted`]).
+    pub fn return_when(mut self, when: ReturnWhen) -> Self {
+        self.return_when = when;
+        self
+    }
+
+    /// Fail with [`Error::Timeout`] if the condition does not hold within
+    /// `timeout` of the call. The error hands back the [`Waited`] value.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
+
+    /// How often to check children that cannot wake the engine
+    /// ([probes](crate::probe)).
+    pub fn polling(mut self, polling: impl Into<Polling>) -> Self {
+        self.options.polling = Some(polling.into());
+        self
+    }
+
+    /// Report progress (off by default); see [`Progress`].
+    pub fn progress(mut self, progress: impl Into<Progress>) -> Self {
+        self.options.progress = progress.into();
+        self
+    }
+
+    /// Blocks the calling thread until the wait returns.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] as for `.await`, and [`Error::Blocking`] on a
+    /// current-thread Tokio runtime, where blocking would deadlock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let w = concurry::wait([async { 1 }]).run().unwrap();
+    /// assert_eq!(w.done, [(0, 1)]);
+    /// ```
+    pub fn run(self) -> WaitResult<S::Keys, S::Future> {
+        let entry = self.options.entry.name;
+        crate::blocking::block_on(entry, self.into_future())?
+    }
+}
+
+impl<S: IntoChildren> IntoFuture for Wait<S>
+where
+    <S::Future as Future>::Output: Outcome,
+{
+    type Output = WaitResult<S::Keys, S::Future>;
+    type IntoFuture = WaitFuture<S::Keys, S::Future>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        WaitFuture {
+            engine: Engine::new(self.children.into_pending(), self.options),
+            done: Vec::new(),
+            return_when: self.return_when,
+        }
+    }
+}
+
+/// The future of an `async_wait`.
+///
+/// Dropping it drops every child still pending.
+///
+/// # Cancel safety
+///
+/// This future is not cancel safe: if it is used as a branch of
+/// `tokio::select!` and another branch completes first, the children and the
+/// outputs already collected are dropped with it.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct WaitFuture<L: Keys, F: Future> {
+    engine: Engine<L, F>,
+    done: Vec<(L::Key, F::Output)>,
+    return_when: ReturnWhen,
+}
+
+// Nothing in it is pinned: the children live pinned in the engine's slab.
+impl<L: Keys, F: Future> Unpin for WaitFuture<L, F> {}
+
+impl<L: Keys, F: Future> WaitFuture<L, F> {
+    fn finish(&mut self, end: End) -> Waited<L, F, F::Output> {
+        self.engine.finish(end);
+        let pending = self.engine.take_pending().expect("a wait future polled after it completed");
+        Waited { done: std::mem::take(&mut self.done), pending }
+    }
+}
+
+impl<L: Keys, F: Future> Future for WaitFuture<L, F>
+where
+    F::Output: Outcome,
+{
+    type Output = WaitResult<L, F>;
+
+    /// # Panics
+    ///
+    /// When polled again after it returned `Ready`.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        loop {
+            match this.engine.poll_step(cx) {
+                Poll::Ready(Step::Child(index, out)) => {
+                    let failed = out.is_failure();
+                    let key = this.engine.key(index).expect("the engine holds its children until it finishes");
+                    this.done.push((key, out));
+                    if failed && this.return_when == ReturnWhen::FirstException {
+                        return Poll::Ready(Ok(this.finish(End::Success)));
+                    }
+                }
+                Poll::Ready(Step::Exhausted) => return Poll::Ready(Ok(this.finish(End::Success))),
+                Poll::Ready(Step::TimedOut) => {
+                    let partial = this.finish(End::Timeout);
+                    return Poll::Ready(Err(Error::Timeout(this.engine.timeout_error(partial))));
+                }
+                Poll::Pending => {
+                    if this.return_when == ReturnWhen::FirstCompleted && !this.done.is_empty() {
+                        return Poll::Ready(Ok(this.finish(End::Success)));
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}
