@@ -30,7 +30,9 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use tokio::time::Sleep;
 
@@ -113,7 +115,8 @@ pub(crate) struct Engine<L, F> {
 }
 
 impl<L: Keys, F: Future> Engine<L, F> {
-    /// The clock starts here: at the call, not at the first poll.
+    /// The clock starts here: at the call, not at the first poll. It is
+    /// Tokio's clock, so paused time in tests applies.
     pub(crate) fn new(pending: Pending<L, F>, options: Options) -> Self {
         let started = Instant::now();
         Self {
@@ -170,9 +173,7 @@ impl<L: Keys, F: Future> Engine<L, F> {
         }
         let entry = self.entry;
         let polling = self.polling.get_or_insert_with(|| entry.default_polling());
-        let timer = self
-            .check_timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(polling.next_interval())));
+        let timer = self.check_timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(polling.next_interval())));
         if timer.as_mut().poll(cx).is_pending() {
             return Poll::Pending;
         }
@@ -182,7 +183,7 @@ impl<L: Keys, F: Future> Engine<L, F> {
             polling.record_no_completion();
         }
         self.completed_at_last_check = self.completed;
-        timer.as_mut().reset(tokio::time::Instant::now() + polling.next_interval());
+        timer.as_mut().reset(Instant::now() + polling.next_interval());
         self.scope.check = probe::next_check();
         for waker in self.scope.parked.drain(..) {
             waker.wake();
@@ -192,7 +193,7 @@ impl<L: Keys, F: Future> Engine<L, F> {
 
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> bool {
         let Some(timeout) = self.timeout else { return false };
-        let at = tokio::time::Instant::from_std(self.started) + timeout;
+        let at = self.started + timeout;
         let deadline = self.deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
         deadline.as_mut().poll(cx).is_ready()
     }

@@ -180,11 +180,7 @@ impl<P> Timeout<P> {
 
 impl<P> fmt::Display for Timeout<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} timed out after {:?}: {} of {} completed",
-            self.entry, self.elapsed, self.completed, self.total
-        )
+        write!(f, "{} timed out after {:?}: {} of {} completed", self.entry, self.elapsed, self.completed, self.total)
     }
 }
 
@@ -237,8 +233,9 @@ pub enum Error<K, E, P> {
         /// Its error.
         error: E,
     },
-    /// The timeout passed before the call could return.
-    Timeout(Timeout<P>),
+    /// The timeout passed before the call could return. Boxed, so that
+    /// results stay small on the success path.
+    Timeout(Box<Timeout<P>>),
     /// A blocking call was made where it cannot block.
     Blocking(BlockingError),
 }
@@ -258,7 +255,7 @@ impl<K, E, P> Error<K, E, P> {
     /// ```
     pub fn into_timeout(self) -> Option<Timeout<P>> {
         match self {
-            Self::Timeout(t) => Some(t),
+            Self::Timeout(t) => Some(*t),
             _ => None,
         }
     }
@@ -307,9 +304,7 @@ impl<K: fmt::Debug, E: fmt::Display, P> fmt::Display for Error<K, E, P> {
 impl<K: fmt::Debug, E: fmt::Debug, P> fmt::Debug for Error<K, E, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Failed { key, error } => {
-                f.debug_struct("Failed").field("key", key).field("error", error).finish()
-            }
+            Self::Failed { key, error } => f.debug_struct("Failed").field("key", key).field("error", error).finish(),
             Self::Timeout(t) => f.debug_tuple("Timeout").field(t).finish(),
             Self::Blocking(b) => f.debug_tuple("Blocking").field(b).finish(),
         }

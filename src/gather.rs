@@ -326,7 +326,7 @@ where
                         .filter_map(|(i, slot)| slot.map(|item| (pending.key(i), item)))
                         .collect();
                     let partial = Waited { done, pending };
-                    return Poll::Ready(Err(Error::Timeout(this.engine.timeout_error(partial))));
+                    return Poll::Ready(Err(Error::Timeout(Box::new(this.engine.timeout_error(partial)))));
                 }
                 Poll::Pending => return Poll::Pending,
             }
@@ -381,7 +381,7 @@ where
             Poll::Ready(Step::TimedOut) => {
                 engine.finish(End::Timeout);
                 let pending = engine.take_pending().expect("the engine holds its children until it finishes");
-                Error::Timeout(engine.timeout_error(Waited { done: Vec::new(), pending }))
+                Error::Timeout(Box::new(engine.timeout_error(Waited { done: Vec::new(), pending })))
             }
         };
         // A failure or a timeout ends the stream; the other children go now.

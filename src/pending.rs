@@ -72,11 +72,8 @@ impl<L, F> Unpin for Pending<L, F> {}
 
 impl<L: Keys, F> Pending<L, F> {
     pub(crate) fn new(keys: L, children: impl IntoIterator<Item = F>) -> Self {
-        let set: FuturesUnorderedBounded<_> = children
-            .into_iter()
-            .enumerate()
-            .map(|(index, fut)| Indexed { index, fut })
-            .collect();
+        let set: FuturesUnorderedBounded<_> =
+            children.into_iter().enumerate().map(|(index, fut)| Indexed { index, fut }).collect();
         let n = set.capacity();
         let mut live = vec![u64::MAX; n.div_ceil(64)];
         if n % 64 != 0 {

@@ -109,11 +109,7 @@ impl FromStr for PollingAlgorithm {
 }
 
 fn check_interval(name: &'static str, d: Duration) -> Result<(), ConfigError> {
-    if d.is_zero() {
-        Err(ConfigError::new(name, format!("{d:?}"), "must be greater than zero"))
-    } else {
-        Ok(())
-    }
+    if d.is_zero() { Err(ConfigError::new(name, format!("{d:?}"), "must be greater than zero")) } else { Ok(()) }
 }
 
 fn check_bounds(min: Duration, initial: Duration, max: Duration) -> Result<(), ConfigError> {
@@ -537,15 +533,10 @@ mod tests {
 
     #[test]
     fn adaptive_sequence() {
-        let p = Polling::Adaptive(Adaptive::new(
-            Duration::from_millis(10),
-            Duration::from_millis(1),
-            Duration::from_millis(100),
-            0.7,
-            1.3,
-            3,
-        )
-        .unwrap());
+        let p = Polling::Adaptive(
+            Adaptive::new(Duration::from_millis(10), Duration::from_millis(1), Duration::from_millis(100), 0.7, 1.3, 3)
+                .unwrap(),
+        );
         // completion x0.7; two empties keep it; the 3rd and 4th multiply by 1.3.
         let seq = run(p, &[true, false, false, false, false, true, false]);
         assert_eq!(seq, [10_000, 7_000, 7_000, 7_000, 9_100, 11_830, 8_281]);
@@ -587,10 +578,8 @@ mod tests {
         want.extend([100, 100]);
         assert_eq!(ms, want);
         let p = Polling::Progressive(Progressive::default());
-        let ms: Vec<u64> = run(p, &[false, false, false, false, false, false, true, false])
-            .iter()
-            .map(|us| us / 1000)
-            .collect();
+        let ms: Vec<u64> =
+            run(p, &[false, false, false, false, false, false, true, false]).iter().map(|us| us / 1000).collect();
         assert_eq!(ms, [1, 1, 1, 1, 1, 5, 5, 1]);
     }
 

@@ -28,7 +28,9 @@
 //! children are dropped with the call, nothing is left half-updated.
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -58,7 +60,7 @@ pub struct Progress(Kind);
 enum Kind {
     #[default]
     Off,
-    Bar(Bar),
+    Bar(Box<Bar>),
     Callback(Callback),
 }
 
@@ -78,20 +80,20 @@ impl Progress {
 impl From<bool> for Progress {
     /// `true` is the default bar, `false` is off.
     fn from(on: bool) -> Self {
-        if on { Self(Kind::Bar(Bar::default())) } else { Self::off() }
+        if on { Self(Kind::Bar(Box::default())) } else { Self::off() }
     }
 }
 
 impl From<Bar> for Progress {
     fn from(bar: Bar) -> Self {
-        Self(Kind::Bar(bar))
+        Self(Kind::Bar(Box::new(bar)))
     }
 }
 
 impl From<ProgressBar> for Progress {
     /// Your own bar, used as it is (its length is set to the total).
     fn from(bar: ProgressBar) -> Self {
-        Self(Kind::Bar(Bar::default().with_bar(bar)))
+        Self(Kind::Bar(Box::new(Bar::default().with_bar(bar))))
     }
 }
 
@@ -238,7 +240,7 @@ impl Tracker {
     pub(crate) fn new(progress: Progress, started: Instant) -> Self {
         let sink = match progress.0 {
             Kind::Off => Sink::Off,
-            Kind::Bar(b) => Sink::Pending(b),
+            Kind::Bar(b) => Sink::Pending(*b),
             Kind::Callback(f) => Sink::Callback(f),
         };
         Self { sink, started, reported: None }

@@ -111,8 +111,10 @@ where
 }
 
 /// The result of a `wait`.
-pub type WaitResult<L, F> =
-    Result<Waited<L, F, <F as Future>::Output>, Error<<L as Keys>::Key, Infallible, Waited<L, F, <F as Future>::Output>>>;
+pub type WaitResult<L, F> = Result<
+    Waited<L, F, <F as Future>::Output>,
+    Error<<L as Keys>::Key, Infallible, Waited<L, F, <F as Future>::Output>>,
+>;
 
 /// A `wait` call being set up: choose options, then `.await` it
 /// (`async_wait`) or `.run()` it (`wait`).
@@ -306,7 +308,7 @@ where
                 Poll::Ready(Step::Exhausted) => return Poll::Ready(Ok(this.finish(End::Success))),
                 Poll::Ready(Step::TimedOut) => {
                     let partial = this.finish(End::Timeout);
-                    return Poll::Ready(Err(Error::Timeout(this.engine.timeout_error(partial))));
+                    return Poll::Ready(Err(Error::Timeout(Box::new(this.engine.timeout_error(partial)))));
                 }
                 Poll::Pending => {
                     if this.return_when == ReturnWhen::FirstCompleted && !this.done.is_empty() {

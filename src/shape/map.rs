@@ -59,6 +59,6 @@ macro_rules! map_shape {
     };
 }
 
-map_shape!(HashMap [Eq + Hash], S);
-map_shape!(BTreeMap [Ord]);
-map_shape!(IndexMap [Eq + Hash], S);
+map_shape!(HashMap[Eq + Hash], S);
+map_shape!(BTreeMap[Ord]);
+map_shape!(IndexMap[Eq + Hash], S);

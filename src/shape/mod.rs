@@ -109,10 +109,6 @@ impl<L: Keys, F: Future> IntoChildren for Pending<L, F> {
 impl<L: Keys, F: Future, T> Shape<T> for Pending<L, F> {
     type Output = Vec<(L::Key, T)>;
     fn assemble(keys: L, slots: Vec<Option<T>>) -> Self::Output {
-        slots
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, slot)| slot.map(|t| (keys.key(i), t)))
-            .collect()
+        slots.into_iter().enumerate().filter_map(|(i, slot)| slot.map(|t| (keys.key(i), t))).collect()
     }
 }
