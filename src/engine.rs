@@ -39,7 +39,7 @@ use tokio::time::Sleep;
 use crate::Pending;
 use crate::error::Timeout;
 use crate::polling::Polling;
-use crate::probe::{self, Scope};
+use crate::probe;
 use crate::progress::{End, Progress, Tracker};
 use crate::shape::Keys;
 
@@ -110,7 +110,6 @@ pub(crate) struct Engine<L, F> {
     polling: Option<Polling>,
     check_timer: Option<Pin<Box<Sleep>>>,
     completed_at_last_check: usize,
-    scope: Scope,
     progress: Tracker,
 }
 
@@ -130,7 +129,6 @@ impl<L: Keys, F: Future> Engine<L, F> {
             polling: options.polling,
             check_timer: None,
             completed_at_last_check: 0,
-            scope: Scope { check: probe::next_check(), parked: Vec::new() },
             progress: Tracker::new(options.progress, started),
         }
     }
@@ -144,7 +142,7 @@ impl<L: Keys, F: Future> Engine<L, F> {
             let Some(pending) = self.pending.as_mut() else {
                 return Poll::Ready(Step::Exhausted);
             };
-            match probe::within(&mut self.scope, || pending.poll_next_child(cx)) {
+            match pending.poll_next_child(cx) {
                 Poll::Ready(Some((index, out))) => {
                     self.completed += 1;
                     return Poll::Ready(Step::Child(index, out));
@@ -168,7 +166,8 @@ impl<L: Keys, F: Future> Engine<L, F> {
 
     /// Fires the check timer if it is due and anything is parked on it.
     fn poll_check(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.scope.parked.is_empty() {
+        let Some(scope) = self.pending.as_mut().map(|p| &mut p.scope) else { return Poll::Pending };
+        if scope.parked.is_empty() {
             return Poll::Pending;
         }
         let entry = self.entry;
@@ -184,8 +183,8 @@ impl<L: Keys, F: Future> Engine<L, F> {
         }
         self.completed_at_last_check = self.completed;
         timer.as_mut().reset(Instant::now() + polling.next_interval());
-        self.scope.check = probe::next_check();
-        for waker in self.scope.parked.drain(..) {
+        scope.check = probe::next_check();
+        for waker in scope.parked.drain(..) {
             waker.wake();
         }
         Poll::Ready(())

@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 use futures_buffered::FuturesUnorderedBounded;
 use pin_project::pin_project;
 
+use crate::probe::{self, Scope};
 use crate::shape::Keys;
 
 /// A child and its index: what the slab holds, so a completion names its slot.
@@ -65,6 +66,9 @@ pub struct Pending<L, F> {
     keys: L,
     // One bit per original index: still pending?
     live: Vec<u64>,
+    // Probes parked for the next check. They stay with the children, so a
+    // set handed back by `wait` and waited on again still checks them.
+    pub(crate) scope: Scope,
 }
 
 // The slab pins its children on the heap; nothing else here is pinned.
@@ -81,7 +85,7 @@ impl<L: Keys, F> Pending<L, F> {
                 *last = (1u64 << (n % 64)) - 1;
             }
         }
-        Self { set, keys, live }
+        Self { set, keys, live, scope: Scope { check: probe::next_check(), parked: Vec::new() } }
     }
 
     /// How many children are still pending.
@@ -135,7 +139,8 @@ impl<L, F: Future> Pending<L, F> {
     /// The next completed child, polling only children that woke.
     pub(crate) fn poll_next_child(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, F::Output)>> {
         use futures::Stream;
-        let polled = Pin::new(&mut self.set).poll_next(cx);
+        let set = &mut self.set;
+        let polled = probe::within(&mut self.scope, || Pin::new(set).poll_next(cx));
         if let Poll::Ready(Some((i, _))) = &polled {
             self.live[i / 64] &= !(1 << (i % 64));
         }

@@ -12,6 +12,20 @@
 //! next millisecond boundary, so it delivers at most about 1,000 checks a
 //! second, never a burst (the engine re-arms one `Sleep` per check rather than
 //! running an `Interval`, whose missed ticks fire back to back).
+//!
+//! Measured on a 2-core machine (2026-11-26, `cargo run --release --example
+//! polling_costs`): the async functions' 100 µs default delivered 805 checks
+//! in one second on a probe that never finished, for 31.5 ms of CPU. Waiting
+//! with the blocking `gather` on 16 OS threads that finish over 1.5 s:
+//!
+//! | algorithm | median lateness | worst lateness | CPU per second of waiting |
+//! |---|---|---|---|
+//! | fixed (10 ms) | 4.4 ms | 9.9 ms | 6.3 ms |
+//! | adaptive | 17.4 ms | 26.9 ms | 5.1 ms |
+//! | exponential | 40.5 ms | 95.0 ms | 3.6 ms |
+//! | progressive | 8.8 ms | 10.2 ms | 9.0 ms |
+//!
+//! Futures never wait on this schedule: they wake the engine themselves.
 
 use std::fmt;
 use std::str::FromStr;
