@@ -25,4 +25,5 @@ pub use outcome::Outcome;
 pub use pending::Pending;
 pub use polling::{Polling, PollingAlgorithm};
 pub use progress::Progress;
+pub use shape::nested::nested;
 pub use wait::{ReturnWhen, Wait, WaitFuture, WaitResult, Waited, async_wait, wait};

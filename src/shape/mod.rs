@@ -12,9 +12,11 @@
 //! | `(F1, .., Fn)`, n <= 12 | `usize` | `(T1, .., Tn)` |
 //! | `HashMap<K, F>`, `BTreeMap<K, F>`, `IndexMap<K, F>` | `K` | the same map type |
 //! | [`Pending`] (from `wait`) | its keys | `Vec<(key, T)>` |
+//! | [`nested`](nested::nested)`(..)`: `Vec`s and maps of `Vec`s and maps | [`Path`](nested::Path) | the same nested shape |
 
 mod array;
 mod map;
+pub mod nested;
 pub mod tuple;
 mod vec;
 
