@@ -175,13 +175,12 @@ impl Bar {
         self
     }
 
-    fn style(&self, label: &str) -> ProgressStyle {
+    fn style(&self) -> ProgressStyle {
         let colour = self.colour.as_deref().map(|c| format!(".{c}")).unwrap_or_default();
         let unit = self.unit.as_deref().unwrap_or("result");
         let default = format!(
             "{{msg}}: {{percent:>3}}%|{{wide_bar{colour}}}| {{pos}}/{{len}} {unit} [{{elapsed_precise}}<{{eta_precise}}, {{per_sec}}]"
         );
-        let _ = label;
         self.template
             .as_deref()
             .and_then(|t| ProgressStyle::with_template(t).ok())
@@ -192,7 +191,7 @@ impl Bar {
 
     fn build(self, total: usize, label: &str) -> (ProgressBar, u64) {
         let miniters = self.miniters.unwrap_or((total as u64 / 100).max(1));
-        let style = self.style(label);
+        let style = self.style();
         let msg = self.desc.unwrap_or_else(|| label.to_owned());
         let bar = match self.bar {
             Some(bar) => {

@@ -1,0 +1,209 @@
+//! Progress: bars rendered to indicatif's in-memory terminal, and the exact
+//! callback calling rule.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{BoxFut, DropCounter, after};
+use concurry::progress::Bar;
+use concurry::{Progress, ReturnWhen, async_gather, async_wait, gather};
+use futures::StreamExt;
+use indicatif::{InMemoryTerm, ProgressBar, ProgressDrawTarget};
+
+fn term() -> (InMemoryTerm, ProgressDrawTarget) {
+    let term = InMemoryTerm::new(4, 100);
+    let target = ProgressDrawTarget::term_like(Box::new(term.clone()));
+    (term, target)
+}
+
+type Calls = Arc<Mutex<Vec<(usize, usize)>>>;
+
+fn recorder() -> (Calls, Progress) {
+    let calls: Calls = Arc::default();
+    let log = calls.clone();
+    (calls, Progress::callback(move |done, total, _| log.lock().unwrap().push((done, total))))
+}
+
+#[tokio::test(start_paused = true)]
+async fn default_bar_reads_gathering_with_count_rate_and_eta() {
+    let (term, target) = term();
+    let out = async_gather(vec![after(1, 1), after(2, 2), after(3, 3)])
+        .progress(Bar::default().draw_target(target))
+        .await
+        .unwrap();
+    assert_eq!(out, [1, 2, 3]);
+    let screen = term.contents();
+    assert!(screen.starts_with("Gathering: 100%|"), "{screen}");
+    assert!(screen.contains("| 3/3 result ["), "{screen}");
+    assert!(screen.contains("/s]"), "rate shown: {screen}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_bar_reads_waiting() {
+    let (term, target) = term();
+    async_wait(vec![after(1, 1), after(2, 2)]).progress(Bar::default().draw_target(target)).await.unwrap();
+    assert!(term.contents().starts_with("Waiting: 100%|"), "{}", term.contents());
+}
+
+#[tokio::test(start_paused = true)]
+async fn configured_bar_shows_desc_and_unit() {
+    let (term, target) = term();
+    let bar = Bar::default().desc("Processing batches").unit("batch").colour("green").miniters(2).draw_target(target);
+    async_gather(vec![after(1, 1), after(2, 2), after(3, 3), after(4, 4)]).progress(bar).await.unwrap();
+    let screen = term.contents();
+    assert!(screen.starts_with("Processing batches: 100%|"), "{screen}");
+    assert!(screen.contains("4/4 batch"), "{screen}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn custom_template() {
+    let (term, target) = term();
+    let bar = Bar::default().template("{msg} {pos} of {len}").desc("jobs").draw_target(target);
+    async_gather(vec![after(1, 1), after(2, 2)]).progress(bar).await.unwrap();
+    assert_eq!(term.contents().trim(), "jobs 2 of 2");
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeout_leaves_the_bar_marked_timeout() {
+    let (term, target) = term();
+    let err = async_gather(vec![after(1, 1), after(10_000, 2)])
+        .timeout(Duration::from_millis(50))
+        .progress(Bar::default().draw_target(target))
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout());
+    let screen = term.contents();
+    assert!(screen.starts_with("Timeout:  50%|"), "{screen}");
+    assert!(screen.contains("1/2 result"), "{screen}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn failure_leaves_the_bar_marked_failed() {
+    let (term, target) = term();
+    let err = async_gather(vec![after(1, Ok(1)), after(2, Err("no")), after(100, Ok(3))])
+        .progress(Bar::default().draw_target(target))
+        .await
+        .unwrap_err();
+    assert!(err.into_failed().is_some());
+    let screen = term.contents();
+    assert!(screen.starts_with("Failed:  67%|"), "{screen}");
+    assert!(screen.contains("2/3 result"), "{screen}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn your_own_bar_gets_the_total_and_the_final_position() {
+    let bar = ProgressBar::hidden();
+    async_gather(vec![after(1, 1), after(2, 2), after(3, 3)]).progress(bar.clone()).await.unwrap();
+    assert_eq!(bar.length(), Some(3));
+    assert_eq!(bar.position(), 3);
+    assert!(bar.is_finished());
+}
+
+#[tokio::test(start_paused = true)]
+async fn miniters_limits_redraws() {
+    let bar = ProgressBar::hidden();
+    let children: Vec<_> = (0..25).map(|i| after(i + 1, i)).collect();
+    let mut stream = async_gather(children).progress(Bar::default().with_bar(bar.clone()).miniters(10)).stream();
+    let mut positions = Vec::new();
+    while let Some(item) = stream.next().await {
+        item.unwrap();
+        positions.push(bar.position());
+    }
+    let mut want = vec![0; 9];
+    want.extend([10; 10]);
+    want.extend([20; 5]);
+    want.push(25);
+    assert_eq!(positions, want);
+}
+
+#[tokio::test(start_paused = true)]
+async fn default_miniters_is_one_percent_of_the_total() {
+    let bar = ProgressBar::hidden();
+    let children: Vec<_> = (0..300).map(|i| after(i + 1, i)).collect();
+    let mut stream = async_gather(children).progress(bar.clone()).stream();
+    let mut positions = Vec::new();
+    while let Some(item) = stream.next().await {
+        item.unwrap();
+        positions.push(bar.position());
+    }
+    assert_eq!(positions[2], 3);
+    assert_eq!(positions[3], 3);
+    assert_eq!(positions[5], 6);
+}
+
+/// The calling rule: once at the start with 0, once per poll that saw the
+/// count change (two completions at 20 ms make one call), once at the end.
+#[tokio::test(start_paused = true)]
+async fn callback_calls_follow_the_rule() {
+    let (calls, progress) = recorder();
+    async_gather(vec![after(10, 'a'), after(20, 'b'), after(20, 'c'), after(30, 'd')])
+        .progress(progress)
+        .await
+        .unwrap();
+    assert_eq!(*calls.lock().unwrap(), [(0, 4), (1, 4), (3, 4), (4, 4), (4, 4)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn callback_on_timeout_and_on_wait() {
+    let (calls, progress) = recorder();
+    let _ =
+        async_gather(vec![after(10, 1), after(10_000, 2)]).timeout(Duration::from_millis(50)).progress(progress).await;
+    assert_eq!(*calls.lock().unwrap(), [(0, 2), (1, 2), (1, 2)]);
+
+    let (calls, progress) = recorder();
+    async_wait(vec![after(10, 1), after(30, 2)])
+        .return_when(ReturnWhen::FirstCompleted)
+        .progress(progress)
+        .await
+        .unwrap();
+    assert_eq!(*calls.lock().unwrap(), [(0, 2), (1, 2), (1, 2)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn callback_in_iterator_mode_is_called_per_item() {
+    let (calls, progress) = recorder();
+    let items: Vec<_> =
+        async_gather(vec![after(10, 1), after(10, 2), after(20, 3)]).progress(progress).stream().collect().await;
+    assert_eq!(items.len(), 3);
+    assert_eq!(*calls.lock().unwrap(), [(0, 3), (1, 3), (2, 3), (3, 3), (3, 3)]);
+}
+
+#[test]
+fn callback_from_blocking_code() {
+    let (calls, progress) = recorder();
+    let out = gather(vec![after(1, 1), after(2, 2)]).progress(progress).run().unwrap();
+    assert_eq!(out, [1, 2]);
+    let calls = calls.lock().unwrap();
+    assert_eq!(calls.first(), Some(&(0, 2)));
+    assert_eq!(calls.last(), Some(&(2, 2)));
+}
+
+#[test]
+fn off_by_default_and_with_false() {
+    // Nothing to observe but that it runs: the default sink does no work.
+    assert_eq!(gather(vec![after(1, 1)]).progress(false).run().unwrap(), [1]);
+}
+
+/// A panicking callback propagates out of the call like a panicking child;
+/// the children are dropped and nothing is left broken for the next call.
+#[test]
+fn a_panicking_callback_propagates_cleanly() {
+    let drops = DropCounter::default();
+    let children: Vec<BoxFut<u8>> = (0..3)
+        .map(|i| {
+            let guard = drops.guard();
+            Box::pin(async move {
+                let _guard = guard;
+                tokio::time::sleep(Duration::from_millis(5 * (i + 1))).await;
+                i as u8
+            }) as BoxFut<u8>
+        })
+        .collect();
+    let progress = Progress::callback(|done, _, _| assert!(done < 2, "callback gave up at {done}"));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| gather(children).progress(progress).run()));
+    assert!(outcome.is_err());
+    assert_eq!(drops.count(), 3);
+    assert_eq!(gather(vec![after(1, 7)]).run().unwrap(), [7]);
+}
