@@ -1,0 +1,373 @@
+//! Side-by-side timings of concurry and the Rust peers, with the targets.
+//!
+//! `cargo run --release --example compare -- --quick` (under 90 s on two
+//! cores); without `--quick` it runs more rounds and adds N = 1M for the
+//! yielding workload. Every figure comes from this one process: each round
+//! runs ours and every peer once, interleaved, and the table shows the median
+//! of the rounds in ns per future.
+//!
+//! Prints one `TARGET <name> <measured> <limit> <ok|FAIL>` line per target,
+//! and last `worst ratio vs fastest peer: X.XX`.
+
+use std::alloc::System;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use concurry::progress::Bar;
+use concurry::{ReturnWhen, async_gather, async_wait};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use futures_concurrency::future::Join;
+use indicatif::ProgressDrawTarget;
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
+use tokio::runtime::Runtime;
+
+// ---- a counting allocator, for bytes per pending future ----
+
+#[global_allocator]
+static ALLOC: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+fn live_bytes() -> isize {
+    let s = ALLOC.stats();
+    s.bytes_allocated as isize - s.bytes_deallocated as isize + s.bytes_reallocated
+}
+
+// ---- workloads ----
+
+/// Pending once (waking itself at once), then ready.
+struct YieldOnce(Option<u64>, bool);
+
+impl Future for YieldOnce {
+    type Output = u64;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u64> {
+        if self.1 {
+            Poll::Ready(self.0.take().unwrap_or(0))
+        } else {
+            self.1 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+fn yield_once(i: u64) -> YieldOnce {
+    YieldOnce(Some(i), false)
+}
+
+const OURS: &str = "concurry";
+const PEERS: [&str; 5] = ["join_all", "FuturesUnordered", "futures_buffered", "futures_concurrency", "sequential"];
+
+async fn run_ready(who: &str, n: u64) -> usize {
+    let v: Vec<_> = (0..n).map(std::future::ready).collect();
+    run_contender(who, v).await
+}
+
+async fn run_yield(who: &str, n: u64) -> usize {
+    let v: Vec<_> = (0..n).map(yield_once).collect();
+    run_contender(who, v).await
+}
+
+async fn run_contender<F: Future<Output = u64> + Unpin>(who: &str, v: Vec<F>) -> usize {
+    match who {
+        OURS => async_gather(v).await.expect("no failures").len(),
+        "join_all" => futures::future::join_all(v).await.len(),
+        "FuturesUnordered" => v.into_iter().collect::<FuturesUnordered<_>>().collect::<Vec<_>>().await.len(),
+        "futures_buffered" => futures_buffered::join_all(v).await.len(),
+        "futures_concurrency" => v.join().await.len(),
+        "sequential" => {
+            let mut out = Vec::with_capacity(v.len());
+            for f in v {
+                out.push(f.await);
+            }
+            out.len()
+        }
+        other => unreachable!("{other}"),
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+struct Report {
+    targets: Vec<(String, f64, f64)>,
+    worst_vs_peer: f64,
+}
+
+impl Report {
+    fn target(&mut self, name: impl Into<String>, measured: f64, limit: f64) {
+        self.targets.push((name.into(), measured, limit));
+    }
+}
+
+/// Times `ours` and each peer over `rounds` interleaved rounds; prints a row.
+fn compare(
+    rt: &Runtime,
+    label: &str,
+    n: u64,
+    rounds: usize,
+    contenders: &[&str],
+    run: impl Fn(&str, u64) -> Pin<Box<dyn Future<Output = usize> + '_>>,
+) -> Vec<(String, f64)> {
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
+    for round in 0..rounds {
+        // Rotate the order each round, so no contender always goes first.
+        for k in 0..contenders.len() {
+            let c = (k + round) % contenders.len();
+            let who = contenders[c];
+            let started = Instant::now();
+            let got = rt.block_on(run(who, n));
+            let ns = started.elapsed().as_nanos() as f64 / n as f64;
+            assert_eq!(got as u64, n, "{who} returned everything");
+            samples[c].push(ns);
+        }
+    }
+    let medians: Vec<(String, f64)> =
+        contenders.iter().zip(samples).map(|(who, s)| (who.to_string(), median(s))).collect();
+    print!("{label:<22} {n:>8}");
+    for (_, m) in &medians {
+        print!(" {m:>11.1}");
+    }
+    println!();
+    medians
+}
+
+fn ratio_vs_fastest_peer(medians: &[(String, f64)]) -> f64 {
+    let ours = medians.iter().find(|(w, _)| w == OURS).map(|(_, m)| *m).expect("ours");
+    let best = medians.iter().filter(|(w, _)| w != OURS).map(|(_, m)| *m).fold(f64::INFINITY, f64::min);
+    ours / best
+}
+
+fn cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let rounds = if quick { 5 } else { 11 };
+    let mut report = Report { targets: Vec::new(), worst_vs_peer: 0.0 };
+    let st = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let mt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+
+    println!("ns per future, median of {rounds} interleaved rounds (current-thread runtime unless noted)");
+    let mut all = vec![OURS];
+    all.extend(PEERS);
+    print!("{:<22} {:>8}", "workload", "N");
+    for who in &all {
+        print!(" {:>11}", &who[..who.len().min(11)]);
+    }
+    println!();
+
+    let sizes: &[u64] = if quick { &[1_000, 100_000, 1_000_000] } else { &[1_000, 100_000, 1_000_000] };
+    for &n in sizes {
+        let rounds_n = if n >= 1_000_000 { rounds.min(5) } else { rounds };
+        let m = compare(&st, "gather_ready", n, rounds_n, &all, |w, n| Box::pin(run_ready(w, n)));
+        let r = ratio_vs_fastest_peer(&m);
+        report.worst_vs_peer = report.worst_vs_peer.max(r);
+        report.target(format!("gather_ready_{n}"), r, 1.00);
+    }
+    for &n in sizes {
+        let rounds_n = if n >= 1_000_000 { rounds.min(5) } else { rounds };
+        let m = compare(&st, "gather_yield", n, rounds_n, &all, |w, n| Box::pin(run_yield(w, n)));
+        let r = ratio_vs_fastest_peer(&m);
+        report.worst_vs_peer = report.worst_vs_peer.max(r);
+        report.target(format!("gather_yield_{n}"), r, 1.00);
+    }
+
+    // Spawned tasks on a multi-thread runtime, from inside a task as a service would.
+    println!("\nspawned tasks, multi-thread runtime (2 workers): ns per task, spawn included");
+    let spawned = [OURS, "JoinSet", "join_all", "FuturesUnordered"];
+    print!("{:<22} {:>8}", "workload", "N");
+    for who in &spawned {
+        print!(" {:>11}", &who[..who.len().min(11)]);
+    }
+    println!();
+    for n in [1_000u64, 100_000] {
+        let m = compare(&mt, "gather_spawned_mt", n, rounds.min(5), &spawned, |who, n| {
+            let who = who.to_string();
+            Box::pin(async move { tokio::spawn(run_spawned(who, n)).await.expect("bench task") })
+        });
+        if n == 100_000 {
+            let ours = m[0].1;
+            let joinset = m[1].1;
+            report.target("gather_spawned_mt", ours / joinset, 1.00);
+        }
+    }
+
+    // Draining by repeated wait(FirstCompleted) vs one iterator-mode pass.
+    let n = 100_000u64;
+    let mut drain = Vec::new();
+    let mut pass = Vec::new();
+    for _ in 0..rounds {
+        let started = Instant::now();
+        st.block_on(async {
+            let v: Vec<_> = (0..n).map(yield_once).collect();
+            let mut pending = async_wait(v).return_when(ReturnWhen::FirstCompleted).await.expect("no timeout").pending;
+            while !pending.is_empty() {
+                pending = async_wait(pending).return_when(ReturnWhen::FirstCompleted).await.expect("no timeout").pending;
+            }
+        });
+        drain.push(started.elapsed().as_nanos() as f64);
+        let started = Instant::now();
+        st.block_on(async {
+            let v: Vec<_> = (0..n).map(yield_once).collect();
+            let mut s = async_gather(v).stream();
+            while let Some(item) = s.next().await {
+                item.expect("no failures");
+            }
+        });
+        pass.push(started.elapsed().as_nanos() as f64);
+    }
+    let ratio = median(drain.clone()) / median(pass.clone());
+    println!(
+        "\ndrain by wait(FirstCompleted), 100k: {:.1} ns/future; one stream pass {:.1} ns/future",
+        median(drain) / n as f64,
+        median(pass) / n as f64
+    );
+    report.target("drain_first_completed", ratio, 2.0);
+
+    // Wake latency: oneshot sent from another thread.
+    let latency = |ours: bool| -> f64 {
+        let mut samples = Vec::new();
+        for _ in 0..if quick { 200 } else { 1000 } {
+            let (tx, rx) = tokio::sync::oneshot::channel::<Instant>();
+            let woke = mt.block_on(async move {
+                let sender = std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_micros(200));
+                    let _ = tx.send(Instant::now());
+                });
+                let sent = if ours {
+                    async_gather([rx]).await.expect("sent")[0]
+                } else {
+                    rx.await.expect("sent")
+                };
+                let woke = sent.elapsed();
+                sender.join().expect("sender");
+                woke
+            });
+            samples.push(woke.as_nanos() as f64);
+        }
+        median(samples)
+    };
+    let (plain, ours) = (latency(false), latency(true));
+    println!("wake latency (median): plain .await {:.1} µs, async_gather {:.1} µs", plain / 1e3, ours / 1e3);
+    report.target("wake_latency_us", (ours - plain) / 1e3, 10.0);
+
+    // Idle CPU: 10,000 concurrent calls each waiting 1 s on a future with no progress.
+    let idle = |ours: bool| -> f64 {
+        let cpu_before = cpu_ns();
+        mt.block_on(async move {
+            let tasks: Vec<_> = (0..10_000)
+                .map(|_| {
+                    tokio::spawn(async move {
+                        let sleep = tokio::time::sleep(Duration::from_secs(1));
+                        if ours {
+                            async_gather([sleep]).await.expect("no failures");
+                        } else {
+                            sleep.await;
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.expect("task");
+            }
+        });
+        (cpu_ns() - cpu_before) as f64 / 1e6
+    };
+    let (plain, ours) = (idle(false), idle(true));
+    println!("idle CPU over 1 s, 10k calls: plain {plain:.1} ms, async_gather {ours:.1} ms");
+    report.target("idle_cpu_ms", ours - plain, 10.0);
+
+    // Bytes allocated per pending future (counting allocator).
+    let n = 10_000usize;
+    let bytes = |ours: bool| -> f64 {
+        st.block_on(async move {
+            let v: Vec<_> = (0..n).map(|_| std::future::pending::<u64>()).collect();
+            let before = live_bytes();
+            let live = if ours {
+                let mut f = std::pin::pin!(async_gather(v).into_future());
+                let _ = futures::poll!(f.as_mut());
+                live_bytes()
+            } else {
+                let mut f = std::pin::pin!(futures_buffered::join_all(v));
+                let _ = futures::poll!(f.as_mut());
+                live_bytes()
+            };
+            // The input Vec is consumed (freed) by both; count what remains.
+            (live - before) as f64 / n as f64 + (n * std::mem::size_of::<std::future::Pending<u64>>()) as f64 / n as f64
+        })
+    };
+    let (theirs, ours) = (bytes(false), bytes(true));
+    println!("bytes per pending future: futures_buffered {theirs:.1}, concurry {ours:.1}");
+    report.target("memory_per_future", ours / theirs, 1.0);
+
+    // Progress on vs off, 1M ready futures.
+    let n = 1_000_000u64;
+    let mut on = Vec::new();
+    let mut off = Vec::new();
+    for _ in 0..rounds.min(5) {
+        for progress in [false, true] {
+            let started = Instant::now();
+            st.block_on(async {
+                let v: Vec<_> = (0..n).map(std::future::ready).collect();
+                let g = async_gather(v);
+                let out = if progress {
+                    g.progress(Bar::default().draw_target(ProgressDrawTarget::hidden())).await
+                } else {
+                    g.await
+                };
+                assert_eq!(out.expect("no failures").len(), n as usize);
+            });
+            let t = started.elapsed().as_nanos() as f64;
+            if progress { on.push(t) } else { off.push(t) }
+        }
+    }
+    let ratio = median(on) / median(off);
+    println!("progress on/off over 1M ready futures: {ratio:.3}");
+    report.target("progress_overhead", ratio, 1.10);
+
+    println!();
+    for (name, measured, limit) in &report.targets {
+        let ok = if *measured <= *limit { "ok" } else { "FAIL" };
+        println!("TARGET {name} {measured:.2} {limit:.2} {ok}");
+    }
+    println!("worst ratio vs fastest peer: {:.2}", report.worst_vs_peer);
+}
+
+async fn run_spawned(who: String, n: u64) -> usize {
+    match who.as_str() {
+        OURS => {
+            let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(async move { i })).collect();
+            async_gather(tasks).await.expect("no panics").len()
+        }
+        "JoinSet" => {
+            let mut set = tokio::task::JoinSet::new();
+            for i in 0..n {
+                set.spawn(async move { i });
+            }
+            let mut out = Vec::with_capacity(n as usize);
+            while let Some(r) = set.join_next().await {
+                out.push(r.expect("no panics"));
+            }
+            out.len()
+        }
+        "join_all" => {
+            let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(async move { i })).collect();
+            futures::future::join_all(tasks).await.len()
+        }
+        "FuturesUnordered" => {
+            let tasks: FuturesUnordered<_> = (0..n).map(|i| tokio::spawn(async move { i })).collect();
+            tasks.collect::<Vec<_>>().await.len()
+        }
+        other => unreachable!("{other}"),
+    }
+}
