@@ -212,7 +212,8 @@ fn main() {
             let v: Vec<_> = (0..n).map(yield_once).collect();
             let mut pending = async_wait(v).return_when(ReturnWhen::FirstCompleted).await.expect("no timeout").pending;
             while !pending.is_empty() {
-                pending = async_wait(pending).return_when(ReturnWhen::FirstCompleted).await.expect("no timeout").pending;
+                pending =
+                    async_wait(pending).return_when(ReturnWhen::FirstCompleted).await.expect("no timeout").pending;
             }
         });
         drain.push(started.elapsed().as_nanos() as f64);
@@ -244,11 +245,7 @@ fn main() {
                     std::thread::sleep(Duration::from_micros(200));
                     let _ = tx.send(Instant::now());
                 });
-                let sent = if ours {
-                    async_gather([rx]).await.expect("sent")[0]
-                } else {
-                    rx.await.expect("sent")
-                };
+                let sent = if ours { async_gather([rx]).await.expect("sent")[0] } else { rx.await.expect("sent") };
                 let woke = sent.elapsed();
                 sender.join().expect("sender");
                 woke

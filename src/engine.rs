@@ -1,17 +1,18 @@
 //! The one engine behind all four entry points.
 //!
 //! Internal invariant: the engine owns a [`Pending`] set of `total` children
-//! with indices in `0..pending.capacity()`. [`Engine::poll_step`] returns
-//! each child's output exactly once, as `Step::Child(index, output)`, and
-//! never polls a child after it completed (the slab drops it on
-//! completion). `Step::Exhausted` follows the last output; `Step::TimedOut`
-//! is returned only when no child is ready, so a zero timeout over children
-//! that are all complete still succeeds. After `take_pending` the engine
-//! holds nothing and reports `Exhausted`.
+//! with indices in `0..pending.capacity()`. [`Engine::poll_drive`] hands each
+//! child's output to its callback exactly once, and never polls a child after
+//! it completed (the slab drops it on completion). `Drive::Exhausted` follows
+//! the last output; `Drive::TimedOut` is returned only when no child can make
+//! progress now, so a zero timeout over children that are all complete still
+//! succeeds. After `take_pending` the engine holds nothing and reports
+//! `Exhausted`.
 //!
 //! What wakes it:
-//! - a child's own waker: the slab's per-child wakers queue that child alone,
-//!   so a gather of n futures costs O(n) polls, not O(n x wakes);
+//! - a child's waker: a wake queues that child alone (see `pending.rs` for
+//!   how children earn a waker of their own), so a gather of n futures costs
+//!   O(n) polls, not O(n x wakes);
 //! - the check timer, only while some child is parked as unable to wake
 //!   anyone (a [probe](crate::probe)); it sleeps for the schedule's next
 //!   interval, then wakes every parked probe for one check. A burst of
@@ -23,11 +24,12 @@
 //! task has spent its budget (about 128 completions a turn), and defer their
 //! wake-up. Polling on regardless would re-poll them for nothing, which made
 //! `FuturesUnordered` quadratic over 100k tasks (futures-rs#2526,
-//! tokio#3493). So before each child poll the engine checks the budget and,
-//! when it is spent, yields (waking itself) instead. Inline futures spend no
-//! budget, so this never slows a gather of plain futures.
+//! tokio#3493). So before each child poll the children's scheduler checks the
+//! budget and, when it is spent, yields (waking itself) instead. Inline
+//! futures spend no budget, so this never slows a gather of plain futures.
 
 use std::future::Future;
+use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -38,6 +40,7 @@ use tokio::time::Sleep;
 
 use crate::Pending;
 use crate::error::Timeout;
+use crate::pending::Round;
 use crate::polling::Polling;
 use crate::probe;
 use crate::progress::{End, Progress, Tracker};
@@ -89,12 +92,12 @@ impl Options {
     }
 }
 
-/// What one step of the engine produced.
-pub(crate) enum Step<T> {
-    /// The child at this index completed with this output.
-    Child(usize, T),
+/// How a drive of the engine ended.
+pub(crate) enum Drive {
     /// Every child has completed.
     Exhausted,
+    /// The caller's callback asked to stop.
+    Stopped,
     /// The deadline passed with children still pending.
     TimedOut,
 }
@@ -133,23 +136,26 @@ impl<L: Keys, F: Future> Engine<L, F> {
         }
     }
 
-    pub(crate) fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Step<F::Output>> {
+    /// Polls the children that need it, handing each output to `on_child`
+    /// (which may stop the drive), until all are done, the deadline passes,
+    /// or there is nothing to do until a wake-up.
+    pub(crate) fn poll_drive(
+        &mut self,
+        cx: &mut Context<'_>,
+        on_child: &mut impl FnMut(usize, F::Output, &L) -> ControlFlow<()>,
+    ) -> Poll<Drive> {
         loop {
-            if !tokio::task::coop::has_budget_remaining() {
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
-            let Some(pending) = self.pending.as_mut() else {
-                return Poll::Ready(Step::Exhausted);
+            let Some(pending) = self.pending.as_mut() else { return Poll::Ready(Drive::Exhausted) };
+            let completed = &mut self.completed;
+            let mut counted = |index, out, keys: &L| {
+                *completed += 1;
+                on_child(index, out, keys)
             };
-            match pending.poll_next_child(cx) {
-                Poll::Ready(Some((index, out))) => {
-                    self.completed += 1;
-                    return Poll::Ready(Step::Child(index, out));
-                }
-                Poll::Ready(None) => {
+            match pending.poll_round(cx, &mut counted) {
+                Poll::Ready(Round::Stopped) => return Poll::Ready(Drive::Stopped),
+                Poll::Ready(Round::Exhausted) => {
                     self.report();
-                    return Poll::Ready(Step::Exhausted);
+                    return Poll::Ready(Drive::Exhausted);
                 }
                 Poll::Pending => {}
             }
@@ -158,7 +164,7 @@ impl<L: Keys, F: Future> Engine<L, F> {
             }
         }
         if self.poll_deadline(cx) {
-            return Poll::Ready(Step::TimedOut);
+            return Poll::Ready(Drive::TimedOut);
         }
         self.report();
         Poll::Pending

@@ -4,17 +4,18 @@
 use std::convert::Infallible;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
+use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::Stream;
 
-use crate::engine::{Engine, Entry, Options, Step};
+use crate::engine::{Drive, Engine, Entry, Options};
 use crate::error::Error;
 use crate::polling::Polling;
 use crate::progress::{End, Progress};
-use crate::shape::{IntoChildren, Keys, Shape};
+use crate::shape::{IntoChildren, Keys, Outputs, Shape};
 use crate::{Outcome, Waited};
 
 /// How a gather treats a failed child: the typestate of [`Gather`].
@@ -259,8 +260,8 @@ where
 
     fn into_future(self) -> GatherFuture<S, M> {
         let engine = Engine::new(self.children.into_pending(), self.options);
-        let slots = std::iter::repeat_with(|| None).take(engine.capacity()).collect();
-        GatherFuture { engine, slots, shape: PhantomData }
+        let outputs = Outputs::new(engine.capacity());
+        GatherFuture { engine, outputs, failed: None, shape: PhantomData }
     }
 }
 
@@ -280,7 +281,8 @@ where
     Out<S::Future>: Outcome,
 {
     engine: Engine<S::Keys, S::Future>,
-    slots: Vec<Option<Item<M, S::Future>>>,
+    outputs: Outputs<Item<M, S::Future>>,
+    failed: Option<(usize, M::Error<Out<S::Future>>)>,
     shape: PhantomData<fn() -> S>,
 }
 
@@ -300,37 +302,39 @@ where
     /// When polled again after it returned `Ready`.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        loop {
-            match this.engine.poll_step(cx) {
-                Poll::Ready(Step::Child(index, out)) => match M::accept(out) {
-                    Ok(item) => this.slots[index] = Some(item),
-                    Err(error) => {
-                        let key = this.engine.key(index).expect("the engine holds its children until it finishes");
-                        this.engine.finish(End::Failed);
-                        this.engine.cancel();
-                        return Poll::Ready(Err(Error::Failed { key, error }));
-                    }
-                },
-                Poll::Ready(Step::Exhausted) => {
-                    this.engine.finish(End::Success);
-                    let pending = this.engine.take_pending().expect("a gather future polled after it completed");
-                    let slots = std::mem::take(&mut this.slots);
-                    return Poll::Ready(Ok(S::assemble(pending.into_keys(), slots)));
-                }
-                Poll::Ready(Step::TimedOut) => {
-                    this.engine.finish(End::Timeout);
-                    let pending = this.engine.take_pending().expect("a gather future polled after it completed");
-                    let done = std::mem::take(&mut this.slots)
-                        .into_iter()
-                        .enumerate()
-                        .filter_map(|(i, slot)| slot.map(|item| (pending.key(i), item)))
-                        .collect();
-                    let partial = Waited { done, pending };
-                    return Poll::Ready(Err(Error::Timeout(Box::new(this.engine.timeout_error(partial)))));
-                }
-                Poll::Pending => return Poll::Pending,
+        let (outputs, failed) = (&mut this.outputs, &mut this.failed);
+        let drive = std::task::ready!(this.engine.poll_drive(cx, &mut |index, out, _| match M::accept(out) {
+            Ok(item) => {
+                outputs.put(index, item);
+                ControlFlow::Continue(())
             }
-        }
+            Err(error) => {
+                *failed = Some((index, error));
+                ControlFlow::Break(())
+            }
+        }));
+        let outputs = std::mem::replace(&mut this.outputs, Outputs::new(0));
+        Poll::Ready(match drive {
+            Drive::Stopped => {
+                let (index, error) = this.failed.take().expect("the drive stops only on a failure");
+                let key = this.engine.key(index).expect("the engine holds its children until it finishes");
+                this.engine.finish(End::Failed);
+                this.engine.cancel();
+                Err(Error::Failed { key, error })
+            }
+            Drive::Exhausted => {
+                this.engine.finish(End::Success);
+                let pending = this.engine.take_pending().expect("a gather future polled after it completed");
+                Ok(S::assemble(pending.into_keys(), outputs))
+            }
+            Drive::TimedOut => {
+                this.engine.finish(End::Timeout);
+                let pending = this.engine.take_pending().expect("a gather future polled after it completed");
+                let done = outputs.into_indexed().map(|(i, item)| (pending.key(i), item)).collect();
+                let partial = Waited { done, pending };
+                Err(Error::Timeout(Box::new(this.engine.timeout_error(partial))))
+            }
+        })
     }
 }
 
@@ -358,10 +362,14 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         let Some(engine) = this.engine.as_mut() else { return Poll::Ready(None) };
-        let item = match engine.poll_step(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(Step::Child(index, out)) => {
-                let key = engine.key(index).expect("the engine holds its children until it finishes");
+        let mut got = None;
+        let drive = std::task::ready!(engine.poll_drive(cx, &mut |index, out, keys: &L| {
+            got = Some((keys.key(index), out));
+            ControlFlow::Break(())
+        }));
+        let error = match drive {
+            Drive::Stopped => {
+                let (key, out) = got.expect("the drive stops only with an item");
                 match M::accept(out) {
                     Ok(item) => {
                         engine.report();
@@ -373,12 +381,12 @@ where
                     }
                 }
             }
-            Poll::Ready(Step::Exhausted) => {
+            Drive::Exhausted => {
                 engine.finish(End::Success);
                 this.engine = None;
                 return Poll::Ready(None);
             }
-            Poll::Ready(Step::TimedOut) => {
+            Drive::TimedOut => {
                 engine.finish(End::Timeout);
                 let pending = engine.take_pending().expect("the engine holds its children until it finishes");
                 Error::Timeout(Box::new(engine.timeout_error(Waited { done: Vec::new(), pending })))
@@ -386,7 +394,7 @@ where
         };
         // A failure or a timeout ends the stream; the other children go now.
         this.engine = None;
-        Poll::Ready(Some(Err(item)))
+        Poll::Ready(Some(Err(error)))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

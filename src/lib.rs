@@ -13,6 +13,7 @@ pub mod polling;
 pub mod probe;
 pub mod progress;
 pub mod shape;
+mod slab;
 mod wait;
 
 pub use blocking::shared_runtime;

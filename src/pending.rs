@@ -1,32 +1,83 @@
-//! The children of one call, and what `wait` hands back as still pending.
+//! The children of one call and their scheduling: what `wait` hands back as
+//! still pending.
+//!
+//! Internal invariant: every child index `0..capacity` is in exactly one of
+//! these states, and moves only forward:
+//!
+//! 1. fresh (`index >= fresh`): never polled;
+//! 2. polled with the set's shared waker and still pending (in `once`, then
+//!    `twice`, or in the rescan lists taken from them);
+//! 3. own-waker: polled with a waker of its own, so its wake queues exactly
+//!    it (in `own`, and in the ready queue whenever it woke);
+//! 4. finished: its slab slot is empty; it is never polled again.
+//!
+//! Why the shared waker first: a child that is ready when first polled (the
+//! common case for a gather of ready values or finished tasks) never needs a
+//! waker of its own, which would cost an allocation. A wake of the shared
+//! waker cannot say who woke, so it rescans the children polled with it; a
+//! child rescanned twice and still pending gets a waker of its own. So each
+//! child is polled at most twice more than it asked for, and every later wake
+//! polls only the child that woke: O(n) polls in all for n children.
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
-use futures_buffered::FuturesUnorderedBounded;
-use pin_project::pin_project;
+use futures::task::{ArcWake, AtomicWaker, waker_ref};
 
 use crate::probe::{self, Scope};
 use crate::shape::Keys;
+use crate::slab::Slab;
 
-/// A child and its index: what the slab holds, so a completion names its slot.
-#[pin_project]
-pub(crate) struct Indexed<F> {
-    index: usize,
-    #[pin]
-    fut: F,
+/// What the wakers of one set share.
+struct Shared {
+    /// The task polling the set.
+    parent: AtomicWaker,
+    /// A child polled with the shared waker woke.
+    rescan: AtomicBool,
+    /// Own-waker children that woke, in wake order.
+    ready: Mutex<Vec<u32>>,
 }
 
-impl<F: Future> Future for Indexed<F> {
-    type Output = (usize, F::Output);
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let index = *this.index;
-        this.fut.poll(cx).map(|out| (index, out))
+impl ArcWake for Shared {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        arc_self.rescan.store(true, Ordering::Release);
+        arc_self.parent.wake();
     }
+}
+
+struct OwnWaker {
+    index: u32,
+    /// Already in the ready queue: a second wake before the poll adds nothing.
+    queued: AtomicBool,
+    shared: Arc<Shared>,
+}
+
+impl ArcWake for OwnWaker {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        if !arc_self.queued.swap(true, Ordering::AcqRel) {
+            arc_self.shared.ready.lock().unwrap_or_else(PoisonError::into_inner).push(arc_self.index);
+        }
+        arc_self.shared.parent.wake();
+    }
+}
+
+/// Where the next child to poll came from.
+enum Source {
+    Fresh,
+    Once,
+    Own(Arc<OwnWaker>),
+}
+
+/// How a round of polling ended.
+pub(crate) enum Round {
+    /// Every child has finished.
+    Exhausted,
+    /// The caller's callback asked to stop.
+    Stopped,
 }
 
 /// Children not yet complete, with their keys: the engine's own storage.
@@ -62,10 +113,19 @@ impl<F: Future> Future for Indexed<F> {
 /// # }
 /// ```
 pub struct Pending<L, F> {
-    set: FuturesUnorderedBounded<Indexed<F>>,
+    slab: Slab<F>,
     keys: L,
-    // One bit per original index: still pending?
-    live: Vec<u64>,
+    live: usize,
+    shared: Arc<Shared>,
+    fresh: usize,
+    once: Vec<u32>,
+    twice: Vec<u32>,
+    // Rescan work in progress, popped from the back (stored reversed).
+    rescan_once: Vec<u32>,
+    rescan_twice: Vec<u32>,
+    queue: Vec<u32>,
+    // Indexed by child; sized on first use.
+    own: Vec<Option<Arc<OwnWaker>>>,
     // Probes parked for the next check. They stay with the children, so a
     // set handed back by `wait` and waited on again still checks them.
     pub(crate) scope: Scope,
@@ -76,16 +136,27 @@ impl<L, F> Unpin for Pending<L, F> {}
 
 impl<L: Keys, F> Pending<L, F> {
     pub(crate) fn new(keys: L, children: impl IntoIterator<Item = F>) -> Self {
-        let set: FuturesUnorderedBounded<_> =
-            children.into_iter().enumerate().map(|(index, fut)| Indexed { index, fut }).collect();
-        let n = set.capacity();
-        let mut live = vec![u64::MAX; n.div_ceil(64)];
-        if n % 64 != 0 {
-            if let Some(last) = live.last_mut() {
-                *last = (1u64 << (n % 64)) - 1;
-            }
+        let slab = Slab::new(children.into_iter().collect());
+        assert!(u32::try_from(slab.capacity()).is_ok(), "concurry takes at most {} children in one call", u32::MAX);
+        let shared = Arc::new(Shared {
+            parent: AtomicWaker::new(),
+            rescan: AtomicBool::new(false),
+            ready: Mutex::new(Vec::new()),
+        });
+        Self {
+            live: slab.capacity(),
+            slab,
+            keys,
+            shared,
+            fresh: 0,
+            once: Vec::new(),
+            twice: Vec::new(),
+            rescan_once: Vec::new(),
+            rescan_twice: Vec::new(),
+            queue: Vec::new(),
+            own: Vec::new(),
+            scope: Scope::default(),
         }
-        Self { set, keys, live, scope: Scope { check: probe::next_check(), parked: Vec::new() } }
     }
 
     /// How many children are still pending.
@@ -100,18 +171,18 @@ impl<L: Keys, F> Pending<L, F> {
     /// # }
     /// ```
     pub fn len(&self) -> usize {
-        self.set.len()
+        self.live
     }
 
     /// `true` when no child is pending.
     pub fn is_empty(&self) -> bool {
-        self.set.is_empty()
+        self.live == 0
     }
 
     /// The keys of the pending children, in key order (input order for
     /// `Vec`s, arrays and tuples; the map's order for maps).
     pub fn keys(&self) -> impl Iterator<Item = L::Key> + '_ {
-        (0..self.capacity()).filter(|&i| self.is_live(i)).map(|i| self.keys.key(i))
+        (0..self.capacity()).filter(|&i| self.slab.is_live(i)).map(|i| self.keys.key(i))
     }
 
     /// Drop every pending child now. Same as dropping the value.
@@ -119,7 +190,7 @@ impl<L: Keys, F> Pending<L, F> {
 
     /// How many children the set held when it was made: the bound of indices.
     pub(crate) fn capacity(&self) -> usize {
-        self.set.capacity()
+        self.slab.capacity()
     }
 
     pub(crate) fn key(&self, index: usize) -> L::Key {
@@ -129,22 +200,127 @@ impl<L: Keys, F> Pending<L, F> {
     pub(crate) fn into_keys(self) -> L {
         self.keys
     }
-
-    fn is_live(&self, i: usize) -> bool {
-        self.live[i / 64] & (1 << (i % 64)) != 0
-    }
 }
 
 impl<L, F: Future> Pending<L, F> {
-    /// The next completed child, polling only children that woke.
-    pub(crate) fn poll_next_child(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, F::Output)>> {
-        use futures::Stream;
-        let set = &mut self.set;
-        let polled = probe::within(&mut self.scope, || Pin::new(set).poll_next(cx));
-        if let Poll::Ready(Some((i, _))) = &polled {
-            self.live[i / 64] &= !(1 << (i % 64));
-        }
+    /// Polls the children that need it and hands each output to `on_child`,
+    /// until every child finished, `on_child` breaks, or nothing is left to
+    /// poll (`Pending`: a wake-up is registered, or the task was asked to
+    /// yield and woken).
+    pub(crate) fn poll_round(
+        &mut self,
+        cx: &mut Context<'_>,
+        on_child: &mut impl FnMut(usize, F::Output, &L) -> ControlFlow<()>,
+    ) -> Poll<Round> {
+        self.shared.parent.register(cx.waker());
+        let mut scope = std::mem::take(&mut self.scope);
+        let polled = probe::within(&mut scope, || self.run(cx, on_child));
+        self.scope = scope;
         polled
+    }
+
+    fn run(
+        &mut self,
+        cx: &mut Context<'_>,
+        on_child: &mut impl FnMut(usize, F::Output, &L) -> ControlFlow<()>,
+    ) -> Poll<Round> {
+        // Polls since the last completion. More than there are children
+        // means someone keeps waking itself without finishing: yield to the
+        // executor rather than spin here. Tokio's budget, once spent, makes
+        // task handles answer `Pending` for nothing: yield then too.
+        let mut idle_polls = 0usize;
+        let limit = self.live.max(1);
+        loop {
+            if self.live == 0 {
+                return Poll::Ready(Round::Exhausted);
+            }
+            if idle_polls > limit || !tokio::task::coop::has_budget_remaining() {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            let Some((index, source)) = self.next_to_poll() else { return Poll::Pending };
+            let polled = match &source {
+                Source::Own(w) => {
+                    w.queued.store(false, Ordering::Release);
+                    self.slab.poll(index, &mut Context::from_waker(&waker_ref(w)))
+                }
+                _ => self.slab.poll(index, &mut Context::from_waker(&waker_ref(&self.shared))),
+            };
+            match polled {
+                Poll::Ready(out) => {
+                    idle_polls = 0;
+                    self.live -= 1;
+                    if let Source::Own(_) = source {
+                        self.own[index] = None;
+                    }
+                    if on_child(index, out, &self.keys).is_break() {
+                        return Poll::Ready(Round::Stopped);
+                    }
+                }
+                Poll::Pending => {
+                    idle_polls += 1;
+                    match source {
+                        Source::Fresh => self.once.push(index as u32),
+                        Source::Once => self.twice.push(index as u32),
+                        Source::Own(_) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// The next child to poll, and how it was found. Finished children are
+    /// skipped: a rescan list can still name a child that finished since.
+    fn next_to_poll(&mut self) -> Option<(usize, Source)> {
+        loop {
+            if let Some(i) = self.queue.pop() {
+                match self.own.get(i as usize).and_then(Clone::clone) {
+                    Some(w) => return Some((i as usize, Source::Own(w))),
+                    None => continue,
+                }
+            }
+            if let Some(i) = self.rescan_twice.pop() {
+                if self.slab.is_live(i as usize) {
+                    // Rescanned twice and still pending: it gets its own waker.
+                    return Some((i as usize, Source::Own(self.own_waker(i))));
+                }
+                continue;
+            }
+            if let Some(i) = self.rescan_once.pop() {
+                if self.slab.is_live(i as usize) {
+                    return Some((i as usize, Source::Once));
+                }
+                continue;
+            }
+            if self.fresh < self.slab.capacity() {
+                self.fresh += 1;
+                return Some((self.fresh - 1, Source::Fresh));
+            }
+            let mut woke = std::mem::take(&mut *self.shared.ready.lock().unwrap_or_else(PoisonError::into_inner));
+            if !woke.is_empty() {
+                woke.reverse();
+                self.queue = woke;
+                continue;
+            }
+            if self.shared.rescan.swap(false, Ordering::AcqRel) && !(self.once.is_empty() && self.twice.is_empty()) {
+                self.rescan_once = std::mem::take(&mut self.once);
+                self.rescan_once.reverse();
+                self.rescan_twice = std::mem::take(&mut self.twice);
+                self.rescan_twice.reverse();
+                continue;
+            }
+            return None;
+        }
+    }
+
+    fn own_waker(&mut self, index: u32) -> Arc<OwnWaker> {
+        if self.own.is_empty() {
+            self.own.resize_with(self.slab.capacity(), || None);
+        }
+        let shared = &self.shared;
+        self.own[index as usize]
+            .get_or_insert_with(|| Arc::new(OwnWaker { index, queued: AtomicBool::new(false), shared: shared.clone() }))
+            .clone()
     }
 }
 

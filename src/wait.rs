@@ -4,12 +4,13 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::future::{Future, IntoFuture};
+use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::str::FromStr;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::engine::{Engine, Entry, Options, Step};
+use crate::engine::{Drive, Engine, Entry, Options};
 use crate::error::{Error, ParseError};
 use crate::polling::Polling;
 use crate::progress::{End, Progress};
@@ -295,28 +296,22 @@ where
     /// When polled again after it returned `Ready`.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        loop {
-            match this.engine.poll_step(cx) {
-                Poll::Ready(Step::Child(index, out)) => {
-                    let failed = out.is_failure();
-                    let key = this.engine.key(index).expect("the engine holds its children until it finishes");
-                    this.done.push((key, out));
-                    if failed && this.return_when == ReturnWhen::FirstException {
-                        return Poll::Ready(Ok(this.finish(End::Success)));
-                    }
-                }
-                Poll::Ready(Step::Exhausted) => return Poll::Ready(Ok(this.finish(End::Success))),
-                Poll::Ready(Step::TimedOut) => {
-                    let partial = this.finish(End::Timeout);
-                    return Poll::Ready(Err(Error::Timeout(Box::new(this.engine.timeout_error(partial)))));
-                }
-                Poll::Pending => {
-                    if this.return_when == ReturnWhen::FirstCompleted && !this.done.is_empty() {
-                        return Poll::Ready(Ok(this.finish(End::Success)));
-                    }
-                    return Poll::Pending;
-                }
+        let (done, first_exception) = (&mut this.done, this.return_when == ReturnWhen::FirstException);
+        let drive = this.engine.poll_drive(cx, &mut |index, out: F::Output, keys: &L| {
+            let stop = first_exception && out.is_failure();
+            done.push((keys.key(index), out));
+            if stop { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        });
+        match drive {
+            Poll::Ready(Drive::Stopped | Drive::Exhausted) => Poll::Ready(Ok(this.finish(End::Success))),
+            Poll::Ready(Drive::TimedOut) => {
+                let partial = this.finish(End::Timeout);
+                Poll::Ready(Err(Error::Timeout(Box::new(this.engine.timeout_error(partial)))))
             }
+            Poll::Pending if this.return_when == ReturnWhen::FirstCompleted && !this.done.is_empty() => {
+                Poll::Ready(Ok(this.finish(End::Success)))
+            }
+            Poll::Pending => Poll::Pending,
         }
     }
 }

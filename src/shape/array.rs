@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use super::{Indices, IntoChildren, Shape, filled};
+use super::{Indices, IntoChildren, Outputs, Shape};
 use crate::Pending;
 
 impl<F: Future, const N: usize> IntoChildren for [F; N] {
@@ -15,8 +15,8 @@ impl<F: Future, const N: usize> IntoChildren for [F; N] {
 
 impl<F: Future, T, const N: usize> Shape<T> for [F; N] {
     type Output = [T; N];
-    fn assemble(_: Indices, slots: Vec<Option<T>>) -> [T; N] {
-        let mut slots = slots.into_iter();
-        std::array::from_fn(|_| filled(slots.next().flatten()))
+    fn assemble(_: Indices, outputs: Outputs<T>) -> [T; N] {
+        let mut outputs = outputs.into_vec().into_iter();
+        std::array::from_fn(|_| outputs.next().expect("concurry invariant: every child has an output"))
     }
 }

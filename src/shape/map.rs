@@ -6,7 +6,7 @@ use std::hash::{BuildHasher, Hash};
 
 use indexmap::IndexMap;
 
-use super::{IntoChildren, Keys, Shape, filled};
+use super::{IntoChildren, Keys, Outputs, Shape};
 use crate::Pending;
 
 /// Keys of a map input, in the map's iteration order.
@@ -36,8 +36,8 @@ fn split<K: Clone, F>(pairs: impl IntoIterator<Item = (K, F)>) -> Pending<KeyLis
     Pending::new(KeyList(keys), futs)
 }
 
-fn join<K, T, C: FromIterator<(K, T)>>(keys: KeyList<K>, slots: Vec<Option<T>>) -> C {
-    keys.0.into_iter().zip(slots.into_iter().map(filled)).collect()
+fn join<K, T, C: FromIterator<(K, T)>>(keys: KeyList<K>, outputs: Outputs<T>) -> C {
+    keys.0.into_iter().zip(outputs.into_vec()).collect()
 }
 
 macro_rules! map_shape {
@@ -52,8 +52,8 @@ macro_rules! map_shape {
 
         impl<K: Clone + $($bound)*, F: Future, T $(, $s: BuildHasher + Default)?> Shape<T> for $map<K, F $(, $s)?> {
             type Output = $map<K, T $(, $s)?>;
-            fn assemble(keys: KeyList<K>, slots: Vec<Option<T>>) -> Self::Output {
-                join(keys, slots)
+            fn assemble(keys: KeyList<K>, outputs: Outputs<T>) -> Self::Output {
+                join(keys, outputs)
             }
         }
     };

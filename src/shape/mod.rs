@@ -81,23 +81,86 @@ pub trait IntoChildren: Sized {
 /// # Examples
 ///
 /// ```
-/// use concurry::shape::{Indices, Shape};
+/// use concurry::shape::{Indices, Outputs, Shape};
 ///
-/// let out = <Vec<std::future::Ready<u8>> as Shape<u8>>::assemble(Indices, vec![Some(1), Some(2)]);
-/// assert_eq!(out, [1, 2]);
+/// let mut outputs = Outputs::new(2);
+/// outputs.put(1, 'b');
+/// outputs.put(0, 'a');
+/// let out = <Vec<std::future::Ready<char>> as Shape<char>>::assemble(Indices, outputs);
+/// assert_eq!(out, ['a', 'b']);
 /// ```
 pub trait Shape<T>: IntoChildren {
     /// The shaped output.
     type Output;
-    /// Builds the output from one slot per index, each filled (slots of
-    /// children that were not part of this call are `None`).
-    fn assemble(keys: Self::Keys, slots: Vec<Option<T>>) -> Self::Output;
+    /// Builds the output from the children's outputs.
+    fn assemble(keys: Self::Keys, outputs: Outputs<T>) -> Self::Output;
 }
 
-// Every child completes exactly once before assembly (the engine's
-// invariant), so an empty slot here is a bug in this crate, not bad input.
-pub(crate) fn filled<T>(slot: Option<T>) -> T {
-    slot.expect("concurry engine invariant: every child fills its slot once")
+/// The outputs of a call's children, by index, as they complete.
+///
+/// Outputs that arrive in index order (ready values, tasks already
+/// finished) go straight into the `Vec` that a `Vec` input returns, with no
+/// second pass; the first output out of order moves them into slots.
+#[derive(Debug)]
+pub struct Outputs<T> {
+    in_order: Vec<T>,
+    slots: Option<Vec<Option<T>>>,
+    capacity: usize,
+}
+
+impl<T> Outputs<T> {
+    /// Room for the outputs of `capacity` children.
+    pub fn new(capacity: usize) -> Self {
+        Self { in_order: Vec::with_capacity(capacity), slots: None, capacity }
+    }
+
+    /// Stores the output of child `index`.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is not below the capacity.
+    pub fn put(&mut self, index: usize, output: T) {
+        if self.slots.is_none() && index == self.in_order.len() {
+            self.in_order.push(output);
+            return;
+        }
+        let capacity = self.capacity;
+        let in_order = &mut self.in_order;
+        let slots = self.slots.get_or_insert_with(|| {
+            let mut slots: Vec<Option<T>> = Vec::with_capacity(capacity);
+            slots.extend(std::mem::take(in_order).into_iter().map(Some));
+            slots.resize_with(capacity, || None);
+            slots
+        });
+        slots[index] = Some(output);
+    }
+
+    /// Every output in index order.
+    ///
+    /// # Panics
+    ///
+    /// If a child's output is missing: every child completes exactly once
+    /// before a shape is assembled, so that would be a bug in this crate.
+    pub fn into_vec(self) -> Vec<T> {
+        match self.slots {
+            None => {
+                assert_eq!(self.in_order.len(), self.capacity, "concurry invariant: every child has an output");
+                self.in_order
+            }
+            Some(slots) => {
+                slots.into_iter().map(|s| s.expect("concurry invariant: every child has an output")).collect()
+            }
+        }
+    }
+
+    /// The outputs present, with their indices, in index order.
+    pub fn into_indexed(self) -> impl Iterator<Item = (usize, T)> {
+        let (in_order, slots) = match self.slots {
+            None => (self.in_order, Vec::new()),
+            Some(slots) => (Vec::new(), slots),
+        };
+        in_order.into_iter().enumerate().chain(slots.into_iter().enumerate().filter_map(|(i, s)| s.map(|t| (i, t))))
+    }
 }
 
 impl<L: Keys, F: Future> IntoChildren for Pending<L, F> {
@@ -110,7 +173,7 @@ impl<L: Keys, F: Future> IntoChildren for Pending<L, F> {
 
 impl<L: Keys, F: Future, T> Shape<T> for Pending<L, F> {
     type Output = Vec<(L::Key, T)>;
-    fn assemble(keys: L, slots: Vec<Option<T>>) -> Self::Output {
-        slots.into_iter().enumerate().filter_map(|(i, slot)| slot.map(|t| (keys.key(i), t))).collect()
+    fn assemble(keys: L, outputs: Outputs<T>) -> Self::Output {
+        outputs.into_indexed().map(|(i, t)| (keys.key(i), t)).collect()
     }
 }

@@ -34,7 +34,7 @@ use std::marker::PhantomData;
 
 use indexmap::IndexMap;
 
-use super::{IntoChildren, Keys, Shape, filled};
+use super::{IntoChildren, Keys, Outputs, Shape};
 use crate::Pending;
 
 /// One level of a [`Path`].
@@ -127,7 +127,7 @@ impl<F: Future> Tree<Leaf> for F {
     }
 
     fn rebuild<T>((): (), outputs: &mut dyn Iterator<Item = T>) -> T {
-        filled(outputs.next())
+        outputs.next().expect("concurry invariant: every leaf has an output")
     }
 }
 
@@ -242,7 +242,7 @@ impl<D, S: Tree<D>> IntoChildren for Nested<S, D> {
 impl<D, S: Tree<D>, T> Shape<T> for Nested<S, D> {
     type Output = S::Output<T>;
 
-    fn assemble(keys: Self::Keys, slots: Vec<Option<T>>) -> Self::Output {
-        S::rebuild(keys.layout, &mut slots.into_iter().map(filled))
+    fn assemble(keys: Self::Keys, outputs: Outputs<T>) -> Self::Output {
+        S::rebuild(keys.layout, &mut outputs.into_vec().into_iter())
     }
 }

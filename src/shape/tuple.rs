@@ -26,7 +26,7 @@ use std::task::{Context, Poll};
 
 use pin_project::pin_project;
 
-use super::{Indices, IntoChildren, Shape, filled};
+use super::{Indices, IntoChildren, Outputs, Shape};
 use crate::{Outcome, Pending};
 
 macro_rules! tuple_shape {
@@ -88,11 +88,11 @@ macro_rules! tuple_shape {
         impl<$($F: Future),+, $($v),+> Shape<$Out<$($v),+>> for ($($F,)+) {
             type Output = ($($v,)+);
 
-            fn assemble(_: Indices, slots: Vec<Option<$Out<$($v),+>>>) -> Self::Output {
-                let mut slots = slots.into_iter();
+            fn assemble(_: Indices, outputs: Outputs<$Out<$($v),+>>) -> Self::Output {
+                let mut outputs = outputs.into_vec().into_iter();
                 ($(
-                    match filled(slots.next().flatten()) {
-                        $Out::$v(x) => x,
+                    match outputs.next() {
+                        Some($Out::$v(x)) => x,
                         #[allow(unreachable_patterns)]
                         _ => unreachable!("slot {} holds element {}'s output", $idx, $idx),
                     },

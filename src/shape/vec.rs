@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use super::{Indices, IntoChildren, Shape, filled};
+use super::{Indices, IntoChildren, Outputs, Shape};
 use crate::Pending;
 
 impl<F: Future> IntoChildren for Vec<F> {
@@ -15,7 +15,7 @@ impl<F: Future> IntoChildren for Vec<F> {
 
 impl<F: Future, T> Shape<T> for Vec<F> {
     type Output = Vec<T>;
-    fn assemble(_: Indices, slots: Vec<Option<T>>) -> Vec<T> {
-        slots.into_iter().map(filled).collect()
+    fn assemble(_: Indices, outputs: Outputs<T>) -> Vec<T> {
+        outputs.into_vec()
     }
 }

@@ -1,0 +1,191 @@
+//! Children pinned in place, a block of them per allocation, without unsafe.
+//!
+//! A `Box<[F]>` cannot hand out `Pin<&mut F>` to its elements without unsafe
+//! code, so blocks are structs with one `#[pin] Option<F>` field per child,
+//! projected by pin-project: 32 children per allocation (8 for large
+//! futures, so that a block stays under 64 KiB while it is built). The tail
+//! goes into blocks of 8 and then of 1. A finished child's field is set to
+//! `None`, which drops it at once.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use pin_project::pin_project;
+
+macro_rules! block {
+    ($name:ident $proj:ident; $($field:ident $i:literal)+) => {
+        #[pin_project(project = $proj)]
+        pub(crate) struct $name<F> {
+            $(#[pin] $field: Option<F>,)+
+        }
+
+        impl<F> $name<F> {
+            fn fill(children: &mut impl Iterator<Item = F>) -> Self {
+                Self { $($field: children.next(),)+ }
+            }
+
+            fn slot(self: Pin<&mut Self>, i: usize) -> Pin<&mut Option<F>> {
+                let this = self.project();
+                match i {
+                    $($i => this.$field,)+
+                    _ => unreachable!("slab invariant: offset {i} within its block"),
+                }
+            }
+
+            fn get(&self, i: usize) -> &Option<F> {
+                match i {
+                    $($i => &self.$field,)+
+                    _ => unreachable!("slab invariant: offset {i} within its block"),
+                }
+            }
+        }
+    };
+}
+
+block!(Block8 Block8Proj; c0 0 c1 1 c2 2 c3 3 c4 4 c5 5 c6 6 c7 7);
+block!(Block32 Block32Proj;
+    c0 0 c1 1 c2 2 c3 3 c4 4 c5 5 c6 6 c7 7 c8 8 c9 9 c10 10 c11 11 c12 12 c13 13 c14 14 c15 15
+    c16 16 c17 17 c18 18 c19 19 c20 20 c21 21 c22 22 c23 23 c24 24 c25 25 c26 26 c27 27 c28 28 c29 29
+    c30 30 c31 31);
+
+enum Block<F> {
+    Wide(Pin<Box<Block32<F>>>),
+    Narrow(Pin<Box<Block8<F>>>),
+    One(Pin<Box<Option<F>>>),
+}
+
+/// Largest block built on the stack before it moves to the heap.
+const MAX_BLOCK_BYTES: usize = 64 * 1024;
+
+pub(crate) struct Slab<F> {
+    blocks: Vec<Block<F>>,
+    /// Children per main block: 32, 8 or 1.
+    width: usize,
+    /// Children in main blocks; the tail follows.
+    main_end: usize,
+    /// Blocks of 8 in the tail.
+    tail_narrow: usize,
+    capacity: usize,
+}
+
+impl<F> Slab<F> {
+    pub(crate) fn new(children: Vec<F>) -> Self {
+        let capacity = children.len();
+        let size = std::mem::size_of::<Option<F>>().max(1);
+        let width = if size * 32 <= MAX_BLOCK_BYTES {
+            32
+        } else if size * 8 <= MAX_BLOCK_BYTES {
+            8
+        } else {
+            1
+        };
+        let main_end = capacity / width * width;
+        let tail = capacity - main_end;
+        let tail_narrow = if width > 8 { tail / 8 } else { 0 };
+        let ones = tail - tail_narrow * 8;
+        let mut blocks = Vec::with_capacity(main_end / width + tail_narrow + ones);
+        let mut it = children.into_iter();
+        for _ in 0..main_end / width {
+            blocks.push(match width {
+                32 => Block::Wide(Box::pin(Block32::fill(&mut it))),
+                8 => Block::Narrow(Box::pin(Block8::fill(&mut it))),
+                _ => Block::One(Box::pin(it.next())),
+            });
+        }
+        for _ in 0..tail_narrow {
+            blocks.push(Block::Narrow(Box::pin(Block8::fill(&mut it))));
+        }
+        blocks.extend(it.map(|f| Block::One(Box::pin(Some(f)))));
+        Self { blocks, width, main_end, tail_narrow, capacity }
+    }
+
+    /// How many children the slab was built with.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn locate(&self, i: usize) -> (usize, usize) {
+        if i < self.main_end {
+            (i / self.width, i % self.width)
+        } else {
+            let mains = self.main_end / self.width;
+            let t = i - self.main_end;
+            if t < self.tail_narrow * 8 {
+                (mains + t / 8, t % 8)
+            } else {
+                (mains + self.tail_narrow + t - self.tail_narrow * 8, 0)
+            }
+        }
+    }
+
+    fn slot(&mut self, i: usize) -> Pin<&mut Option<F>> {
+        let (b, off) = self.locate(i);
+        match &mut self.blocks[b] {
+            Block::Wide(block) => block.as_mut().slot(off),
+            Block::Narrow(block) => block.as_mut().slot(off),
+            Block::One(slot) => slot.as_mut(),
+        }
+    }
+
+    /// Is child `i` still pending?
+    pub(crate) fn is_live(&self, i: usize) -> bool {
+        let (b, off) = self.locate(i);
+        match &self.blocks[b] {
+            Block::Wide(block) => block.get(off).is_some(),
+            Block::Narrow(block) => block.get(off).is_some(),
+            Block::One(slot) => slot.is_some(),
+        }
+    }
+}
+
+impl<F: Future> Slab<F> {
+    /// Polls child `i`; on completion drops it and returns its output.
+    /// A finished child is never polled again (it stays `Pending`).
+    pub(crate) fn poll(&mut self, i: usize, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let mut slot = self.slot(i);
+        let Some(fut) = slot.as_mut().as_pin_mut() else { return Poll::Pending };
+        let out = std::task::ready!(fut.poll(cx));
+        slot.set(None);
+        Poll::Ready(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_index_maps_to_its_own_slot() {
+        for n in [0, 1, 7, 8, 9, 31, 32, 33, 40, 63, 64, 100, 1000] {
+            let slab = Slab::new((0..n).collect::<Vec<usize>>());
+            let mut seen = std::collections::HashSet::new();
+            for i in 0..n {
+                assert!(seen.insert(slab.locate(i)), "n={n} i={i}");
+                assert!(slab.is_live(i));
+            }
+            assert_eq!(slab.capacity(), n);
+        }
+    }
+
+    #[test]
+    fn outputs_come_from_the_right_child_and_slots_empty() {
+        let n = 77;
+        let mut slab = Slab::new((0..n).map(std::future::ready).collect());
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        for i in (0..n).rev() {
+            assert_eq!(slab.poll(i, &mut cx), Poll::Ready(i));
+            assert!(!slab.is_live(i));
+            assert_eq!(slab.poll(i, &mut cx), Poll::Pending);
+        }
+    }
+
+    #[test]
+    fn large_futures_use_narrow_or_single_blocks() {
+        let slab = Slab::new(vec![std::future::ready([0u8; 4096]); 20]);
+        assert_eq!(slab.width, 8);
+        let slab = Slab::new(vec![std::future::ready([0u8; 16384]); 3]);
+        assert_eq!(slab.width, 1);
+    }
+}
