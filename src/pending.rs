@@ -273,6 +273,13 @@ impl<L, F: Future> Pending<L, F> {
     /// skipped: a rescan list can still name a child that finished since.
     fn next_to_poll(&mut self) -> Option<(usize, Source)> {
         loop {
+            // Fresh children first: a first pass over everything returns all
+            // that are already complete together (what `FirstCompleted`
+            // promises), and costs the least per child.
+            if self.fresh < self.slab.capacity() {
+                self.fresh += 1;
+                return Some((self.fresh - 1, Source::Fresh));
+            }
             if let Some(i) = self.queue.pop() {
                 match self.own.get(i as usize).and_then(Clone::clone) {
                     Some(w) => return Some((i as usize, Source::Own(w))),
@@ -291,10 +298,6 @@ impl<L, F: Future> Pending<L, F> {
                     return Some((i as usize, Source::Once));
                 }
                 continue;
-            }
-            if self.fresh < self.slab.capacity() {
-                self.fresh += 1;
-                return Some((self.fresh - 1, Source::Fresh));
             }
             let mut woke = std::mem::take(&mut *self.shared.ready.lock().unwrap_or_else(PoisonError::into_inner));
             if !woke.is_empty() {

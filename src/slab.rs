@@ -6,6 +6,11 @@
 //! futures, so that a block stays under 64 KiB while it is built). The tail
 //! goes into blocks of 8 and then of 1. A finished child's field is set to
 //! `None`, which drops it at once.
+//!
+//! Blocks are built as the first pass reaches them, not up front: a child is
+//! moved into its block just before its first poll, while both are hot in the
+//! cache. Children not reached yet wait, unpinned and never polled, in the
+//! input `Vec`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -60,8 +65,12 @@ const MAX_BLOCK_BYTES: usize = 64 * 1024;
 
 pub(crate) struct Slab<F> {
     blocks: Vec<Block<F>>,
-    /// Children per main block: 32, 8 or 1.
-    width: usize,
+    /// Children whose block is not built yet, in index order.
+    unbuilt: std::vec::IntoIter<F>,
+    /// Children in built blocks.
+    built: usize,
+    /// log2 of the children per main block (32, 8 or 1).
+    shift: u32,
     /// Children in main blocks; the tail follows.
     main_end: usize,
     /// Blocks of 8 in the tail.
@@ -73,31 +82,21 @@ impl<F> Slab<F> {
     pub(crate) fn new(children: Vec<F>) -> Self {
         let capacity = children.len();
         let size = std::mem::size_of::<Option<F>>().max(1);
-        let width = if size * 32 <= MAX_BLOCK_BYTES {
+        let width: usize = if size * 32 <= MAX_BLOCK_BYTES {
             32
         } else if size * 8 <= MAX_BLOCK_BYTES {
             8
         } else {
             1
         };
-        let main_end = capacity / width * width;
+        let shift = width.trailing_zeros();
+        let main_end = capacity >> shift << shift;
         let tail = capacity - main_end;
         let tail_narrow = if width > 8 { tail / 8 } else { 0 };
         let ones = tail - tail_narrow * 8;
-        let mut blocks = Vec::with_capacity(main_end / width + tail_narrow + ones);
-        let mut it = children.into_iter();
-        for _ in 0..main_end / width {
-            blocks.push(match width {
-                32 => Block::Wide(Box::pin(Block32::fill(&mut it))),
-                8 => Block::Narrow(Box::pin(Block8::fill(&mut it))),
-                _ => Block::One(Box::pin(it.next())),
-            });
-        }
-        for _ in 0..tail_narrow {
-            blocks.push(Block::Narrow(Box::pin(Block8::fill(&mut it))));
-        }
-        blocks.extend(it.map(|f| Block::One(Box::pin(Some(f)))));
-        Self { blocks, width, main_end, tail_narrow, capacity }
+        let blocks = Vec::with_capacity(main_end / width + tail_narrow + ones);
+        let unbuilt = children.into_iter();
+        Self { blocks, unbuilt, built: 0, shift, main_end, tail_narrow, capacity }
     }
 
     /// How many children the slab was built with.
@@ -105,11 +104,12 @@ impl<F> Slab<F> {
         self.capacity
     }
 
+    #[inline]
     fn locate(&self, i: usize) -> (usize, usize) {
         if i < self.main_end {
-            (i / self.width, i % self.width)
+            (i >> self.shift, i & ((1 << self.shift) - 1))
         } else {
-            let mains = self.main_end / self.width;
+            let mains = self.main_end >> self.shift;
             let t = i - self.main_end;
             if t < self.tail_narrow * 8 {
                 (mains + t / 8, t % 8)
@@ -119,7 +119,28 @@ impl<F> Slab<F> {
         }
     }
 
+    /// Builds the next block; its size follows from where it starts.
+    fn build_next(&mut self) {
+        let it = &mut self.unbuilt;
+        let (block, size) = if self.built < self.main_end {
+            match self.shift {
+                5 => (Block::Wide(Box::pin(Block32::fill(it))), 32),
+                3 => (Block::Narrow(Box::pin(Block8::fill(it))), 8),
+                _ => (Block::One(Box::pin(it.next())), 1),
+            }
+        } else if self.built < self.main_end + self.tail_narrow * 8 {
+            (Block::Narrow(Box::pin(Block8::fill(it))), 8)
+        } else {
+            (Block::One(Box::pin(it.next())), 1)
+        };
+        self.blocks.push(block);
+        self.built += size;
+    }
+
     fn slot(&mut self, i: usize) -> Pin<&mut Option<F>> {
+        while i >= self.built {
+            self.build_next();
+        }
         let (b, off) = self.locate(i);
         match &mut self.blocks[b] {
             Block::Wide(block) => block.as_mut().slot(off),
@@ -130,6 +151,9 @@ impl<F> Slab<F> {
 
     /// Is child `i` still pending?
     pub(crate) fn is_live(&self, i: usize) -> bool {
+        if i >= self.built {
+            return i < self.capacity;
+        }
         let (b, off) = self.locate(i);
         match &self.blocks[b] {
             Block::Wide(block) => block.get(off).is_some(),
@@ -158,12 +182,15 @@ mod tests {
     #[test]
     fn every_index_maps_to_its_own_slot() {
         for n in [0, 1, 7, 8, 9, 31, 32, 33, 40, 63, 64, 100, 1000] {
-            let slab = Slab::new((0..n).collect::<Vec<usize>>());
+            let mut slab = Slab::new((0..n).collect::<Vec<usize>>());
             let mut seen = std::collections::HashSet::new();
             for i in 0..n {
+                assert!(slab.is_live(i));
+                let _ = slab.slot(i);
                 assert!(seen.insert(slab.locate(i)), "n={n} i={i}");
                 assert!(slab.is_live(i));
             }
+            assert_eq!(slab.blocks.len(), slab.blocks.capacity(), "n={n}: as many blocks as planned");
             assert_eq!(slab.capacity(), n);
         }
     }
@@ -175,6 +202,7 @@ mod tests {
         let waker = std::task::Waker::noop();
         let mut cx = Context::from_waker(waker);
         for i in (0..n).rev() {
+            assert!(slab.is_live(i));
             assert_eq!(slab.poll(i, &mut cx), Poll::Ready(i));
             assert!(!slab.is_live(i));
             assert_eq!(slab.poll(i, &mut cx), Poll::Pending);
@@ -184,8 +212,8 @@ mod tests {
     #[test]
     fn large_futures_use_narrow_or_single_blocks() {
         let slab = Slab::new(vec![std::future::ready([0u8; 4096]); 20]);
-        assert_eq!(slab.width, 8);
+        assert_eq!(slab.shift, 3);
         let slab = Slab::new(vec![std::future::ready([0u8; 16384]); 3]);
-        assert_eq!(slab.width, 1);
+        assert_eq!(slab.shift, 0);
     }
 }

@@ -119,6 +119,7 @@ impl<T> Outputs<T> {
     /// # Panics
     ///
     /// If `index` is not below the capacity.
+    #[inline]
     pub fn put(&mut self, index: usize, output: T) {
         if self.slots.is_none() && index == self.in_order.len() {
             self.in_order.push(output);
