@@ -55,6 +55,8 @@ impl Mode for ReturnExceptions {
 }
 
 type Out<F> = <F as Future>::Output;
+/// A failed child's index and error, held until the drive stops.
+type Failure<M, F> = (usize, <M as Mode>::Error<Out<F>>);
 type Item<M, F> = <M as Mode>::Item<Out<F>>;
 /// The partial result a gather's timeout hands back.
 pub type GatherPartial<L, F, M> = Waited<L, F, Item<M, F>>;
@@ -282,7 +284,7 @@ where
 {
     engine: Engine<S::Keys, S::Future>,
     outputs: Outputs<Item<M, S::Future>>,
-    failed: Option<(usize, M::Error<Out<S::Future>>)>,
+    failed: Option<Failure<M, S::Future>>,
     shape: PhantomData<fn() -> S>,
 }
 
