@@ -1,8 +1,8 @@
 //! Side-by-side timings of concurry and the Rust peers, with the targets.
 //!
 //! `cargo run --release --example compare -- --quick` (under 90 s on two
-//! cores); without `--quick` it runs more rounds and adds N = 1M for the
-//! yielding workload. Every figure comes from this one process: each round
+//! cores); without `--quick` it runs 11 rounds rather than 5, and more wake
+//! latency samples. Every figure comes from this one process: each round
 //! runs ours and every peer once, interleaved, and the table shows the median
 //! of the rounds in ns per future.
 //!
@@ -166,7 +166,7 @@ fn main() {
     }
     println!();
 
-    let sizes: &[u64] = if quick { &[1_000, 100_000, 1_000_000] } else { &[1_000, 100_000, 1_000_000] };
+    let sizes: &[u64] = &[1_000, 100_000, 1_000_000];
     for &n in sizes {
         let rounds_n = if n >= 1_000_000 { rounds.min(5) } else { rounds };
         let m = compare(&st, "gather_ready", n, rounds_n, &all, |w, n| Box::pin(run_ready(w, n)));
