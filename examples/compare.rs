@@ -12,14 +12,11 @@
 use std::alloc::System;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use concurry::progress::Bar;
 use concurry::{ReturnWhen, async_gather, async_wait};
 use futures::StreamExt;
-use futures::stream::FuturesUnordered;
-use futures_concurrency::future::Join;
 use indicatif::ProgressDrawTarget;
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 use tokio::runtime::Runtime;
@@ -34,30 +31,10 @@ fn live_bytes() -> isize {
     s.bytes_allocated as isize - s.bytes_deallocated as isize + s.bytes_reallocated
 }
 
-// ---- workloads ----
+#[path = "../benches/support/peers.rs"]
+mod peers;
 
-/// Pending once (waking itself at once), then ready.
-struct YieldOnce(Option<u64>, bool);
-
-impl Future for YieldOnce {
-    type Output = u64;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u64> {
-        if self.1 {
-            Poll::Ready(self.0.take().unwrap_or(0))
-        } else {
-            self.1 = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
-}
-
-fn yield_once(i: u64) -> YieldOnce {
-    YieldOnce(Some(i), false)
-}
-
-const OURS: &str = "concurry";
-const PEERS: [&str; 5] = ["join_all", "FuturesUnordered", "futures_buffered", "futures_concurrency", "sequential"];
+use peers::{OURS, PEERS, run_contender, run_spawned, yield_once};
 
 async fn run_ready(who: &str, n: u64) -> usize {
     let v: Vec<_> = (0..n).map(std::future::ready).collect();
@@ -67,24 +44,6 @@ async fn run_ready(who: &str, n: u64) -> usize {
 async fn run_yield(who: &str, n: u64) -> usize {
     let v: Vec<_> = (0..n).map(yield_once).collect();
     run_contender(who, v).await
-}
-
-async fn run_contender<F: Future<Output = u64> + Unpin>(who: &str, v: Vec<F>) -> usize {
-    match who {
-        OURS => async_gather(v).await.expect("no failures").len(),
-        "join_all" => futures::future::join_all(v).await.len(),
-        "FuturesUnordered" => v.into_iter().collect::<FuturesUnordered<_>>().collect::<Vec<_>>().await.len(),
-        "futures_buffered" => futures_buffered::join_all(v).await.len(),
-        "futures_concurrency" => v.join().await.len(),
-        "sequential" => {
-            let mut out = Vec::with_capacity(v.len());
-            for f in v {
-                out.push(f.await);
-            }
-            out.len()
-        }
-        other => unreachable!("{other}"),
-    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -184,7 +143,7 @@ fn main() {
 
     // Spawned tasks on a multi-thread runtime, from inside a task as a service would.
     println!("\nspawned tasks, multi-thread runtime (2 workers): ns per task, spawn included");
-    let spawned = [OURS, "JoinSet", "join_all", "FuturesUnordered"];
+    let spawned = peers::SPAWNED;
     print!("{:<22} {:>8}", "workload", "N");
     for who in &spawned {
         print!(" {:>11}", &who[..who.len().min(11)]);
@@ -338,33 +297,4 @@ fn main() {
         println!("TARGET {name} {measured:.2} {limit:.2} {ok}");
     }
     println!("worst ratio vs fastest peer: {:.2}", report.worst_vs_peer);
-}
-
-async fn run_spawned(who: String, n: u64) -> usize {
-    match who.as_str() {
-        OURS => {
-            let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(async move { i })).collect();
-            async_gather(tasks).await.expect("no panics").len()
-        }
-        "JoinSet" => {
-            let mut set = tokio::task::JoinSet::new();
-            for i in 0..n {
-                set.spawn(async move { i });
-            }
-            let mut out = Vec::with_capacity(n as usize);
-            while let Some(r) = set.join_next().await {
-                out.push(r.expect("no panics"));
-            }
-            out.len()
-        }
-        "join_all" => {
-            let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(async move { i })).collect();
-            futures::future::join_all(tasks).await.len()
-        }
-        "FuturesUnordered" => {
-            let tasks: FuturesUnordered<_> = (0..n).map(|i| tokio::spawn(async move { i })).collect();
-            tasks.collect::<Vec<_>>().await.len()
-        }
-        other => unreachable!("{other}"),
-    }
 }

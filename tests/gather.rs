@@ -300,3 +300,24 @@ async fn dropping_the_future_drops_every_child() {
 }
 
 use std::future::IntoFuture;
+
+/// Children woken one at a time (the worst case for a shared waker, which
+/// cannot say who woke) still cost O(1) polls each: a first poll, at most two
+/// rescans, then polls on their own wake only.
+#[tokio::test]
+async fn children_woken_one_at_a_time_cost_a_bounded_number_of_polls() {
+    let n = 500;
+    let (txs, rxs): (Vec<_>, Vec<_>) = (0..n).map(|_| oneshot::channel::<usize>()).unzip();
+    let counters: Vec<_> = rxs.into_iter().map(CountPolls::new).collect();
+    let (children, polls): (Vec<_>, Vec<_>) = counters.into_iter().unzip();
+    tokio::spawn(async move {
+        for (i, tx) in txs.into_iter().enumerate() {
+            tx.send(i).unwrap();
+            tokio::task::yield_now().await;
+        }
+    });
+    let out = async_gather(children).await.unwrap();
+    assert_eq!(out, (0..n).collect::<Vec<_>>());
+    let total: usize = polls.iter().map(|p| p.load(Ordering::SeqCst)).sum();
+    assert!(total <= 4 * n, "{total} polls for {n} children");
+}
