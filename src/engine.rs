@@ -107,7 +107,9 @@ pub(crate) struct Engine<L, F> {
     entry: Entry,
     total: usize,
     completed: usize,
-    started: Instant,
+    /// `None` when nothing needs the clock (no timeout, no progress): a
+    /// plain gather then never reads it.
+    started: Option<Instant>,
     timeout: Option<Duration>,
     deadline: Option<Pin<Box<Sleep>>>,
     polling: Option<Polling>,
@@ -120,7 +122,8 @@ impl<L: Keys, F: Future> Engine<L, F> {
     /// The clock starts here: at the call, not at the first poll. It is
     /// Tokio's clock, so paused time in tests applies.
     pub(crate) fn new(pending: Pending<L, F>, options: Options) -> Self {
-        let started = Instant::now();
+        let needs_clock = options.timeout.is_some() || options.progress.is_on();
+        let started = needs_clock.then(Instant::now);
         Self {
             total: pending.len(),
             pending: Some(pending),
@@ -197,8 +200,8 @@ impl<L: Keys, F: Future> Engine<L, F> {
     }
 
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(timeout) = self.timeout else { return false };
-        let at = self.started + timeout;
+        let (Some(timeout), Some(started)) = (self.timeout, self.started) else { return false };
+        let at = started + timeout;
         let deadline = self.deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
         deadline.as_mut().poll(cx).is_ready()
     }
@@ -233,7 +236,8 @@ impl<L: Keys, F: Future> Engine<L, F> {
     }
 
     pub(crate) fn timeout_error<P>(&self, partial: P) -> Timeout<P> {
-        Timeout::new(self.entry.name, self.started.elapsed(), self.completed, self.total, partial)
+        let elapsed = self.started.map(|s| s.elapsed()).unwrap_or_default();
+        Timeout::new(self.entry.name, elapsed, self.completed, self.total, partial)
     }
 
     pub(crate) fn entry(&self) -> Entry {

@@ -70,6 +70,10 @@ impl Progress {
         Self(Kind::Off)
     }
 
+    pub(crate) fn is_on(&self) -> bool {
+        !matches!(self.0, Kind::Off)
+    }
+
     /// Report to `f(completed, total, elapsed)`; see the calling rule in the
     /// [module docs](self).
     pub fn callback(f: impl FnMut(usize, usize, Duration) + Send + 'static) -> Self {
@@ -231,12 +235,13 @@ enum Sink {
 /// The engine's side: turns counts into bar updates or callback calls.
 pub(crate) struct Tracker {
     sink: Sink,
-    started: Instant,
+    // Set whenever the sink is on (the engine starts the clock for it).
+    started: Option<Instant>,
     reported: Option<usize>,
 }
 
 impl Tracker {
-    pub(crate) fn new(progress: Progress, started: Instant) -> Self {
+    pub(crate) fn new(progress: Progress, started: Option<Instant>) -> Self {
         let sink = match progress.0 {
             Kind::Off => Sink::Off,
             Kind::Bar(b) => Sink::Pending(*b),
@@ -265,7 +270,7 @@ impl Tracker {
         }
         self.update(completed, total, label);
         match &mut self.sink {
-            Sink::Callback(f) => f(completed, total, self.started.elapsed()),
+            Sink::Callback(f) => f(completed, total, self.started.map(|s| s.elapsed()).unwrap_or_default()),
             Sink::Bar { bar, .. } => {
                 bar.set_position(completed as u64);
                 match end {
@@ -288,7 +293,7 @@ impl Tracker {
             }
         }
         match &mut self.sink {
-            Sink::Callback(f) => f(completed, total, self.started.elapsed()),
+            Sink::Callback(f) => f(completed, total, self.started.map(|s| s.elapsed()).unwrap_or_default()),
             Sink::Bar { bar, miniters, drawn } => {
                 let pos = completed as u64;
                 if pos >= *drawn + *miniters || pos == total as u64 {
