@@ -82,7 +82,7 @@ async fn timeout_neither_cancels_nor_miscounts() {
 fn a_bad_polling_name_is_refused_even_for_an_empty_input() {
     let empty: Vec<std::future::Ready<u8>> = Vec::new();
     let result = "sometimes".parse::<PollingAlgorithm>().map(|alg| concurry::gather(empty).polling(alg).run());
-    let err = result.err().expect("refused");
+    let err = result.expect_err("refused");
     assert!(err.to_string().contains("valid values are: fixed, adaptive, exponential, progressive"));
 }
 
