@@ -194,28 +194,45 @@ fn main() {
     );
     report.target("drain_first_completed", ratio, 2.0);
 
-    // Wake latency: oneshot sent from another thread.
-    let latency = |ours: bool| -> f64 {
-        let mut samples = Vec::new();
-        for _ in 0..if quick { 200 } else { 1000 } {
-            let (tx, rx) = tokio::sync::oneshot::channel::<Instant>();
-            let woke = mt.block_on(async move {
-                let sender = std::thread::spawn(move || {
-                    std::thread::sleep(Duration::from_micros(200));
-                    let _ = tx.send(Instant::now());
-                });
-                let sent = if ours { async_gather([rx]).await.expect("sent")[0] } else { rx.await.expect("sent") };
-                let woke = sent.elapsed();
-                sender.join().expect("sender");
-                woke
+    // Wake latency: oneshot sent from another thread; plain and ours
+    // alternate sample by sample, so drift on the machine hits both alike.
+    let sample = |ours: bool| -> f64 {
+        let (tx, rx) = tokio::sync::oneshot::channel::<Instant>();
+        let woke = mt.block_on(async move {
+            let sender = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_micros(200));
+                let _ = tx.send(Instant::now());
             });
-            samples.push(woke.as_nanos() as f64);
-        }
-        median(samples)
+            let sent = if ours { async_gather([rx]).await.expect("sent")[0] } else { rx.await.expect("sent") };
+            let woke = sent.elapsed();
+            sender.join().expect("sender");
+            woke
+        });
+        woke.as_nanos() as f64
     };
-    let (plain, ours) = (latency(false), latency(true));
+    let (mut plain, mut ours) = (Vec::new(), Vec::new());
+    for _ in 0..if quick { 300 } else { 1000 } {
+        plain.push(sample(false));
+        ours.push(sample(true));
+    }
+    let (plain, ours) = (median(plain), median(ours));
     println!("wake latency (median): plain .await {:.1} µs, async_gather {:.1} µs", plain / 1e3, ours / 1e3);
     report.target("wake_latency_us", (ours - plain) / 1e3, 10.0);
+
+    // Deadline precision on a multi-thread runtime: how late a timeout fires.
+    let mut late = Vec::new();
+    for _ in 0..if quick { 40 } else { 200 } {
+        let over = mt.block_on(async {
+            let started = Instant::now();
+            let err = async_gather([std::future::pending::<u8>()]).timeout(Duration::from_millis(20)).await;
+            assert!(err.is_err());
+            started.elapsed().saturating_sub(Duration::from_millis(20))
+        });
+        late.push(over.as_secs_f64() * 1e3);
+    }
+    let (med, worst) = (median(late.clone()), late.iter().copied().fold(0.0, f64::max));
+    println!("timeout of 20 ms fired late by: median {med:.2} ms, worst {worst:.2} ms");
+    report.target("deadline_overshoot_ms", med, 2.0);
 
     // Idle CPU: 10,000 concurrent calls each waiting 1 s on a future with no progress.
     let idle = |ours: bool| -> f64 {

@@ -14,6 +14,7 @@ pub mod probe;
 pub mod progress;
 pub mod shape;
 mod slab;
+pub mod task;
 mod wait;
 
 pub use blocking::shared_runtime;
