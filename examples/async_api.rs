@@ -101,7 +101,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
 
     // Dict input: the same keys come back.
-    let user_data: HashMap<&str, std::pin::Pin<Box<dyn Future<Output = Vec<String>> + Send>>> = HashMap::from([
+    type Fetch = std::pin::Pin<Box<dyn Future<Output = Vec<String>> + Send>>;
+    let user_data: HashMap<&str, Fetch> = HashMap::from([
         ("profile", Box::pin(async { vec!["Alice".to_string(), "30".to_string()] }) as _),
         ("posts", Box::pin(async { (0..5).map(|i| format!("Post {i}")).collect() }) as _),
         ("friends", Box::pin(async { vec!["101".into(), "102".into(), "103".into()] }) as _),
