@@ -40,6 +40,8 @@ struct Shared {
     rescan: AtomicBool,
     /// Own-waker children that woke, in wake order.
     ready: Mutex<Vec<u32>>,
+    /// `ready` may be non-empty: spares the lock when nothing woke.
+    any_ready: AtomicBool,
 }
 
 impl ArcWake for Shared {
@@ -60,6 +62,7 @@ impl ArcWake for OwnWaker {
     fn wake_by_ref(arc_self: &Arc<Self>) {
         if !arc_self.queued.swap(true, Ordering::AcqRel) {
             arc_self.shared.ready.lock().unwrap_or_else(PoisonError::into_inner).push(arc_self.index);
+            arc_self.shared.any_ready.store(true, Ordering::Release);
         }
         arc_self.shared.parent.wake();
     }
@@ -135,13 +138,18 @@ pub struct Pending<L, F> {
 impl<L, F> Unpin for Pending<L, F> {}
 
 impl<L: Keys, F> Pending<L, F> {
-    pub(crate) fn new(keys: L, children: impl IntoIterator<Item = F>) -> Self {
-        let slab = Slab::new(children.into_iter().collect());
+    pub(crate) fn new<I>(keys: L, children: I) -> Self
+    where
+        I: IntoIterator<Item = F>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let slab = Slab::new(children);
         assert!(u32::try_from(slab.capacity()).is_ok(), "concurry takes at most {} children in one call", u32::MAX);
         let shared = Arc::new(Shared {
             parent: AtomicWaker::new(),
             rescan: AtomicBool::new(false),
             ready: Mutex::new(Vec::new()),
+            any_ready: AtomicBool::new(false),
         });
         Self {
             live: slab.capacity(),
@@ -299,8 +307,8 @@ impl<L, F: Future> Pending<L, F> {
                 }
                 continue;
             }
-            let mut woke = std::mem::take(&mut *self.shared.ready.lock().unwrap_or_else(PoisonError::into_inner));
-            if !woke.is_empty() {
+            if self.shared.any_ready.swap(false, Ordering::AcqRel) {
+                let mut woke = std::mem::take(&mut *self.shared.ready.lock().unwrap_or_else(PoisonError::into_inner));
                 woke.reverse();
                 self.queue = woke;
                 continue;

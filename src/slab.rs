@@ -60,6 +60,9 @@ enum Block<F> {
     One(Pin<Box<Option<F>>>),
 }
 
+/// Up to this many children, blocks are built at once.
+const EAGER: usize = 8;
+
 /// Largest block built on the stack before it moves to the heap.
 const MAX_BLOCK_BYTES: usize = 64 * 1024;
 
@@ -79,7 +82,12 @@ pub(crate) struct Slab<F> {
 }
 
 impl<F> Slab<F> {
-    pub(crate) fn new(children: Vec<F>) -> Self {
+    pub(crate) fn new<I>(children: I) -> Self
+    where
+        I: IntoIterator<Item = F>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let children = children.into_iter();
         let capacity = children.len();
         let size = std::mem::size_of::<Option<F>>().max(1);
         let width: usize = if size * 32 <= MAX_BLOCK_BYTES {
@@ -95,8 +103,20 @@ impl<F> Slab<F> {
         let tail_narrow = if width > 8 { tail / 8 } else { 0 };
         let ones = tail - tail_narrow * 8;
         let blocks = Vec::with_capacity(main_end / width + tail_narrow + ones);
-        let unbuilt = children.into_iter();
-        Self { blocks, unbuilt, built: 0, shift, main_end, tail_narrow, capacity }
+        let mut slab =
+            Self { blocks, unbuilt: Vec::new().into_iter(), built: 0, shift, main_end, tail_narrow, capacity };
+        if capacity <= EAGER {
+            // A few children: build now, straight from the input, with no
+            // intermediate `Vec`.
+            let mut children = children;
+            while slab.built < capacity {
+                slab.build_next(&mut children);
+            }
+        } else {
+            // Collecting a `Vec`'s own iterator reuses its buffer.
+            slab.unbuilt = children.collect::<Vec<F>>().into_iter();
+        }
+        slab
     }
 
     /// How many children the slab was built with.
@@ -120,8 +140,7 @@ impl<F> Slab<F> {
     }
 
     /// Builds the next block; its size follows from where it starts.
-    fn build_next(&mut self) {
-        let it = &mut self.unbuilt;
+    fn build_next(&mut self, it: &mut impl Iterator<Item = F>) {
         let (block, size) = if self.built < self.main_end {
             match self.shift {
                 5 => (Block::Wide(Box::pin(Block32::fill(it))), 32),
@@ -139,7 +158,9 @@ impl<F> Slab<F> {
 
     fn slot(&mut self, i: usize) -> Pin<&mut Option<F>> {
         while i >= self.built {
-            self.build_next();
+            let mut unbuilt = std::mem::replace(&mut self.unbuilt, Vec::new().into_iter());
+            self.build_next(&mut unbuilt);
+            self.unbuilt = unbuilt;
         }
         let (b, off) = self.locate(i);
         match &mut self.blocks[b] {
