@@ -219,7 +219,7 @@ mod tests {
     #[test]
     fn outputs_come_from_the_right_child_and_slots_empty() {
         let n = 77;
-        let mut slab = Slab::new((0..n).map(std::future::ready).collect());
+        let mut slab = Slab::new((0..n).map(std::future::ready).collect::<Vec<_>>());
         let waker = std::task::Waker::noop();
         let mut cx = Context::from_waker(waker);
         for i in (0..n).rev() {
