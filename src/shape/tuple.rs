@@ -4,7 +4,7 @@
 //! variant of an enum future (`TupleN`), whose output is an enum of the
 //! element outputs (`TupleNOutput`); assembly unwraps each slot back into
 //! its place in the tuple. For `gather`'s fail-fast mode every element's
-//! [`Outcome::Error`](crate::Outcome::Error) must be the same type, as
+//! [`Outcome::Error`] must be the same type, as
 //! `tokio::try_join!` requires: wrap a plain value as `Ok::<_, E>(v)` to mix
 //! it with fallible ones.
 //!
