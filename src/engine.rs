@@ -39,7 +39,8 @@ use tokio::time::Instant;
 use tokio::time::Sleep;
 
 use crate::Pending;
-use crate::error::Timeout;
+use crate::Waited;
+use crate::error::{Error, Timeout};
 use crate::pending::Round;
 use crate::polling::Polling;
 use crate::probe;
@@ -91,6 +92,33 @@ impl Options {
         Self { entry, timeout: None, polling: None, progress: Progress::off() }
     }
 }
+
+/// The option methods every builder shares, written once: `timeout`,
+/// `polling` and `progress`, each setting a field of the builder's
+/// `options`. `$timeout_doc` says what the timeout bounds for that builder.
+macro_rules! option_methods {
+    ($timeout_doc:literal) => {
+        #[doc = $timeout_doc]
+        pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.options.timeout = Some(timeout);
+            self
+        }
+
+        /// How often to check children that cannot wake the engine
+        /// ([probes](crate::probe)); see [`Polling`](crate::Polling).
+        pub fn polling(mut self, polling: impl Into<crate::Polling>) -> Self {
+            self.options.polling = Some(polling.into());
+            self
+        }
+
+        /// Report progress (off by default); see [`Progress`](crate::Progress).
+        pub fn progress(mut self, progress: impl Into<crate::Progress>) -> Self {
+            self.options.progress = progress.into();
+            self
+        }
+    };
+}
+pub(crate) use option_methods;
 
 /// How a drive of the engine ended.
 pub(crate) enum Drive {
@@ -235,9 +263,17 @@ impl<L: Keys, F: Future> Engine<L, F> {
         self.pending = None;
     }
 
-    pub(crate) fn timeout_error<P>(&self, partial: P) -> Timeout<P> {
+    /// Ends the call on its deadline: marks the progress, and hands back
+    /// the outputs `done` picks (by key) with the children still pending.
+    pub(crate) fn timed_out<T, E>(
+        &mut self,
+        done: impl FnOnce(&Pending<L, F>) -> Vec<(L::Key, T)>,
+    ) -> Error<L::Key, E, Waited<L, F, T>> {
+        self.finish(End::Timeout);
+        let pending = self.take_pending().expect("the engine holds its children until it finishes");
+        let partial = Waited { done: done(&pending), pending };
         let elapsed = self.started.map(|s| s.elapsed()).unwrap_or_default();
-        Timeout::new(self.entry.name, elapsed, self.completed, self.total, partial)
+        Error::Timeout(Box::new(Timeout::new(self.entry.name, elapsed, self.completed, self.total, partial)))
     }
 
     pub(crate) fn entry(&self) -> Entry {

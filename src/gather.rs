@@ -7,14 +7,12 @@ use std::marker::PhantomData;
 use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use futures::Stream;
 
-use crate::engine::{Drive, Engine, Entry, Options};
+use crate::engine::{Drive, Engine, Entry, Options, option_methods};
 use crate::error::Error;
-use crate::polling::Polling;
-use crate::progress::{End, Progress};
+use crate::progress::End;
 use crate::shape::{IntoChildren, Keys, Outputs, Shape};
 use crate::{Outcome, Waited};
 
@@ -77,8 +75,7 @@ pub type GatherItem<L, F, M> = Result<(<L as Keys>::Key, Item<M, F>), GatherErro
 /// # Examples
 ///
 /// ```
-/// use std::time::Duration;
-///
+/// ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let children = vec![Ok::<_, String>(1), Err("bad".to_string())].into_iter().map(std::future::ready);
@@ -160,26 +157,10 @@ impl<S: IntoChildren, M: Mode> Gather<S, M>
 where
     Out<S::Future>: Outcome,
 {
-    /// Fail with [`Error::Timeout`] if not every child completes within
-    /// `timeout` of the call. The outputs that did complete, and the children
-    /// still pending, can be taken from the error.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.options.timeout = Some(timeout);
-        self
-    }
-
-    /// How often to check children that cannot wake the engine
-    /// ([probes](crate::probe)).
-    pub fn polling(mut self, polling: impl Into<Polling>) -> Self {
-        self.options.polling = Some(polling.into());
-        self
-    }
-
-    /// Report progress (off by default); see [`Progress`].
-    pub fn progress(mut self, progress: impl Into<Progress>) -> Self {
-        self.options.progress = progress.into();
-        self
-    }
+    option_methods!(
+        "Fail with [`Error::Timeout`] if not every child completes within `timeout` of the call. \
+         The outputs that did complete, and the children still pending, can be taken from the error."
+    );
 
     /// Blocks the calling thread until every output is in.
     ///
@@ -329,13 +310,9 @@ where
                 let pending = this.engine.take_pending().expect("a gather future polled after it completed");
                 Ok(S::assemble(pending.into_keys(), outputs))
             }
-            Drive::TimedOut => {
-                this.engine.finish(End::Timeout);
-                let pending = this.engine.take_pending().expect("a gather future polled after it completed");
-                let done = outputs.into_indexed().map(|(i, item)| (pending.key(i), item)).collect();
-                let partial = Waited { done, pending };
-                Err(Error::Timeout(Box::new(this.engine.timeout_error(partial))))
-            }
+            Drive::TimedOut => Err(this
+                .engine
+                .timed_out(|pending| outputs.into_indexed().map(|(i, item)| (pending.key(i), item)).collect())),
         })
     }
 }
@@ -388,11 +365,8 @@ where
                 this.engine = None;
                 return Poll::Ready(None);
             }
-            Drive::TimedOut => {
-                engine.finish(End::Timeout);
-                let pending = engine.take_pending().expect("the engine holds its children until it finishes");
-                Error::Timeout(Box::new(engine.timeout_error(Waited { done: Vec::new(), pending })))
-            }
+            // What completed in time was yielded already.
+            Drive::TimedOut => engine.timed_out(|_| Vec::new()),
         };
         // A failure or a timeout ends the stream; the other children go now.
         this.engine = None;

@@ -8,12 +8,10 @@ use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::str::FromStr;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
-use crate::engine::{Drive, Engine, Entry, Options};
+use crate::engine::{Drive, Engine, Entry, Options, option_methods};
 use crate::error::{Error, ParseError};
-use crate::polling::Polling;
-use crate::progress::{End, Progress};
+use crate::progress::End;
 use crate::shape::{IntoChildren, Keys};
 use crate::{Outcome, Pending};
 
@@ -123,8 +121,7 @@ pub type WaitResult<L, F> = Result<
 /// # Examples
 ///
 /// ```
-/// use std::time::Duration;
-/// use concurry::{async_wait, ReturnWhen};
+/// /// use concurry::{async_wait, ReturnWhen};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -203,25 +200,10 @@ where
         self
     }
 
-    /// Fail with [`Error::Timeout`] if the condition does not hold within
-    /// `timeout` of the call. The error hands back the [`Waited`] value.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.options.timeout = Some(timeout);
-        self
-    }
-
-    /// How often to check children that cannot wake the engine
-    /// ([probes](crate::probe)).
-    pub fn polling(mut self, polling: impl Into<Polling>) -> Self {
-        self.options.polling = Some(polling.into());
-        self
-    }
-
-    /// Report progress (off by default); see [`Progress`].
-    pub fn progress(mut self, progress: impl Into<Progress>) -> Self {
-        self.options.progress = progress.into();
-        self
-    }
+    option_methods!(
+        "Fail with [`Error::Timeout`] if the condition does not hold within `timeout` of the call. \
+         The error hands back the [`Waited`] value."
+    );
 
     /// Blocks the calling thread until the wait returns.
     ///
@@ -304,10 +286,7 @@ where
         });
         match drive {
             Poll::Ready(Drive::Stopped | Drive::Exhausted) => Poll::Ready(Ok(this.finish(End::Success))),
-            Poll::Ready(Drive::TimedOut) => {
-                let partial = this.finish(End::Timeout);
-                Poll::Ready(Err(Error::Timeout(Box::new(this.engine.timeout_error(partial)))))
-            }
+            Poll::Ready(Drive::TimedOut) => Poll::Ready(Err(this.engine.timed_out(|_| std::mem::take(&mut this.done)))),
             Poll::Pending if this.return_when == ReturnWhen::FirstCompleted && !this.done.is_empty() => {
                 Poll::Ready(Ok(this.finish(End::Success)))
             }
