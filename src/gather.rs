@@ -75,7 +75,8 @@ pub type GatherItem<L, F, M> = Result<(<L as Keys>::Key, Item<M, F>), GatherErro
 /// # Examples
 ///
 /// ```
-/// ///
+/// use std::time::Duration;
+///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let children = vec![Ok::<_, String>(1), Err("bad".to_string())].into_iter().map(std::future::ready);

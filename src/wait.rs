@@ -121,7 +121,8 @@ pub type WaitResult<L, F> = Result<
 /// # Examples
 ///
 /// ```
-/// /// use concurry::{async_wait, ReturnWhen};
+/// use std::time::Duration;
+/// use concurry::{async_wait, ReturnWhen};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
