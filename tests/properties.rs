@@ -156,6 +156,17 @@ struct Returned {
     timeout_counts: Option<(usize, usize)>,
 }
 
+impl Returned {
+    /// Records a timeout: its counts, the outputs it handed back (added to
+    /// those already yielded), and the keys still pending.
+    fn timed_out<T>(&mut self, t: concurry::Timeout<concurry::Waited<concurry::shape::Indices, Tracked, T>>) {
+        self.timeout_counts = Some((t.completed(), t.total()));
+        let partial = t.into_partial();
+        self.outputs.extend(partial.done.iter().map(|(k, _)| *k));
+        self.pending = partial.pending.keys().collect();
+    }
+}
+
 fn run_case(case: &Case) -> Result<(), TestCaseError> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
     let ledger = Arc::new(Ledger::default());
@@ -174,12 +185,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                 );
                 match drive(fut, case.drop_after_polls).await {
                     Some(Ok(out)) => r.outputs = (0..out.len()).collect(),
-                    Some(Err(Error::Timeout(t))) => {
-                        r.timeout_counts = Some((t.completed(), t.total()));
-                        let p = t.into_partial();
-                        r.outputs = p.done.iter().map(|(k, _)| *k).collect();
-                        r.pending = p.pending.keys().collect();
-                    }
+                    Some(Err(Error::Timeout(t))) => r.timed_out(*t),
                     Some(Err(other)) => panic!("unexpected {other:?}"),
                     None => {}
                 }
@@ -189,12 +195,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                 match drive(fut, case.drop_after_polls).await {
                     Some(Ok(out)) => r.outputs = (0..out.len()).collect(),
                     Some(Err(Error::Failed { key, .. })) => r.outputs = vec![key],
-                    Some(Err(Error::Timeout(t))) => {
-                        r.timeout_counts = Some((t.completed(), t.total()));
-                        let p = t.into_partial();
-                        r.outputs = p.done.iter().map(|(k, _)| *k).collect();
-                        r.pending = p.pending.keys().collect();
-                    }
+                    Some(Err(Error::Timeout(t))) => r.timed_out(*t),
                     Some(Err(other)) => panic!("unexpected {other:?}"),
                     None => {}
                 }
@@ -209,12 +210,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                         r.pending = w.pending.keys().collect();
                         assert_eq!(w.pending.len(), r.pending.len());
                     }
-                    Some(Err(Error::Timeout(t))) => {
-                        r.timeout_counts = Some((t.completed(), t.total()));
-                        let w = t.into_partial();
-                        r.outputs = w.done.iter().map(|(k, _)| *k).collect();
-                        r.pending = w.pending.keys().collect();
-                    }
+                    Some(Err(Error::Timeout(t))) => r.timed_out(*t),
                     Some(Err(other)) => panic!("unexpected {other:?}"),
                     None => {}
                 }
@@ -227,10 +223,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                     while r.outputs.len() < limit {
                         match s.next().await {
                             Some(Ok((k, _))) => r.outputs.push(k),
-                            Some(Err(Error::Timeout(t))) => {
-                                r.timeout_counts = Some((t.completed(), t.total()));
-                                r.pending = t.into_partial().pending.keys().collect();
-                            }
+                            Some(Err(Error::Timeout(t))) => r.timed_out(*t),
                             Some(Err(other)) => panic!("unexpected {other:?}"),
                             None => break,
                         }
@@ -241,10 +234,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                         match s.next().await {
                             Some(Ok((k, _))) => r.outputs.push(k),
                             Some(Err(Error::Failed { key, .. })) => r.outputs.push(key),
-                            Some(Err(Error::Timeout(t))) => {
-                                r.timeout_counts = Some((t.completed(), t.total()));
-                                r.pending = t.into_partial().pending.keys().collect();
-                            }
+                            Some(Err(Error::Timeout(t))) => r.timed_out(*t),
                             Some(Err(other)) => panic!("unexpected {other:?}"),
                             None => break,
                         }
