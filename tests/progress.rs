@@ -207,3 +207,44 @@ fn a_panicking_callback_propagates_cleanly() {
     assert_eq!(drops.count(), 3);
     assert_eq!(gather(vec![after(1, 7)]).run().unwrap(), [7]);
 }
+
+/// Several gathers at once on one `MultiProgress`, as a service would show
+/// them.
+#[tokio::test(start_paused = true)]
+async fn gathers_share_a_multi_progress() {
+    let (term, target) = term();
+    let multi = indicatif::MultiProgress::with_draw_target(target);
+    let first = async_gather(vec![after(1, 1), after(3, 2)]).progress(Bar::default().desc("first").multi(&multi));
+    let second = async_gather(vec![after(2, 1)]).progress(Bar::default().desc("second").multi(&multi));
+    let (a, b) = tokio::join!(first.into_future(), second.into_future());
+    assert_eq!((a.unwrap().len(), b.unwrap().len()), (2, 1));
+    let screen = term.contents();
+    assert!(screen.contains("first: 100%"), "{screen}");
+    assert!(screen.contains("second: 100%"), "{screen}");
+}
+
+/// With stderr a pipe rather than a terminal, the default bar draws nothing,
+/// and nothing at all goes to stdout. Runs itself as a child process so that
+/// both streams are pipes.
+#[test]
+fn nothing_is_drawn_when_stderr_is_not_a_terminal() {
+    const CHILD: &str = "CONCURRY_PROGRESS_TEST_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        let out = gather(vec![after(5, 1), after(10, 2)]).progress(true).run().unwrap();
+        assert_eq!(out, [1, 2]);
+        return;
+    }
+    let me = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(me)
+        .args(["--exact", "nothing_is_drawn_when_stderr_is_not_a_terminal", "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("1 passed"), "the child ran the test: {stdout}");
+    assert!(!stderr.contains("Gathering") && !stderr.contains('█'), "drawn on stderr: {stderr}");
+    assert!(!stdout.contains("Gathering") && !stdout.contains('█'), "written to stdout: {stdout}");
+}
+
+use std::future::IntoFuture;
