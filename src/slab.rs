@@ -7,6 +7,14 @@
 //! goes into blocks of 8 and then of 1. A finished child's field is set to
 //! `None`, which drops it at once.
 //!
+//! Why our own rather than futures-buffered's `FuturesUnorderedBounded`
+//! (the first version of this engine): that slab gives every child a waker
+//! and a ready-queue entry up front, and hands back neither indices nor
+//! futures. With these blocks and wakers made only on demand (see
+//! `pending.rs`), measured side by side (`examples/compare.rs`, 2 cores): a
+//! gather of ready futures went from 85 to 14 ns per future, of futures that
+//! yield once from 141 to 50 ns, and a pending future from 56 to 23 bytes.
+//!
 //! Blocks are built as the first pass reaches them, not up front: a child is
 //! moved into its block just before its first poll, while both are hot in the
 //! cache. Children not reached yet wait, unpinned and never polled, in the
