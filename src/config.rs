@@ -120,6 +120,10 @@ pub(crate) fn async_poll_interval(wait: bool) -> Duration {
     with(|d| if wait { d.async_wait_poll_interval } else { d.async_gather_poll_interval })
 }
 
+pub(crate) fn fixed_interval() -> Duration {
+    with(|d| d.fixed.next_interval())
+}
+
 pub(crate) fn sync_polling() -> PollingAlgorithm {
     with(|d| d.polling)
 }

@@ -248,6 +248,11 @@ impl<L: Keys, F: Future> Engine<L, F> {
         self.pending.as_ref().map(|p| p.key(index))
     }
 
+    /// How many children the call was given.
+    pub(crate) fn total(&self) -> usize {
+        self.total
+    }
+
     /// The bound of child indices: the size of the slots a gather needs.
     pub(crate) fn capacity(&self) -> usize {
         self.pending.as_ref().map_or(0, Pending::capacity)

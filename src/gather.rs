@@ -244,7 +244,7 @@ where
 
     fn into_future(self) -> GatherFuture<S, M> {
         let engine = Engine::new(self.children.into_pending(), self.options);
-        let outputs = Outputs::new(engine.capacity());
+        let outputs = Outputs::expecting(engine.capacity(), engine.total());
         GatherFuture { engine, outputs, failed: None, shape: PhantomData }
     }
 }

@@ -109,7 +109,7 @@ impl Parker {
             cx.waker().wake_by_ref();
             return;
         }
-        let every = crate::config::defaults().fixed.next_interval();
+        let every = crate::config::fixed_interval();
         let sleep = self.fallback.get_or_insert_with(|| Box::pin(tokio::time::sleep(every)));
         if sleep.as_mut().poll(cx).is_ready() {
             sleep.as_mut().reset(tokio::time::Instant::now() + every);

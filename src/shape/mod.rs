@@ -111,7 +111,13 @@ pub struct Outputs<T> {
 impl<T> Outputs<T> {
     /// Room for the outputs of `capacity` children.
     pub fn new(capacity: usize) -> Self {
-        Self { in_order: Vec::with_capacity(capacity), slots: None, capacity }
+        Self::expecting(capacity, capacity)
+    }
+
+    /// Room for `expected` outputs among indices below `capacity` (a set
+    /// handed back by `wait` keeps its original indices).
+    pub(crate) fn expecting(capacity: usize, expected: usize) -> Self {
+        Self { in_order: Vec::with_capacity(expected), slots: None, capacity }
     }
 
     /// Stores the output of child `index`.
