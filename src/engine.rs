@@ -140,7 +140,8 @@ pub(crate) struct Engine<L, F> {
     started: Option<Instant>,
     timeout: Option<Duration>,
     deadline: Option<Pin<Box<Sleep>>>,
-    polling: Option<Polling>,
+    // Boxed: only calls with probes ever need it.
+    polling: Option<Box<Polling>>,
     check_timer: Option<Pin<Box<Sleep>>>,
     completed_at_last_check: usize,
     progress: Tracker,
@@ -160,7 +161,7 @@ impl<L: Keys, F: Future> Engine<L, F> {
             started,
             timeout: options.timeout,
             deadline: None,
-            polling: options.polling,
+            polling: options.polling.map(Box::new),
             check_timer: None,
             completed_at_last_check: 0,
             progress: Tracker::new(options.progress, started),
@@ -208,7 +209,7 @@ impl<L: Keys, F: Future> Engine<L, F> {
             return Poll::Pending;
         }
         let entry = self.entry;
-        let polling = self.polling.get_or_insert_with(|| entry.default_polling());
+        let polling = self.polling.get_or_insert_with(|| Box::new(entry.default_polling()));
         let timer = self.check_timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(polling.next_interval())));
         if timer.as_mut().poll(cx).is_pending() {
             return Poll::Pending;

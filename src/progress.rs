@@ -227,7 +227,7 @@ pub(crate) enum End {
 
 enum Sink {
     Off,
-    Pending(Bar),
+    Pending(Box<Bar>),
     Bar { bar: ProgressBar, miniters: u64, drawn: u64 },
     Callback(Callback),
 }
@@ -244,7 +244,7 @@ impl Tracker {
     pub(crate) fn new(progress: Progress, started: Option<Instant>) -> Self {
         let sink = match progress.0 {
             Kind::Off => Sink::Off,
-            Kind::Bar(b) => Sink::Pending(*b),
+            Kind::Bar(b) => Sink::Pending(b),
             Kind::Callback(f) => Sink::Callback(f),
         };
         Self { sink, started, reported: None }
