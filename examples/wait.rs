@@ -30,7 +30,11 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let w = wait(racers).return_when(ReturnWhen::FirstCompleted).run()?;
     let (index, first) = &w.done[0];
     println!("FIRST_COMPLETED: racer {index} won with {:?}; {} still running", first, w.pending.len());
-    w.pending.cancel(); // plain JoinHandles detach; wrap in AbortOnDropHandle to abort instead
+    // Cancel the rest. Dropping a plain JoinHandle only detaches its task, so
+    // take the handles out and abort them.
+    for (_, task) in w.pending.into_children() {
+        task.abort();
+    }
 
     // FIRST_EXCEPTION: react to the first failure. `flatten` makes a task's
     // own `Err` a failure (otherwise only a panic is).

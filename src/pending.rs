@@ -196,6 +196,39 @@ impl<L: Keys, F> Pending<L, F> {
     /// Drop every pending child now. Same as dropping the value.
     pub fn cancel(self) {}
 
+    /// The pending children themselves, with their keys, in key order: for
+    /// instance to `abort()` each `JoinHandle` (dropping a plain `JoinHandle`
+    /// only detaches its task). Only `Unpin` children (task handles,
+    /// channel receivers, `Pin<Box<..>>`) can be moved out of their slot.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::{async_wait, ReturnWhen};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let tasks = vec![
+    ///     tokio::spawn(async { 1 }),
+    ///     tokio::spawn(async { tokio::time::sleep(Duration::from_secs(60)).await; 2 }),
+    /// ];
+    /// let w = async_wait(tasks).return_when(ReturnWhen::FirstCompleted).await.unwrap();
+    /// for (key, task) in w.pending.into_children() {
+    ///     assert_eq!(key, 1);
+    ///     task.abort();
+    ///     assert!(task.await.unwrap_err().is_cancelled());
+    /// }
+    /// # }
+    /// ```
+    pub fn into_children(mut self) -> Vec<(L::Key, F)>
+    where
+        F: Unpin,
+    {
+        let keys = &self.keys;
+        (0..self.slab.capacity()).filter_map(|i| self.slab.take(i).map(|f| (keys.key(i), f))).collect()
+    }
+
     /// How many children the set held when it was made: the bound of indices.
     pub(crate) fn capacity(&self) -> usize {
         self.slab.capacity()

@@ -192,6 +192,17 @@ impl<F> Slab<F> {
     }
 }
 
+impl<F: Unpin> Slab<F> {
+    /// Moves child `i` out, if it is still here. Only `Unpin` children can
+    /// leave their pinned slot.
+    pub(crate) fn take(&mut self, i: usize) -> Option<F> {
+        if i >= self.capacity {
+            return None;
+        }
+        self.slot(i).get_mut().take()
+    }
+}
+
 impl<F: Future> Slab<F> {
     /// Polls child `i`; on completion drops it and returns its output.
     /// A finished child is never polled again (it stays `Pending`).
@@ -236,6 +247,15 @@ mod tests {
             assert!(!slab.is_live(i));
             assert_eq!(slab.poll(i, &mut cx), Poll::Pending);
         }
+    }
+
+    #[test]
+    fn unpin_children_can_be_taken_out() {
+        let mut slab = Slab::new((0..40).map(std::future::ready).collect::<Vec<_>>());
+        assert_eq!(slab.take(39).map(|f| f.into_inner()), Some(39));
+        assert!(!slab.is_live(39));
+        assert!(slab.take(39).is_none());
+        assert!(slab.take(40).is_none());
     }
 
     #[test]
