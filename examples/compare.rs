@@ -140,6 +140,8 @@ fn main() {
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
+    let clock = Instant::now();
+    let lap = |what: &str| eprintln!("[{:>5.1} s] {what} done", clock.elapsed().as_secs_f64());
     let rounds = if quick { 5 } else { 11 };
     let mut report = Report { targets: Vec::new(), worst_vs_peer: 0.0 };
     let st = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
@@ -170,6 +172,7 @@ fn main() {
         report.target(format!("gather_yield_{n}"), r, 1.00);
     }
 
+    lap("inline workloads");
     // Spawned tasks on a multi-thread runtime, from inside a task as a service would.
     println!("\nspawned tasks, multi-thread runtime (2 workers): ns per task, spawn included");
     let spawned = peers::SPAWNED;
@@ -190,6 +193,7 @@ fn main() {
         }
     }
 
+    lap("spawned tasks");
     // Draining by repeated wait(FirstCompleted) vs one iterator-mode pass.
     let n = 100_000u64;
     let mut drain = Vec::new();
@@ -223,6 +227,7 @@ fn main() {
     );
     report.target("drain_first_completed", ratio, 2.0);
 
+    lap("drain");
     // Wake latency: oneshot sent from another thread; plain and ours
     // alternate sample by sample, so drift on the machine hits both alike.
     let sample = |ours: bool| -> f64 {
@@ -248,6 +253,7 @@ fn main() {
     println!("wake latency (median): plain .await {:.1} µs, async_gather {:.1} µs", plain / 1e3, ours / 1e3);
     report.target("wake_latency_us", (ours - plain) / 1e3, 10.0);
 
+    lap("wake latency");
     // Deadline precision on a multi-thread runtime: how late a timeout fires.
     let mut late = Vec::new();
     for _ in 0..if quick { 40 } else { 200 } {
@@ -263,6 +269,7 @@ fn main() {
     println!("timeout of 20 ms fired late by: median {med:.2} ms, worst {worst:.2} ms");
     report.target("deadline_overshoot_ms", med, 2.0);
 
+    lap("deadline");
     // Idle CPU: 10,000 concurrent calls each waiting 1 s on a future with no
     // progress. Each run is a fresh child process, as a service would be, so
     // that the heap left by the big workloads above does not weigh on it.
@@ -282,6 +289,7 @@ fn main() {
     );
     report.target("idle_cpu_ms", ours - plain, 10.0);
 
+    lap("idle CPU");
     // Bytes allocated per pending future (counting allocator).
     let n = 10_000usize;
     let bytes = |ours: bool| -> f64 {
@@ -305,6 +313,7 @@ fn main() {
     println!("bytes per pending future: futures_buffered {theirs:.1}, concurry {ours:.1}");
     report.target("memory_per_future", ours / theirs, 1.0);
 
+    lap("memory");
     // Progress on vs off, 1M ready futures.
     let n = 1_000_000u64;
     let mut on = Vec::new();
@@ -329,6 +338,7 @@ fn main() {
     let ratio = median(on) / median(off);
     println!("progress on/off over 1M ready futures: {ratio:.3}");
     report.target("progress_overhead", ratio, 1.10);
+    lap("progress");
 
     println!();
     for (name, measured, limit) in &report.targets {
