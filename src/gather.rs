@@ -104,6 +104,11 @@ pub struct Gather<S, M = FailFast> {
 /// [`Error::Failed`] and drops the other children; `.return_exceptions()`
 /// keeps every output instead.
 ///
+/// Dropping children (on a failure, or when the call itself is dropped)
+/// cancels futures at once and aborts tasks held through tokio-util's
+/// `AbortOnDropHandle`; a plain `tokio::task::JoinHandle` only detaches, and
+/// its task runs on, as in Tokio.
+///
 /// # Examples
 ///
 /// ```

@@ -321,3 +321,25 @@ async fn children_woken_one_at_a_time_cost_a_bounded_number_of_polls() {
     let total: usize = polls.iter().map(|p| p.load(Ordering::SeqCst)).sum();
     assert!(total <= 4 * n, "{total} polls for {n} children");
 }
+
+/// Dropping the call (here: a `select!` branch that lost) aborts tasks held
+/// through `AbortOnDropHandle`, and every other child is dropped.
+#[tokio::test(start_paused = true)]
+async fn dropping_the_call_aborts_abort_on_drop_handles() {
+    let finished = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..5)
+        .map(|_| {
+            let finished = finished.clone();
+            AbortOnDropHandle::new(tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                finished.fetch_add(1, Ordering::SeqCst);
+            }))
+        })
+        .collect();
+    tokio::select! {
+        _ = async_gather(handles).into_future() => panic!("the tasks take 10 s"),
+        _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+    }
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert_eq!(finished.load(Ordering::SeqCst), 0);
+}
