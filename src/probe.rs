@@ -44,7 +44,8 @@ use crate::error::ThreadPanic;
 /// What the engine lends to the probes it polls, for the length of one poll.
 #[derive(Default)]
 pub(crate) struct Scope {
-    /// Identifies the current check, unique across all engines.
+    /// Identifies the current check, unique across all engines; 0 until a
+    /// probe first asks.
     pub(crate) check: u64,
     /// Wakers of probes that were not done; woken at the next check.
     pub(crate) parked: Vec<Waker>,
@@ -78,8 +79,17 @@ pub(crate) fn within<R>(scope: &mut Scope, f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// The polling engine's current check, numbered on first use (0 means not
+/// yet), so that calls without probes never touch the global counter.
 fn current_check() -> Option<u64> {
-    SCOPE.with(|s| s.borrow().as_ref().map(|s| s.check))
+    SCOPE.with(|s| {
+        s.borrow_mut().as_mut().map(|scope| {
+            if scope.check == 0 {
+                scope.check = next_check();
+            }
+            scope.check
+        })
+    })
 }
 
 fn park(waker: &Waker) -> bool {
