@@ -70,7 +70,6 @@ impl ArcWake for OwnWaker {
 
 /// Where the next child to poll came from.
 enum Source {
-    Fresh,
     Once,
     Own(Arc<OwnWaker>),
 }
@@ -271,6 +270,28 @@ impl<L, F: Future> Pending<L, F> {
         // task handles answer `Pending` for nothing: yield then too.
         let mut idle_polls = 0usize;
         let limit = self.live.max(1);
+        // The first pass, in index order, in a loop of its own: no queue to
+        // consult and one context for all, since every fresh child is polled
+        // with the shared waker.
+        let shared = waker_ref(&self.shared);
+        let mut shared_cx = Context::from_waker(&shared);
+        while self.fresh < self.slab.capacity() {
+            if !tokio::task::coop::has_budget_remaining() {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            let index = self.fresh;
+            self.fresh += 1;
+            match self.slab.poll(index, &mut shared_cx) {
+                Poll::Ready(out) => {
+                    self.live -= 1;
+                    if on_child(index, out, &self.keys).is_break() {
+                        return Poll::Ready(Round::Stopped);
+                    }
+                }
+                Poll::Pending => self.once.push(index as u32),
+            }
+        }
         loop {
             if self.live == 0 {
                 return Poll::Ready(Round::Exhausted);
@@ -300,10 +321,8 @@ impl<L, F: Future> Pending<L, F> {
                 }
                 Poll::Pending => {
                     idle_polls += 1;
-                    match source {
-                        Source::Fresh => self.once.push(index as u32),
-                        Source::Once => self.twice.push(index as u32),
-                        Source::Own(_) => {}
+                    if let Source::Once = source {
+                        self.twice.push(index as u32);
                     }
                 }
             }
@@ -314,13 +333,6 @@ impl<L, F: Future> Pending<L, F> {
     /// skipped: a rescan list can still name a child that finished since.
     fn next_to_poll(&mut self) -> Option<(usize, Source)> {
         loop {
-            // Fresh children first: a first pass over everything returns all
-            // that are already complete together (what `FirstCompleted`
-            // promises), and costs the least per child.
-            if self.fresh < self.slab.capacity() {
-                self.fresh += 1;
-                return Some((self.fresh - 1, Source::Fresh));
-            }
             if let Some(i) = self.queue.pop() {
                 match self.own.get(i as usize).and_then(Clone::clone) {
                     Some(w) => return Some((i as usize, Source::Own(w))),

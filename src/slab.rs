@@ -38,6 +38,7 @@ macro_rules! block {
                 Self { $($field: children.next(),)+ }
             }
 
+            #[inline]
             fn slot(self: Pin<&mut Self>, i: usize) -> Pin<&mut Option<F>> {
                 let this = self.project();
                 match i {
@@ -164,6 +165,7 @@ impl<F> Slab<F> {
         self.built += size;
     }
 
+    #[inline]
     fn slot(&mut self, i: usize) -> Pin<&mut Option<F>> {
         while i >= self.built {
             let mut unbuilt = std::mem::replace(&mut self.unbuilt, Vec::new().into_iter());
@@ -206,6 +208,7 @@ impl<F: Unpin> Slab<F> {
 impl<F: Future> Slab<F> {
     /// Polls child `i`; on completion drops it and returns its output.
     /// A finished child is never polled again (it stays `Pending`).
+    #[inline]
     pub(crate) fn poll(&mut self, i: usize, cx: &mut Context<'_>) -> Poll<F::Output> {
         let mut slot = self.slot(i);
         let Some(fut) = slot.as_mut().as_pin_mut() else { return Poll::Pending };
