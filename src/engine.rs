@@ -147,6 +147,17 @@ pub(crate) struct Engine<L, F> {
     progress: Tracker,
 }
 
+impl<L, F> std::fmt::Debug for Engine<L, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("entry", &self.entry.name)
+            .field("total", &self.total)
+            .field("completed", &self.completed)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<L: Keys, F: Future> Engine<L, F> {
     /// The clock starts here: at the call, not at the first poll. It is
     /// Tokio's clock, so paused time in tests applies.

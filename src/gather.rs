@@ -151,6 +151,12 @@ where
     Gather { children, options: Options::new(Entry::GATHER), mode: PhantomData }
 }
 
+impl<S, M> std::fmt::Debug for Gather<S, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gather").field("options", &self.options).finish_non_exhaustive()
+    }
+}
+
 impl<S: IntoChildren> Gather<S, FailFast> {
     /// Keep every output as it is, errors included, in its slot, rather than
     /// failing on the first error.
@@ -278,6 +284,15 @@ where
 // Nothing in it is pinned: the children live pinned in the engine's slab.
 impl<S: IntoChildren, M: Mode> Unpin for GatherFuture<S, M> where Out<S::Future>: Outcome {}
 
+impl<S: IntoChildren, M: Mode> std::fmt::Debug for GatherFuture<S, M>
+where
+    Out<S::Future>: Outcome,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatherFuture").field("engine", &self.engine).finish_non_exhaustive()
+    }
+}
+
 impl<S, M> Future for GatherFuture<S, M>
 where
     S: Shape<Item<M, <S as IntoChildren>::Future>>,
@@ -337,6 +352,18 @@ pub struct GatherStream<L: Keys, F: Future, M> {
 }
 
 impl<L: Keys, F: Future, M> Unpin for GatherStream<L, F, M> {}
+
+impl<L: Keys, F: Future, M> std::fmt::Debug for GatherStream<L, F, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatherStream").field("engine", &self.engine).finish()
+    }
+}
+
+impl<L: Keys, F: Future, M> std::fmt::Debug for GatherIter<L, F, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatherIter").field("engine", &self.stream.engine).finish()
+    }
+}
 
 impl<L: Keys, F: Future, M: Mode> Stream for GatherStream<L, F, M>
 where

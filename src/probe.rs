@@ -176,6 +176,12 @@ pub struct Probed<P> {
     parker: Parker,
 }
 
+impl<P> std::fmt::Debug for Probed<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Probed").finish_non_exhaustive()
+    }
+}
+
 impl<P: Probe + Unpin> Future for Probed<P> {
     type Output = P::Output;
 
@@ -329,6 +335,18 @@ struct BatchShared<B: BatchProbe> {
 /// job service.
 pub struct Batch<B: BatchProbe> {
     shared: Arc<BatchShared<B>>,
+}
+
+impl<B: BatchProbe> std::fmt::Debug for Batch<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch").field("handles", &self.shared.lock().slots.len()).finish_non_exhaustive()
+    }
+}
+
+impl<B: BatchProbe> std::fmt::Debug for BatchHandle<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchHandle").field("slot", &self.slot).finish_non_exhaustive()
+    }
 }
 
 impl<B: BatchProbe> Batch<B> {

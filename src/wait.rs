@@ -191,6 +191,15 @@ where
     Wait { children, options: Options::new(Entry::WAIT), return_when: ReturnWhen::default() }
 }
 
+impl<S> fmt::Debug for Wait<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wait")
+            .field("options", &self.options)
+            .field("return_when", &self.return_when)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S: IntoChildren> Wait<S>
 where
     <S::Future as Future>::Output: Outcome,
@@ -259,6 +268,16 @@ pub struct WaitFuture<L: Keys, F: Future> {
 
 // Nothing in it is pinned: the children live pinned in the engine's slab.
 impl<L: Keys, F: Future> Unpin for WaitFuture<L, F> {}
+
+impl<L: Keys, F: Future> fmt::Debug for WaitFuture<L, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitFuture")
+            .field("engine", &self.engine)
+            .field("done", &self.done.len())
+            .field("return_when", &self.return_when)
+            .finish()
+    }
+}
 
 impl<L: Keys, F: Future> WaitFuture<L, F> {
     fn finish(&mut self, end: End) -> Waited<L, F, F::Output> {

@@ -171,3 +171,18 @@ fn futures_and_streams_are_send() {
     fn assert_error<E: std::error::Error + Send + Sync + 'static>() {}
     assert_error::<concurry::GatherError<concurry::shape::Indices, BoxFut<Result<u8, String>>, concurry::FailFast>>();
 }
+
+/// `Debug` works for every public type without `T: Debug`.
+#[test]
+fn debug_needs_no_debug_outputs() {
+    struct Opaque;
+    concurry::never_fails!(Opaque);
+    let children = vec![std::future::ready(Opaque)];
+    let g = async_gather(children).timeout(Duration::from_secs(1));
+    let shown = format!("{g:?}");
+    assert!(shown.contains("Gather") && shown.contains("timeout"), "{shown}");
+    let fut = std::future::IntoFuture::into_future(async_wait(vec![std::future::ready(Opaque)]));
+    assert!(format!("{fut:?}").contains("async_wait"));
+    let w = concurry::wait(vec![std::future::ready(Opaque)]).run().unwrap();
+    assert_eq!(format!("{w:?}"), "Waited { done: [0], pending: Pending { keys: [] } }");
+}

@@ -40,6 +40,14 @@ macro_rules! tuple_shape {
             )+
         }
 
+        impl<$($F),+> std::fmt::Debug for $Fut<$($F),+> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self {
+                    $($Fut::$v(_) => f.write_str(concat!(stringify!($Fut), "::", stringify!($v), "(..)")),)+
+                }
+            }
+        }
+
         #[doc = concat!("The output of one element of a ", $n, "-tuple input.")]
         #[derive(Debug, Clone, PartialEq)]
         pub enum $Out<$($F),+> {
