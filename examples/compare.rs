@@ -31,8 +31,12 @@ fn live_bytes() -> isize {
     s.bytes_allocated as isize - s.bytes_deallocated as isize + s.bytes_reallocated
 }
 
+#[path = "../benches/support/measure.rs"]
+mod measure;
 #[path = "../benches/support/peers.rs"]
 mod peers;
+
+use measure::{cpu_ns, median};
 
 use peers::{OURS, PEERS, run_contender, run_spawned, yield_once};
 
@@ -44,11 +48,6 @@ async fn run_ready(who: &str, n: u64) -> usize {
 async fn run_yield(who: &str, n: u64) -> usize {
     let v: Vec<_> = (0..n).map(yield_once).collect();
     run_contender(who, v).await
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 struct Report {
@@ -98,15 +97,6 @@ fn ratio_vs_fastest_peer(medians: &[(String, f64)]) -> f64 {
     let ours = medians.iter().find(|(w, _)| w == OURS).map(|(_, m)| *m).expect("ours");
     let best = medians.iter().filter(|(w, _)| w != OURS).map(|(_, m)| *m).fold(f64::INFINITY, f64::min);
     ours / best
-}
-
-fn cpu_ns() -> u64 {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
-    tasks
-        .flatten()
-        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-        .sum()
 }
 
 /// One idle-CPU run (see `main`): prints the CPU milliseconds it used.

@@ -10,14 +10,11 @@ use std::time::{Duration, Instant};
 
 use concurry::async_gather;
 
+#[path = "../benches/support/measure.rs"]
+mod measure;
+
 fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0);
-    kib as f64 / 1024.0
+    measure::peak_rss_kib() as f64 / 1024.0
 }
 
 fn one_million() {

@@ -10,18 +10,13 @@ use std::time::Duration;
 use concurry::async_gather;
 use futures::StreamExt;
 
+#[path = "../benches/support/measure.rs"]
+mod measure;
+use measure::peak_rss_kib;
+
 const N: usize = 1_000_000;
 /// Each output is 1 KiB: kept, they would need about 1 GB.
 type Output = [u8; 1024];
-
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
 
 fn children() -> Vec<impl Future<Output = Output>> {
     (0..N)

@@ -12,20 +12,9 @@ use std::time::{Duration, Instant};
 use concurry::probe::{Probe, probe, thread};
 use concurry::{PollingAlgorithm, async_gather, gather};
 
-/// CPU time of this process's live threads, from /proc (ns).
-fn cpu_ns() -> u64 {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
-    tasks
-        .flatten()
-        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-        .sum()
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
+#[path = "../benches/support/measure.rs"]
+mod measure;
+use measure::{cpu_ns, median};
 
 fn measure(polling: PollingAlgorithm) -> (Duration, Duration, f64) {
     // 16 threads finishing 0..1.5 s apart, each stamping when it finished.
