@@ -12,7 +12,7 @@ use concurry::{Error, ReturnWhen, gather, wait};
 fn gather_and_wait_work_from_a_plain_thread() {
     let out = gather(vec![after(20, 1), after(5, 2)]).timeout(Duration::from_secs(5)).run().unwrap();
     assert_eq!(out, [1, 2]);
-    let w = wait(vec![after(50, 'a'), after(1, 'b')]).return_when(ReturnWhen::FirstCompleted).run().unwrap();
+    let w = wait(vec![after(200, 'a'), after(1, 'b')]).return_when(ReturnWhen::FirstCompleted).run().unwrap();
     assert_eq!(w.done, [(1, 'b')]);
     let rest = gather(w.pending).run().unwrap();
     assert_eq!(rest, [(0, 'a')]);
@@ -65,7 +65,7 @@ async fn inside_a_multi_thread_runtime_other_tasks_keep_running() {
     assert_eq!(out, [5]);
     let w = wait(vec![after(10, 1)]).run().unwrap();
     assert_eq!(w.done, [(0, 1)]);
-    let items: Vec<_> = gather(vec![after(40, 1), after(1, 2)]).iter().map(Result::unwrap).collect();
+    let items: Vec<_> = gather(vec![after(150, 1), after(1, 2)]).iter().map(Result::unwrap).collect();
     assert_eq!(items, [(1, 2), (0, 1)]);
 }
 
