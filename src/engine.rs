@@ -126,6 +126,10 @@ pub(crate) enum Drive {
     Exhausted,
     /// The caller's callback asked to stop.
     Stopped,
+    /// The task's cooperative budget ran out with children ready to poll; it
+    /// has been woken to go on. Callers return `Pending`, but know that more
+    /// outputs are already there (see `ReturnWhen::FirstCompleted`).
+    Yielded,
     /// The deadline passed with children still pending.
     TimedOut,
 }
@@ -196,6 +200,10 @@ impl<L: Keys, F: Future> Engine<L, F> {
             };
             match pending.poll_round(cx, &mut counted) {
                 Poll::Ready(Round::Stopped) => return Poll::Ready(Drive::Stopped),
+                Poll::Ready(Round::Yielded) => {
+                    self.report();
+                    return Poll::Ready(Drive::Yielded);
+                }
                 Poll::Ready(Round::Exhausted) => {
                     self.report();
                     return Poll::Ready(Drive::Exhausted);

@@ -317,24 +317,28 @@ where
                 ControlFlow::Break(())
             }
         }));
-        let outputs = std::mem::replace(&mut this.outputs, Outputs::new(0));
-        Poll::Ready(match drive {
+        let mut take_outputs = || std::mem::replace(&mut this.outputs, Outputs::new(0));
+        match drive {
+            Drive::Yielded => Poll::Pending,
             Drive::Stopped => {
                 let (index, error) = this.failed.take().expect("the drive stops only on a failure");
                 let key = this.engine.key(index).expect("the engine holds its children until it finishes");
                 this.engine.finish(End::Failed);
                 this.engine.cancel();
-                Err(Error::Failed { key, error })
+                Poll::Ready(Err(Error::Failed { key, error }))
             }
             Drive::Exhausted => {
                 this.engine.finish(End::Success);
                 let pending = this.engine.take_pending().expect("a gather future polled after it completed");
-                Ok(S::assemble(pending.into_keys(), outputs))
+                Poll::Ready(Ok(S::assemble(pending.into_keys(), take_outputs())))
             }
-            Drive::TimedOut => Err(this
-                .engine
-                .timed_out(|pending| outputs.into_indexed().map(|(i, item)| (pending.key(i), item)).collect())),
-        })
+            Drive::TimedOut => {
+                let outputs = take_outputs();
+                Poll::Ready(Err(this
+                    .engine
+                    .timed_out(|pending| outputs.into_indexed().map(|(i, item)| (pending.key(i), item)).collect())))
+            }
+        }
     }
 }
 
@@ -380,6 +384,7 @@ where
             ControlFlow::Break(())
         }));
         let error = match drive {
+            Drive::Yielded => return Poll::Pending,
             Drive::Stopped => {
                 let (key, out) = got.expect("the drive stops only with an item");
                 match M::accept(out) {

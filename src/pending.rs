@@ -80,6 +80,9 @@ pub(crate) enum Round {
     Exhausted,
     /// The caller's callback asked to stop.
     Stopped,
+    /// Tokio's budget for this task is spent, with children still to poll:
+    /// the task was woken to go on at its next turn.
+    Yielded,
 }
 
 /// Children not yet complete, with their keys: the engine's own storage.
@@ -278,7 +281,7 @@ impl<L, F: Future> Pending<L, F> {
         while self.fresh < self.slab.capacity() {
             if !tokio::task::coop::has_budget_remaining() {
                 cx.waker().wake_by_ref();
-                return Poll::Pending;
+                return Poll::Ready(Round::Yielded);
             }
             let index = self.fresh;
             self.fresh += 1;
@@ -296,7 +299,11 @@ impl<L, F: Future> Pending<L, F> {
             if self.live == 0 {
                 return Poll::Ready(Round::Exhausted);
             }
-            if idle_polls > limit || !tokio::task::coop::has_budget_remaining() {
+            if !tokio::task::coop::has_budget_remaining() {
+                cx.waker().wake_by_ref();
+                return Poll::Ready(Round::Yielded);
+            }
+            if idle_polls > limit {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }

@@ -306,6 +306,8 @@ where
         });
         match drive {
             Poll::Ready(Drive::Stopped | Drive::Exhausted) => Poll::Ready(Ok(this.finish(End::Success))),
+            // More children are ready: `FirstCompleted` returns them all.
+            Poll::Ready(Drive::Yielded) => Poll::Pending,
             Poll::Ready(Drive::TimedOut) => Poll::Ready(Err(this.engine.timed_out(|_| std::mem::take(&mut this.done)))),
             Poll::Pending if this.return_when == ReturnWhen::FirstCompleted && !this.done.is_empty() => {
                 Poll::Ready(Ok(this.finish(End::Success)))

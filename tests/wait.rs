@@ -152,3 +152,15 @@ fn return_when_parses_the_spec_strings_case_insensitively() {
         assert_eq!(r.to_string().parse::<ReturnWhen>().unwrap(), r);
     }
 }
+
+/// More finished tasks than Tokio's cooperative budget lets one turn poll
+/// (about 128): `FirstCompleted` still returns every one already complete,
+/// across the turns the budget forces.
+#[tokio::test]
+async fn first_completed_returns_all_finished_tasks_beyond_one_budget() {
+    let tasks: Vec<_> = (0..300u32).map(|i| tokio::spawn(async move { i })).collect();
+    tokio::time::sleep(Duration::from_millis(20)).await; // let them all finish
+    let w = async_wait(tasks).return_when(ReturnWhen::FirstCompleted).await.unwrap();
+    assert_eq!(w.done.len(), 300);
+    assert!(w.pending.is_empty());
+}
