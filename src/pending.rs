@@ -359,16 +359,17 @@ impl<L, F: Future> Pending<L, F> {
                 }
                 continue;
             }
+            // The lists below are empty here; swapping (not taking) hands
+            // their buffers back, so steady wake-ups allocate nothing.
             if self.shared.any_ready.swap(false, Ordering::AcqRel) {
-                let mut woke = std::mem::take(&mut *self.shared.ready.lock().unwrap_or_else(PoisonError::into_inner));
-                woke.reverse();
-                self.queue = woke;
+                std::mem::swap(&mut self.queue, &mut *self.shared.ready.lock().unwrap_or_else(PoisonError::into_inner));
+                self.queue.reverse();
                 continue;
             }
             if self.shared.rescan.swap(false, Ordering::AcqRel) && !(self.once.is_empty() && self.twice.is_empty()) {
-                self.rescan_once = std::mem::take(&mut self.once);
+                std::mem::swap(&mut self.rescan_once, &mut self.once);
                 self.rescan_once.reverse();
-                self.rescan_twice = std::mem::take(&mut self.twice);
+                std::mem::swap(&mut self.rescan_twice, &mut self.twice);
                 self.rescan_twice.reverse();
                 continue;
             }
