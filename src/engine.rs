@@ -138,7 +138,6 @@ pub(crate) struct Engine<L, F> {
     pending: Option<Pending<L, F>>,
     entry: Entry,
     total: usize,
-    completed: usize,
     /// `None` when nothing needs the clock (no timeout, no progress): a
     /// plain gather then never reads it.
     started: Option<Instant>,
@@ -156,9 +155,17 @@ impl<L, F> std::fmt::Debug for Engine<L, F> {
         f.debug_struct("Engine")
             .field("entry", &self.entry.name)
             .field("total", &self.total)
-            .field("completed", &self.completed)
+            .field("completed", &self.completed())
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
+    }
+}
+
+impl<L, F> Engine<L, F> {
+    /// How many children have completed in this call: derived from the
+    /// set, so it cannot drift. (Read before the set is taken.)
+    fn completed(&self) -> usize {
+        self.pending.as_ref().map_or(self.total, |p| self.total - p.len())
     }
 }
 
@@ -172,7 +179,6 @@ impl<L: Keys, F: Future> Engine<L, F> {
             total: pending.len(),
             pending: Some(pending),
             entry: options.entry,
-            completed: 0,
             started,
             timeout: options.timeout,
             deadline: None,
@@ -193,12 +199,7 @@ impl<L: Keys, F: Future> Engine<L, F> {
     ) -> Poll<Drive> {
         loop {
             let Some(pending) = self.pending.as_mut() else { return Poll::Ready(Drive::Exhausted) };
-            let completed = &mut self.completed;
-            let mut counted = |index, out, keys: &L| {
-                *completed += 1;
-                on_child(index, out, keys)
-            };
-            match pending.poll_round(cx, &mut counted) {
+            match pending.poll_round(cx, on_child) {
                 Poll::Ready(Round::Stopped) => return Poll::Ready(Drive::Stopped),
                 Poll::Ready(Round::Yielded) => {
                     self.report();
@@ -223,7 +224,9 @@ impl<L: Keys, F: Future> Engine<L, F> {
 
     /// Fires the check timer if it is due and anything is parked on it.
     fn poll_check(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(scope) = self.pending.as_mut().map(|p| &mut p.scope) else { return Poll::Pending };
+        let Some(pending) = self.pending.as_mut() else { return Poll::Pending };
+        let scope_live = pending.len();
+        let scope = &mut pending.scope;
         if scope.parked.is_empty() {
             return Poll::Pending;
         }
@@ -233,12 +236,13 @@ impl<L: Keys, F: Future> Engine<L, F> {
         if timer.as_mut().poll(cx).is_pending() {
             return Poll::Pending;
         }
-        if self.completed > self.completed_at_last_check {
+        let completed = self.total - scope_live;
+        if completed > self.completed_at_last_check {
             polling.record_completion();
         } else {
             polling.record_no_completion();
         }
-        self.completed_at_last_check = self.completed;
+        self.completed_at_last_check = completed;
         timer.as_mut().reset(Instant::now() + polling.next_interval());
         scope.check = probe::next_check();
         for waker in scope.parked.drain(..) {
@@ -256,12 +260,12 @@ impl<L: Keys, F: Future> Engine<L, F> {
 
     /// Progress for the end of a poll (stream items end a poll too).
     pub(crate) fn report(&mut self) {
-        self.progress.update(self.completed, self.total, self.entry.label());
+        self.progress.update(self.completed(), self.total, self.entry.label());
     }
 
     /// The final progress report.
     pub(crate) fn finish(&mut self, end: End) {
-        self.progress.finish(self.completed, self.total, self.entry.label(), end);
+        self.progress.finish(self.completed(), self.total, self.entry.label(), end);
     }
 
     pub(crate) fn key(&self, index: usize) -> Option<L::Key> {
@@ -295,10 +299,11 @@ impl<L: Keys, F: Future> Engine<L, F> {
         done: impl FnOnce(&Pending<L, F>) -> Vec<(L::Key, T)>,
     ) -> Error<L::Key, E, Waited<L, F, T>> {
         self.finish(End::Timeout);
+        let completed = self.completed();
         let pending = self.take_pending().expect("the engine holds its children until it finishes");
         let partial = Waited { done: done(&pending), pending };
         let elapsed = self.started.map(|s| s.elapsed()).unwrap_or_default();
-        Error::Timeout(Box::new(Timeout::new(self.entry.name, elapsed, self.completed, self.total, partial)))
+        Error::Timeout(Box::new(Timeout::new(self.entry.name, elapsed, completed, self.total, partial)))
     }
 
     pub(crate) fn entry(&self) -> Entry {

@@ -139,6 +139,28 @@ pub struct Pending<L, F> {
 // The slab pins its children on the heap; nothing else here is pinned.
 impl<L, F> Unpin for Pending<L, F> {}
 
+impl<L, F> Pending<L, F> {
+    /// How many children are still pending.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let w = concurry::async_wait(vec![std::future::ready(1)]).await.unwrap();
+    /// assert_eq!(w.pending.len(), 0);
+    /// # }
+    /// ```
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// `true` when no child is pending.
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+}
+
 impl<L: Keys, F> Pending<L, F> {
     pub(crate) fn new<I>(keys: L, children: I) -> Self
     where
@@ -167,26 +189,6 @@ impl<L: Keys, F> Pending<L, F> {
             own: Vec::new(),
             scope: Scope::default(),
         }
-    }
-
-    /// How many children are still pending.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let w = concurry::async_wait(vec![std::future::ready(1)]).await.unwrap();
-    /// assert_eq!(w.pending.len(), 0);
-    /// # }
-    /// ```
-    pub fn len(&self) -> usize {
-        self.live
-    }
-
-    /// `true` when no child is pending.
-    pub fn is_empty(&self) -> bool {
-        self.live == 0
     }
 
     /// The keys of the pending children, in key order (input order for
