@@ -33,7 +33,7 @@ async fn stream_yields_key_and_output_in_completion_order() {
 
 #[test]
 fn iter_is_the_blocking_form_of_the_same_items() {
-    let map = HashMap::from([(("user", 1), after(20, 'p')), (("user", 2), after(5, 'q'))]);
+    let map = HashMap::from([(("user", 1), after(200, 'p')), (("user", 2), after(5, 'q'))]);
     let items: Vec<_> = gather(map).iter().map(Result::unwrap).collect();
     assert_eq!(items, [(("user", 2), 'q'), (("user", 1), 'p')]);
 }

@@ -159,7 +159,9 @@ fn return_when_parses_the_spec_strings_case_insensitively() {
 #[tokio::test]
 async fn first_completed_returns_all_finished_tasks_beyond_one_budget() {
     let tasks: Vec<_> = (0..300u32).map(|i| tokio::spawn(async move { i })).collect();
-    tokio::time::sleep(Duration::from_millis(20)).await; // let them all finish
+    while !tasks.iter().all(|t| t.is_finished()) {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     let w = async_wait(tasks).return_when(ReturnWhen::FirstCompleted).await.unwrap();
     assert_eq!(w.done.len(), 300);
     assert!(w.pending.is_empty());
