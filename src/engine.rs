@@ -95,10 +95,21 @@ impl Options {
 
 /// The option methods every builder shares, written once: `timeout`,
 /// `polling` and `progress`, each setting a field of the builder's
-/// `options`. `$timeout_doc` says what the timeout bounds for that builder.
+/// `options`. `$timeout_doc` says what the timeout bounds for that builder;
+/// `$entry` names its blocking entry point, for the examples.
 macro_rules! option_methods {
-    ($timeout_doc:literal) => {
+    ($entry:literal, $timeout_doc:literal) => {
         #[doc = $timeout_doc]
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::time::Duration;
+        ///
+        #[doc = concat!("let slow = vec![Box::pin(std::future::pending::<u8>()) as std::pin::Pin<Box<dyn Future<Output = u8> + Send>>];")]
+        #[doc = concat!("let err = concurry::", $entry, "(slow).timeout(Duration::from_millis(10)).run().unwrap_err();")]
+        /// assert!(err.is_timeout());
+        /// ```
         pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
             self.options.timeout = Some(timeout);
             self
@@ -106,12 +117,35 @@ macro_rules! option_methods {
 
         /// How often to check children that cannot wake the engine
         /// ([probes](crate::probe)); see [`Polling`](crate::Polling).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use concurry::{polling::Fixed, probe::thread};
+        ///
+        /// let threads = vec![thread(std::thread::spawn(|| 1))];
+        #[doc = concat!("let out = concurry::", $entry, "(threads).polling(Fixed::new(std::time::Duration::from_millis(1))?).run();")]
+        /// assert!(out.is_ok());
+        /// # Ok::<(), concurry::ConfigError>(())
+        /// ```
         pub fn polling(mut self, polling: impl Into<crate::Polling>) -> Self {
             self.options.polling = Some(polling.into());
             self
         }
 
         /// Report progress (off by default); see [`Progress`](crate::Progress).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use concurry::Progress;
+        ///
+        /// let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        /// let counter = seen.clone();
+        /// let progress = Progress::callback(move |done, _, _| counter.store(done, std::sync::atomic::Ordering::SeqCst));
+        #[doc = concat!("concurry::", $entry, "([std::future::ready(1), std::future::ready(2)]).progress(progress).run().unwrap();")]
+        /// assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 2);
+        /// ```
         pub fn progress(mut self, progress: impl Into<crate::Progress>) -> Self {
             self.options.progress = progress.into();
             self

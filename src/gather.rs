@@ -170,6 +170,7 @@ where
     Out<S::Future>: Outcome,
 {
     option_methods!(
+        "gather",
         "Fail with [`Error::Timeout`] if not every child completes within `timeout` of the call. \
          The outputs that did complete, and the children still pending, can be taken from the error."
     );

@@ -211,6 +211,7 @@ where
     }
 
     option_methods!(
+        "wait",
         "Fail with [`Error::Timeout`] if the condition does not hold within `timeout` of the call. \
          The error hands back the [`Waited`] value."
     );
