@@ -153,26 +153,75 @@ impl<P> Timeout<P> {
     }
 
     /// The entry point that timed out (`"async_gather"`, `"wait"`, ...).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let never = vec![std::future::pending::<u8>()];
+    /// let t = concurry::gather(never).timeout(std::time::Duration::from_millis(5)).run().unwrap_err().into_timeout().unwrap();
+    /// assert_eq!(t.entry(), "gather");
+    /// ```
     pub fn entry(&self) -> &'static str {
         self.entry
     }
     /// Time from the call to the deadline being noticed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let never = vec![std::future::pending::<u8>()];
+    /// let t = concurry::gather(never).timeout(std::time::Duration::from_millis(5)).run().unwrap_err().into_timeout().unwrap();
+    /// assert!(t.elapsed() >= std::time::Duration::from_millis(5));
+    /// ```
     pub fn elapsed(&self) -> Duration {
         self.elapsed
     }
     /// How many children completed in time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let children = vec![Box::pin(async { 1u8 }) as std::pin::Pin<Box<dyn Future<Output = u8> + Send>>, Box::pin(std::future::pending())];
+    /// let t = concurry::gather(children).timeout(std::time::Duration::from_millis(5)).run().unwrap_err().into_timeout().unwrap();
+    /// assert_eq!((t.completed(), t.total()), (1, 2));
+    /// ```
     pub fn completed(&self) -> usize {
         self.completed
     }
     /// How many children the call was given.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let never = vec![std::future::pending::<u8>(); 3];
+    /// let t = concurry::gather(never).timeout(std::time::Duration::ZERO).run().unwrap_err().into_timeout().unwrap();
+    /// assert_eq!(t.total(), 3);
+    /// ```
     pub fn total(&self) -> usize {
         self.total
     }
     /// The partial result: what completed, and what is still pending.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let never = vec![std::future::pending::<u8>(); 2];
+    /// let t = concurry::wait(never).timeout(std::time::Duration::ZERO).run().unwrap_err().into_timeout().unwrap();
+    /// let waited = t.into_partial();
+    /// assert_eq!(waited.pending.len(), 2);
+    /// ```
     pub fn into_partial(self) -> P {
         self.partial.into_inner()
     }
     /// The partial result, by mutable reference.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let never = vec![std::future::pending::<u8>(); 2];
+    /// let mut t = concurry::wait(never).timeout(std::time::Duration::ZERO).run().unwrap_err().into_timeout().unwrap();
+    /// assert!(t.partial_mut().done.is_empty());
+    /// ```
     pub fn partial_mut(&mut self) -> &mut P {
         self.partial.get_mut()
     }
@@ -280,6 +329,13 @@ impl<K, E, P> Error<K, E, P> {
     }
 
     /// `true` for a timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let never = vec![std::future::pending::<u8>()];
+    /// assert!(concurry::gather(never).timeout(std::time::Duration::ZERO).run().unwrap_err().is_timeout());
+    /// ```
     pub fn is_timeout(&self) -> bool {
         matches!(self, Self::Timeout(_))
     }
@@ -341,6 +397,14 @@ impl ThreadPanic {
     }
 
     /// The panic message, if the payload was a string.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let h = std::thread::spawn(|| -> u8 { panic!("boom") });
+    /// let out = concurry::gather([concurry::probe::thread(h)]).return_exceptions().run().unwrap();
+    /// assert_eq!(out[0].as_ref().unwrap_err().message(), Some("boom"));
+    /// ```
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
     }

@@ -17,6 +17,16 @@ use crate::shape::{IntoChildren, Keys, Outputs, Shape};
 use crate::{Outcome, Waited};
 
 /// How a gather treats a failed child: the typestate of [`Gather`].
+///
+/// # Examples
+///
+/// ```
+/// // The mode is chosen with `.return_exceptions()`; it decides the result type.
+/// let strict: Vec<u8> = concurry::gather(vec![std::future::ready(Ok::<u8, String>(1))]).run().unwrap();
+/// let lenient: Vec<Result<u8, String>> =
+///     concurry::gather(vec![std::future::ready(Ok::<u8, String>(1))]).return_exceptions().run().unwrap();
+/// assert_eq!((strict, lenient), (vec![1], vec![Ok(1)]));
+/// ```
 pub trait Mode {
     /// What each child contributes to the result.
     type Item<O: Outcome>;
@@ -28,11 +38,25 @@ pub trait Mode {
 
 /// The default: the first failure ends the call; outputs are the success
 /// values (`T` of a `Result<T, E>`).
+///
+/// # Examples
+///
+/// ```
+/// let err = concurry::gather(vec![std::future::ready(Err::<u8, _>("no"))]).run().unwrap_err();
+/// assert_eq!(err.into_failed(), Some((0, "no")));
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FailFast;
 
 /// `.return_exceptions()`: every output as it is, errors included, in its
 /// slot.
+///
+/// # Examples
+///
+/// ```
+/// let out = concurry::gather(vec![std::future::ready(Err::<u8, _>("no"))]).return_exceptions().run().unwrap();
+/// assert_eq!(out, [Err("no")]);
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReturnExceptions;
 
@@ -57,15 +81,50 @@ type Out<F> = <F as Future>::Output;
 type Failure<M, F> = (usize, <M as Mode>::Error<Out<F>>);
 type Item<M, F> = <M as Mode>::Item<Out<F>>;
 /// The partial result a gather's timeout hands back.
+///
+/// # Examples
+///
+/// ```
+/// use concurry::{shape::Indices, FailFast, GatherPartial};
+/// type Partial = GatherPartial<Indices, std::future::Pending<u8>, FailFast>;
+/// let never = vec![std::future::pending::<u8>()];
+/// let partial: Partial = concurry::gather(never).timeout(std::time::Duration::ZERO).run().unwrap_err().into_timeout().unwrap().into_partial();
+/// assert_eq!(partial.pending.len(), 1);
+/// ```
 pub type GatherPartial<L, F, M> = Waited<L, F, Item<M, F>>;
 /// The error of a gather over children `F` keyed by `L`, in mode `M`.
+///
+/// # Examples
+///
+/// ```
+/// use concurry::{shape::Indices, FailFast, GatherError};
+/// type Ready = std::future::Ready<Result<u8, String>>;
+/// let err: GatherError<Indices, Ready, FailFast> = concurry::gather(vec![std::future::ready(Err("no".to_string()))]).run().unwrap_err();
+/// assert_eq!(err.to_string(), "child 0 failed: no");
+/// ```
 pub type GatherError<L, F, M> = Error<<L as Keys>::Key, <M as Mode>::Error<Out<F>>, GatherPartial<L, F, M>>;
 /// The result of a gather over the input `S`, in mode `M`.
+///
+/// # Examples
+///
+/// ```
+/// use concurry::{FailFast, GatherResult};
+/// let result: GatherResult<Vec<std::future::Ready<u8>>, FailFast> = concurry::gather(vec![std::future::ready(7)]).run();
+/// assert_eq!(result.unwrap(), [7]);
+/// ```
 pub type GatherResult<S, M> = Result<
     <S as Shape<Item<M, <S as IntoChildren>::Future>>>::Output,
     GatherError<<S as IntoChildren>::Keys, <S as IntoChildren>::Future, M>,
 >;
 /// One item of iterator mode.
+///
+/// # Examples
+///
+/// ```
+/// use concurry::{shape::Indices, FailFast, GatherItem};
+/// let items: Vec<GatherItem<Indices, std::future::Ready<u8>, FailFast>> = concurry::gather(vec![std::future::ready(7)]).iter().collect();
+/// assert_eq!(items[0].as_ref().unwrap(), &(0, 7));
+/// ```
 pub type GatherItem<L, F, M> = Result<(<L as Keys>::Key, Item<M, F>), GatherError<L, F, M>>;
 
 /// A `gather` call being set up: choose options, then `.await` it
@@ -160,6 +219,13 @@ impl<S, M> std::fmt::Debug for Gather<S, M> {
 impl<S: IntoChildren> Gather<S, FailFast> {
     /// Keep every output as it is, errors included, in its slot, rather than
     /// failing on the first error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let children = vec![Ok(1), Err("bad")].into_iter().map(std::future::ready).collect::<Vec<_>>();
+    /// assert_eq!(concurry::gather(children).return_exceptions().run().unwrap(), [Ok(1), Err("bad")]);
+    /// ```
     pub fn return_exceptions(self) -> Gather<S, ReturnExceptions> {
         Gather { children: self.children, options: self.options, mode: PhantomData }
     }
@@ -271,6 +337,17 @@ where
 /// `tokio::select!` and another branch completes first, the children and the
 /// outputs already collected are dropped with it. Use
 /// [`Gather::stream`] to keep what completed.
+///
+/// # Examples
+///
+/// ```
+/// use std::future::IntoFuture;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let fut = concurry::async_gather([std::future::ready(1)]).into_future(); // a GatherFuture
+/// assert_eq!(fut.await.unwrap(), [1]);
+/// # }
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct GatherFuture<S: IntoChildren, M: Mode>
 where
@@ -350,6 +427,17 @@ where
 /// `next()` on it is cancel safe: if it is used as a branch of
 /// `tokio::select!` and another branch completes first, no output is lost;
 /// the next call yields it.
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let stream = concurry::async_gather([std::future::ready(1), std::future::ready(2)]).stream();
+/// assert_eq!(stream.count().await, 2);
+/// # }
+/// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct GatherStream<L: Keys, F: Future, M> {
     engine: Option<Engine<L, F>>,
@@ -418,6 +506,13 @@ where
 }
 
 /// Iterator mode's blocking iterator: see [`Gather::iter`].
+///
+/// # Examples
+///
+/// ```
+/// let iter = concurry::gather([std::future::ready(1), std::future::ready(2)]).iter();
+/// assert_eq!(iter.map(Result::unwrap).map(|(_, v)| v).sum::<i32>(), 3);
+/// ```
 #[must_use = "iterators are lazy and do nothing unless consumed"]
 pub struct GatherIter<L: Keys, F: Future, M> {
     stream: GatherStream<L, F, M>,

@@ -156,6 +156,13 @@ impl<L, F> Pending<L, F> {
     }
 
     /// `true` when no child is pending.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let w = concurry::wait([std::future::ready(1)]).run().unwrap();
+    /// assert!(w.pending.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.live == 0
     }
@@ -193,11 +200,29 @@ impl<L: Keys, F> Pending<L, F> {
 
     /// The keys of the pending children, in key order (input order for
     /// `Vec`s, arrays and tuples; the map's order for maps).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// let children = BTreeMap::from([("done", Box::pin(std::future::ready(1u8)) as std::pin::Pin<Box<dyn Future<Output = u8> + Send>>),
+    ///                                ("slow", Box::pin(std::future::pending()))]);
+    /// let w = concurry::wait(children).return_when(concurry::ReturnWhen::FirstCompleted).run().unwrap();
+    /// assert_eq!(w.pending.keys().collect::<Vec<_>>(), ["slow"]);
+    /// ```
     pub fn keys(&self) -> impl Iterator<Item = L::Key> + '_ {
         (0..self.capacity()).filter(|&i| self.slab.is_live(i)).map(|i| self.keys.key(i))
     }
 
     /// Drop every pending child now. Same as dropping the value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let children = vec![Box::pin(std::future::ready(1u8)) as std::pin::Pin<Box<dyn Future<Output = u8> + Send>>, Box::pin(std::future::pending())];
+    /// let w = concurry::wait(children).return_when(concurry::ReturnWhen::FirstCompleted).run().unwrap();
+    /// w.pending.cancel(); // the pending child is dropped here
+    /// ```
     pub fn cancel(self) {}
 
     /// The pending children themselves, with their keys, in key order: for

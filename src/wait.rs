@@ -110,6 +110,14 @@ where
 }
 
 /// The result of a `wait`.
+///
+/// # Examples
+///
+/// ```
+/// use concurry::{shape::Indices, WaitResult};
+/// let result: WaitResult<Indices, std::future::Ready<u8>> = concurry::wait(vec![std::future::ready(1)]).run();
+/// assert_eq!(result.unwrap().done, [(0, 1)]);
+/// ```
 pub type WaitResult<L, F> = Result<
     Waited<L, F, <F as Future>::Output>,
     Error<<L as Keys>::Key, Infallible, Waited<L, F, <F as Future>::Output>>,
@@ -205,6 +213,15 @@ where
     <S::Future as Future>::Output: Outcome,
 {
     /// When to return (default [`ReturnWhen::AllCompleted`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concurry::ReturnWhen;
+    /// let children = vec![Box::pin(std::future::ready(1u8)) as std::pin::Pin<Box<dyn Future<Output = u8> + Send>>, Box::pin(std::future::pending())];
+    /// let w = concurry::wait(children).return_when(ReturnWhen::FirstCompleted).run().unwrap();
+    /// assert_eq!((w.done.len(), w.pending.len()), (1, 1));
+    /// ```
     pub fn return_when(mut self, when: ReturnWhen) -> Self {
         self.return_when = when;
         self
@@ -260,6 +277,17 @@ where
 /// This future is not cancel safe: if it is used as a branch of
 /// `tokio::select!` and another branch completes first, the children and the
 /// outputs already collected are dropped with it.
+///
+/// # Examples
+///
+/// ```
+/// use std::future::IntoFuture;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let fut = concurry::async_wait([std::future::ready(1)]).into_future(); // a WaitFuture
+/// assert_eq!(fut.await.unwrap().done, [(0, 1)]);
+/// # }
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct WaitFuture<L: Keys, F: Future> {
     engine: Engine<L, F>,
