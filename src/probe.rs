@@ -214,6 +214,14 @@ pub fn probe<P: Probe + Unpin>(probe: P) -> Probed<P> {
 }
 
 /// A `std::thread::JoinHandle` as a [`Probe`]: see [`thread`].
+///
+/// # Examples
+///
+/// ```
+/// // Made by `probe::thread`; rarely named.
+/// let p: concurry::probe::Probed<concurry::probe::ThreadProbe<u8>> = concurry::probe::thread(std::thread::spawn(|| 1));
+/// assert_eq!(concurry::gather([p]).run().unwrap(), [1]);
+/// ```
 #[derive(Debug)]
 pub struct ThreadProbe<T>(Option<JoinHandle<T>>);
 
@@ -246,6 +254,14 @@ pub fn thread<T>(handle: JoinHandle<T>) -> Probed<ThreadProbe<T>> {
 }
 
 /// A `std::process::Child` as a [`Probe`]: see [`process`].
+///
+/// # Examples
+///
+/// ```
+/// let child = std::process::Command::new("true").spawn().unwrap();
+/// let p: concurry::probe::Probed<concurry::probe::ProcessProbe> = concurry::probe::process(child);
+/// assert!(concurry::gather([p]).run().unwrap()[0].success());
+/// ```
 #[derive(Debug)]
 pub struct ProcessProbe(Child);
 
@@ -333,6 +349,23 @@ struct BatchShared<B: BatchProbe> {
 ///
 /// See [`BatchProbe`], and `examples/batch_probe.rs` for a simulated remote
 /// job service.
+///
+/// # Examples
+///
+/// ```
+/// use concurry::probe::{Batch, BatchProbe};
+/// struct AllDone;
+/// impl BatchProbe for AllDone {
+///     type Id = u32;
+///     type Output = u32;
+///     fn check(&self, ids: &[u32]) -> Vec<(usize, u32)> {
+///         ids.iter().copied().enumerate().collect()
+///     }
+/// }
+/// let batch = Batch::new(AllDone);
+/// let handles = vec![batch.handle(7), batch.handle(9)];
+/// assert_eq!(concurry::gather(handles).run().unwrap(), [7, 9]);
+/// ```
 pub struct Batch<B: BatchProbe> {
     shared: Arc<BatchShared<B>>,
 }
@@ -351,12 +384,45 @@ impl<B: BatchProbe> std::fmt::Debug for BatchHandle<B> {
 
 impl<B: BatchProbe> Batch<B> {
     /// A new, empty group over `backend`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concurry::probe::{Batch, BatchProbe};
+    /// struct AllDone;
+    /// impl BatchProbe for AllDone {
+    ///     type Id = u32;
+    ///     type Output = u32;
+    ///     fn check(&self, ids: &[u32]) -> Vec<(usize, u32)> {
+    ///         ids.iter().copied().enumerate().collect()
+    ///     }
+    /// }
+    /// let batch = Batch::new(AllDone);
+    /// assert_eq!(concurry::gather(vec![batch.handle(1)]).run().unwrap(), [1]);
+    /// ```
     pub fn new(backend: B) -> Self {
         let state = Mutex::new(BatchState { slots: Vec::new(), asked_at: None });
         Self { shared: Arc::new(BatchShared { backend, state }) }
     }
 
     /// A future for the handle `id`, checked with the rest of the group.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concurry::probe::{Batch, BatchProbe};
+    /// struct AllDone;
+    /// impl BatchProbe for AllDone {
+    ///     type Id = u32;
+    ///     type Output = u32;
+    ///     fn check(&self, ids: &[u32]) -> Vec<(usize, u32)> {
+    ///         ids.iter().copied().enumerate().collect()
+    ///     }
+    /// }
+    /// let batch = Batch::new(AllDone);
+    /// let handle = batch.handle(3);
+    /// assert_eq!(concurry::gather([handle]).run().unwrap(), [3]);
+    /// ```
     pub fn handle(&self, id: B::Id) -> BatchHandle<B> {
         let mut state = self.shared.lock();
         state.slots.push(Slot::Waiting(id));
@@ -364,6 +430,22 @@ impl<B: BatchProbe> Batch<B> {
     }
 
     /// The backend.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concurry::probe::{Batch, BatchProbe};
+    /// struct AllDone;
+    /// impl BatchProbe for AllDone {
+    ///     type Id = u32;
+    ///     type Output = u32;
+    ///     fn check(&self, ids: &[u32]) -> Vec<(usize, u32)> {
+    ///         ids.iter().copied().enumerate().collect()
+    ///     }
+    /// }
+    /// let batch = Batch::new(AllDone);
+    /// assert_eq!(batch.backend().check(&[5]), [(0, 5)]);
+    /// ```
     pub fn backend(&self) -> &B {
         &self.shared.backend
     }
@@ -398,6 +480,26 @@ impl<B: BatchProbe> BatchShared<B> {
 
 /// One handle of a [`Batch`], as a future. Dropping it takes it out of the
 /// group's later checks.
+///
+/// # Examples
+///
+/// ```
+/// use concurry::probe::{Batch, BatchProbe};
+/// struct AllDone;
+/// impl BatchProbe for AllDone {
+///     type Id = u32;
+///     type Output = u32;
+///     fn check(&self, ids: &[u32]) -> Vec<(usize, u32)> {
+///         ids.iter().copied().enumerate().collect()
+///     }
+/// }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let batch = Batch::new(AllDone);
+/// let handle: concurry::probe::BatchHandle<AllDone> = batch.handle(4);
+/// assert_eq!(handle.await, 4); // awaited alone, it checks itself
+/// # }
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct BatchHandle<B: BatchProbe> {
     shared: Arc<BatchShared<B>>,

@@ -66,6 +66,13 @@ enum Kind {
 
 impl Progress {
     /// No progress reporting (the default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let out = concurry::gather([std::future::ready(1)]).progress(concurry::Progress::off()).run().unwrap();
+    /// assert_eq!(out, [1]);
+    /// ```
     pub fn off() -> Self {
         Self(Kind::Off)
     }
@@ -76,6 +83,14 @@ impl Progress {
 
     /// Report to `f(completed, total, elapsed)`; see the calling rule in the
     /// [module docs](self).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concurry::Progress;
+    /// let progress = Progress::callback(|done, total, elapsed| eprintln!("{done}/{total} after {elapsed:?}"));
+    /// concurry::gather([std::future::ready(1)]).progress(progress).run().unwrap();
+    /// ```
     pub fn callback(f: impl FnMut(usize, usize, Duration) + Send + 'static) -> Self {
         Self(Kind::Callback(Box::new(f)))
     }
@@ -136,44 +151,112 @@ pub struct Bar {
 
 impl Bar {
     /// The text before the bar (default "Waiting" or "Gathering").
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concurry::progress::Bar;
+    /// let bar = Bar::default().desc("Downloading");
+    /// concurry::gather([std::future::ready(1)]).progress(bar).run().unwrap();
+    /// ```
     pub fn desc(mut self, desc: impl Into<String>) -> Self {
         self.desc = Some(desc.into());
         self
     }
     /// The name of one item, shown after the count (default "result").
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concurry::progress::Bar;
+    /// let bar = Bar::default().unit("file");
+    /// concurry::gather([std::future::ready(1)]).progress(bar).run().unwrap();
+    /// ```
     pub fn unit(mut self, unit: impl Into<String>) -> Self {
         self.unit = Some(unit.into());
         self
     }
     /// The bar's colour, by indicatif's colour names ("green", "cyan", ...).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concurry::progress::Bar;
+    /// let bar = Bar::default().colour("cyan");
+    /// concurry::gather([std::future::ready(1)]).progress(bar).run().unwrap();
+    /// ```
     pub fn colour(mut self, colour: impl Into<String>) -> Self {
         self.colour = Some(colour.into());
         self
     }
     /// Redraw after at least this many completions (default
     /// `max(1, total / 100)`; 0 counts as 1).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concurry::progress::Bar;
+    /// let bar = Bar::default().miniters(5);
+    /// concurry::gather([std::future::ready(1)]).progress(bar).run().unwrap();
+    /// ```
     pub fn miniters(mut self, n: u64) -> Self {
         self.miniters = Some(n.max(1));
         self
     }
     /// An indicatif template, replacing the default one. A bad template falls
     /// back to the default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concurry::progress::Bar;
+    /// let bar = Bar::default().template("{msg} {pos}/{len}");
+    /// concurry::gather([std::future::ready(1)]).progress(bar).run().unwrap();
+    /// ```
     pub fn template(mut self, template: impl Into<String>) -> Self {
         self.template = Some(template.into());
         self
     }
     /// Use this bar rather than making one; its style is kept.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concurry::progress::Bar;
+    /// let mine = indicatif::ProgressBar::hidden();
+    /// concurry::gather([std::future::ready(1), std::future::ready(2)]).progress(Bar::default().with_bar(mine.clone())).run().unwrap();
+    /// assert_eq!(mine.position(), 2);
+    /// ```
     pub fn with_bar(mut self, bar: ProgressBar) -> Self {
         self.bar = Some(bar);
         self
     }
     /// Join this `MultiProgress`, so that several calls show at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concurry::progress::Bar;
+    /// let multi = indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::hidden());
+    /// concurry::gather([std::future::ready(1)]).progress(Bar::default().desc("first").multi(&multi)).run().unwrap();
+    /// concurry::gather([std::future::ready(2)]).progress(Bar::default().desc("second").multi(&multi)).run().unwrap();
+    /// ```
     pub fn multi(mut self, multi: &MultiProgress) -> Self {
         self.multi = Some(multi.clone());
         self
     }
     /// Draw here rather than on stderr (for instance indicatif's in-memory
     /// terminal, in tests).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concurry::progress::Bar;
+    /// let term = indicatif::InMemoryTerm::new(2, 80);
+    /// let target = indicatif::ProgressDrawTarget::term_like(Box::new(term.clone()));
+    /// concurry::gather([std::future::ready(1)]).progress(Bar::default().draw_target(target)).run().unwrap();
+    /// assert!(term.contents().starts_with("Gathering: 100%"));
+    /// ```
     pub fn draw_target(mut self, target: ProgressDrawTarget) -> Self {
         self.target = Some(target);
         self
