@@ -15,7 +15,7 @@
 //!
 //! # Examples
 //!
-//! ```
+//! ```rust,standalone_crate
 //! use std::time::Duration;
 //! use concurry::{config, PollingAlgorithm};
 //!
@@ -36,6 +36,14 @@ use crate::error::ConfigError;
 use crate::polling::{Adaptive, Exponential, Fixed, PollingAlgorithm, Progressive};
 
 /// The defaults every call starts from. See the [module docs](self).
+///
+/// # Examples
+///
+/// ```
+/// let d = concurry::config::Defaults::spec();
+/// assert_eq!(d.polling, concurry::PollingAlgorithm::Adaptive);
+/// assert_eq!(d.fixed.next_interval(), std::time::Duration::from_millis(10));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Defaults {
@@ -155,7 +163,7 @@ pub fn update(f: impl FnOnce(&mut Defaults)) -> Result<(), ConfigError> {
 ///
 /// # Examples
 ///
-/// ```
+/// ```rust,standalone_crate
 /// concurry::config::reset();
 /// assert_eq!(concurry::config::defaults(), concurry::config::Defaults::spec());
 /// ```

@@ -37,6 +37,16 @@ use pin_project::pin_project;
 use tokio::task::JoinError;
 
 /// Why a flattened task failed: its own error, or a panic or abort.
+///
+/// # Examples
+///
+/// ```
+/// use concurry::task::{flatten, TaskError};
+/// let task = concurry::shared_runtime().spawn(async { Err::<u8, _>("disk full") });
+/// let (_, error) = concurry::gather([flatten(task)]).run().unwrap_err().into_failed().unwrap();
+/// assert!(matches!(error, TaskError::Failed("disk full")));
+/// assert_eq!(error.to_string(), "disk full");
+/// ```
 #[derive(Debug)]
 pub enum TaskError<E> {
     /// The task returned `Err(e)`.
@@ -57,6 +67,14 @@ impl<E: fmt::Display> fmt::Display for TaskError<E> {
 impl<E: fmt::Debug + fmt::Display> std::error::Error for TaskError<E> {}
 
 /// A task handle whose output is flattened: see [`flatten`].
+///
+/// # Examples
+///
+/// ```
+/// let task = concurry::shared_runtime().spawn(async { Ok::<u8, String>(5) });
+/// let flat: concurry::task::Flatten<_> = concurry::task::flatten(task);
+/// assert_eq!(concurry::gather([flat]).run().unwrap(), [5]);
+/// ```
 #[pin_project]
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 #[derive(Debug)]

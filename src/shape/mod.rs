@@ -42,6 +42,13 @@ pub trait Keys {
 }
 
 /// Keys of positional inputs: the index itself.
+///
+/// # Examples
+///
+/// ```
+/// use concurry::shape::{Indices, Keys};
+/// assert_eq!(Indices.key(2), 2);
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Indices;
 
@@ -101,6 +108,17 @@ pub trait Shape<T>: IntoChildren {
 /// Outputs that arrive in index order (ready values, tasks already
 /// finished) go straight into the `Vec` that a `Vec` input returns, with no
 /// second pass; the first output out of order moves them into slots.
+///
+/// # Examples
+///
+/// ```
+/// use concurry::shape::Outputs;
+/// let mut outputs = Outputs::new(3);
+/// outputs.put(0, 'a');
+/// outputs.put(2, 'c');
+/// outputs.put(1, 'b');
+/// assert_eq!(outputs.into_vec(), ['a', 'b', 'c']);
+/// ```
 #[derive(Debug)]
 pub struct Outputs<T> {
     in_order: Vec<T>,
@@ -110,6 +128,13 @@ pub struct Outputs<T> {
 
 impl<T> Outputs<T> {
     /// Room for the outputs of `capacity` children.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let outputs: concurry::shape::Outputs<u8> = concurry::shape::Outputs::new(4);
+    /// assert_eq!(outputs.into_indexed().count(), 0);
+    /// ```
     pub fn new(capacity: usize) -> Self {
         Self::expecting(capacity, capacity)
     }
@@ -125,6 +150,14 @@ impl<T> Outputs<T> {
     /// # Panics
     ///
     /// If `index` is not below the capacity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut outputs = concurry::shape::Outputs::new(2);
+    /// outputs.put(1, "second");
+    /// assert_eq!(outputs.into_indexed().collect::<Vec<_>>(), [(1, "second")]);
+    /// ```
     #[inline]
     pub fn put(&mut self, index: usize, output: T) {
         if self.slots.is_none() && index == self.in_order.len() {
@@ -148,6 +181,15 @@ impl<T> Outputs<T> {
     ///
     /// If a child's output is missing: every child completes exactly once
     /// before a shape is assembled, so that would be a bug in this crate.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut outputs = concurry::shape::Outputs::new(2);
+    /// outputs.put(0, 1);
+    /// outputs.put(1, 2);
+    /// assert_eq!(outputs.into_vec(), [1, 2]);
+    /// ```
     pub fn into_vec(self) -> Vec<T> {
         match self.slots {
             None => {
@@ -161,6 +203,14 @@ impl<T> Outputs<T> {
     }
 
     /// The outputs present, with their indices, in index order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut outputs = concurry::shape::Outputs::new(5);
+    /// outputs.put(3, 'x');
+    /// assert_eq!(outputs.into_indexed().collect::<Vec<_>>(), [(3, 'x')]);
+    /// ```
     pub fn into_indexed(self) -> impl Iterator<Item = (usize, T)> {
         let (in_order, slots) = match self.slots {
             None => (self.in_order, Vec::new()),

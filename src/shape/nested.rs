@@ -38,6 +38,14 @@ use super::{IntoChildren, Keys, Outputs, Shape};
 use crate::Pending;
 
 /// One level of a [`Path`].
+///
+/// # Examples
+///
+/// ```
+/// use concurry::shape::nested::Segment;
+/// assert_eq!(Segment::Index(3).to_string(), "3");
+/// assert_eq!(Segment::Key("users".into()).to_string(), "users");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Segment {
     /// A position in a `Vec`.
@@ -72,6 +80,15 @@ pub struct Path(Vec<Segment>);
 
 impl Path {
     /// The segments, outermost first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concurry::shape::nested::Segment;
+    /// let ready = std::future::ready;
+    /// let items: Vec<_> = concurry::gather(concurry::nested(vec![vec![ready(1)]])).iter().map(Result::unwrap).collect();
+    /// assert_eq!(items[0].0.segments(), [Segment::Index(0), Segment::Index(0)]);
+    /// ```
     pub fn segments(&self) -> &[Segment] {
         &self.0
     }
@@ -96,14 +113,41 @@ impl fmt::Display for Path {
 }
 
 /// Marks a leaf in [`Tree`]'s depth parameter.
+///
+/// # Examples
+///
+/// ```
+/// // The depth is inferred: a future is a leaf, a Vec or map of trees a branch.
+/// let ready = std::future::ready;
+/// let out = concurry::gather(concurry::nested(vec![vec![vec![ready(1)]]])).run().unwrap();
+/// assert_eq!(out, [[[1]]]);
+/// ```
 #[derive(Debug)]
 pub struct Leaf;
 /// Marks a level holding trees of depth `D`.
+///
+/// # Examples
+///
+/// ```
+/// // The depth is inferred: a future is a leaf, a Vec or map of trees a branch.
+/// let ready = std::future::ready;
+/// let out = concurry::gather(concurry::nested(vec![vec![vec![ready(1)]]])).run().unwrap();
+/// assert_eq!(out, [[[1]]]);
+/// ```
 #[derive(Debug)]
 pub struct Branch<D>(PhantomData<D>);
 
 /// A nested input of depth `D` (inferred; a future is a leaf, a `Vec` or map
 /// of trees a branch).
+///
+/// # Examples
+///
+/// ```
+/// // The depth is inferred: a future is a leaf, a Vec or map of trees a branch.
+/// let ready = std::future::ready;
+/// let out = concurry::gather(concurry::nested(vec![vec![vec![ready(1)]]])).run().unwrap();
+/// assert_eq!(out, [[[1]]]);
+/// ```
 pub trait Tree<D>: Sized {
     /// The leaf future type.
     type Leaf: Future;
@@ -185,6 +229,15 @@ map_tree!(BTreeMap[Ord]);
 map_tree!(IndexMap[Eq + Hash], S);
 
 /// A nested input to gather or wait on as one: see [`nested`].
+///
+/// # Examples
+///
+/// ```
+/// // The depth is inferred: a future is a leaf, a Vec or map of trees a branch.
+/// let ready = std::future::ready;
+/// let out = concurry::gather(concurry::nested(vec![vec![vec![ready(1)]]])).run().unwrap();
+/// assert_eq!(out, [[[1]]]);
+/// ```
 #[derive(Debug)]
 pub struct Nested<S, D> {
     tree: S,
@@ -214,6 +267,15 @@ pub fn nested<D, S: Tree<D>>(tree: S) -> Nested<S, D> {
 }
 
 /// The keys of a nested input: each leaf's path, and the shape to rebuild.
+///
+/// # Examples
+///
+/// ```
+/// // The depth is inferred: a future is a leaf, a Vec or map of trees a branch.
+/// let ready = std::future::ready;
+/// let out = concurry::gather(concurry::nested(vec![vec![vec![ready(1)]]])).run().unwrap();
+/// assert_eq!(out, [[[1]]]);
+/// ```
 #[derive(Debug)]
 pub struct NestedKeys<Layout> {
     paths: Vec<Path>,
