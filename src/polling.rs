@@ -191,14 +191,64 @@ impl Fixed {
     }
 
     /// How long to wait before the next check.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::polling::Fixed;
+    ///
+    /// let mut s = Fixed::new(Duration::from_millis(10))?;
+    /// assert_eq!(s.next_interval(), Duration::from_millis(10));
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn next_interval(&self) -> Duration {
         self.interval
     }
     /// A check saw completions: no change.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::polling::Fixed;
+    ///
+    /// let mut s = Fixed::new(Duration::from_millis(10))?;
+    /// s.record_completion();
+    /// assert_eq!(s.next_interval(), Duration::from_millis(10));
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn record_completion(&mut self) {}
     /// A check saw none: no change.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::polling::Fixed;
+    ///
+    /// let mut s = Fixed::new(Duration::from_millis(10))?;
+    /// s.record_no_completion();
+    /// assert_eq!(s.next_interval(), Duration::from_millis(10));
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn record_no_completion(&mut self) {}
     /// Back to the start: no change.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::polling::Fixed;
+    ///
+    /// let mut s = Fixed::new(Duration::from_millis(10))?;
+    /// s.record_no_completion();
+    /// s.record_no_completion();
+    /// s.record_no_completion();
+    /// s.reset();
+    /// assert_eq!(s.next_interval(), Duration::from_millis(10));
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn reset(&mut self) {}
 }
 
@@ -275,15 +325,52 @@ impl Adaptive {
     }
 
     /// How long to wait before the next check.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::polling::Adaptive;
+    ///
+    /// let mut s = Adaptive::default();
+    /// assert_eq!(s.next_interval(), Duration::from_millis(10));
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn next_interval(&self) -> Duration {
         self.current
     }
     /// A check saw completions: speed up and end the run of empty checks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::polling::Adaptive;
+    ///
+    /// let mut s = Adaptive::default();
+    /// s.record_completion();
+    /// assert_eq!(s.next_interval(), Duration::from_millis(7));
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn record_completion(&mut self) {
         self.current = scale(self.current, self.speedup, self.min, self.max);
         self.empty_run = 0;
     }
     /// A check saw none: slow down once the run reaches the threshold.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::polling::Adaptive;
+    ///
+    /// let mut s = Adaptive::default();
+    /// for _ in 0..3 {
+    ///     s.record_no_completion();
+    /// }
+    /// assert_eq!(s.next_interval(), Duration::from_millis(13));
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn record_no_completion(&mut self) {
         self.empty_run = self.empty_run.saturating_add(1);
         if self.empty_run >= self.empty_threshold {
@@ -291,6 +378,21 @@ impl Adaptive {
         }
     }
     /// Back to the initial interval.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::polling::Adaptive;
+    ///
+    /// let mut s = Adaptive::default();
+    /// s.record_no_completion();
+    /// s.record_no_completion();
+    /// s.record_no_completion();
+    /// s.reset();
+    /// assert_eq!(s.next_interval(), Duration::from_millis(10));
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn reset(&mut self) {
         self.current = self.initial;
         self.empty_run = 0;
@@ -328,6 +430,18 @@ impl Exponential {
     /// # Errors
     ///
     /// A zero `initial`, `max < initial`, or a `factor` not above 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::polling::Exponential;
+    ///
+    /// let s = Exponential::new(Duration::from_millis(2), Duration::from_millis(64), 4.0)?;
+    /// assert_eq!(s.next_interval(), Duration::from_millis(2));
+    /// assert!(Exponential::new(Duration::ZERO, Duration::from_millis(64), 4.0).is_err());
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn new(initial: Duration, max: Duration, factor: f64) -> Result<Self, ConfigError> {
         check_bounds(initial, initial, max)?;
         check_factor("factor", factor, false)?;
@@ -335,18 +449,69 @@ impl Exponential {
     }
 
     /// How long to wait before the next check.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::polling::Exponential;
+    ///
+    /// let mut s = Exponential::default();
+    /// assert_eq!(s.next_interval(), Duration::from_millis(1));
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn next_interval(&self) -> Duration {
         self.current
     }
     /// A check saw completions: back to the initial interval.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::polling::Exponential;
+    ///
+    /// let mut s = Exponential::default();
+    /// s.record_no_completion();
+    /// s.record_completion();
+    /// assert_eq!(s.next_interval(), Duration::from_millis(1));
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn record_completion(&mut self) {
         self.current = self.initial;
     }
     /// A check saw none: multiply by the factor, up to the maximum.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::polling::Exponential;
+    ///
+    /// let mut s = Exponential::default();
+    /// s.record_no_completion();
+    /// assert_eq!(s.next_interval(), Duration::from_millis(2));
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn record_no_completion(&mut self) {
         self.current = scale(self.current, self.factor, self.initial, self.max);
     }
     /// Back to the initial interval.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::polling::Exponential;
+    ///
+    /// let mut s = Exponential::default();
+    /// s.record_no_completion();
+    /// s.record_no_completion();
+    /// s.record_no_completion();
+    /// s.reset();
+    /// assert_eq!(s.next_interval(), Duration::from_millis(1));
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn reset(&mut self) {
         self.current = self.initial;
     }
@@ -388,6 +553,18 @@ impl Progressive {
     ///
     /// No levels, a zero level, levels not in increasing order, or zero
     /// checks per level.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::polling::Progressive;
+    ///
+    /// let s = Progressive::new(vec![Duration::from_millis(2), Duration::from_millis(20)], 3)?;
+    /// assert_eq!(s.next_interval(), Duration::from_millis(2));
+    /// assert!(Progressive::new(vec![], 3).is_err());
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn new(levels: Vec<Duration>, checks_per_level: u32) -> Result<Self, ConfigError> {
         if levels.is_empty() {
             return Err(ConfigError::new("levels", "[]", "must hold at least one interval"));
@@ -405,14 +582,54 @@ impl Progressive {
     }
 
     /// How long to wait before the next check.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::polling::Progressive;
+    ///
+    /// let mut s = Progressive::default();
+    /// assert_eq!(s.next_interval(), Duration::from_millis(1));
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn next_interval(&self) -> Duration {
         self.levels[self.level]
     }
     /// A check saw completions: back to the first level.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::polling::Progressive;
+    ///
+    /// let mut s = Progressive::default();
+    /// for _ in 0..5 {
+    ///     s.record_no_completion();
+    /// }
+    /// s.record_completion();
+    /// assert_eq!(s.next_interval(), Duration::from_millis(1));
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn record_completion(&mut self) {
         self.reset();
     }
     /// A check saw none: count it, and move up a level after enough.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::polling::Progressive;
+    ///
+    /// let mut s = Progressive::default();
+    /// for _ in 0..5 {
+    ///     s.record_no_completion();
+    /// }
+    /// assert_eq!(s.next_interval(), Duration::from_millis(5));
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn record_no_completion(&mut self) {
         self.checks += 1;
         if self.checks >= self.checks_per_level && self.level + 1 < self.levels.len() {
@@ -421,6 +638,21 @@ impl Progressive {
         }
     }
     /// Back to the first level.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::polling::Progressive;
+    ///
+    /// let mut s = Progressive::default();
+    /// s.record_no_completion();
+    /// s.record_no_completion();
+    /// s.record_no_completion();
+    /// s.reset();
+    /// assert_eq!(s.next_interval(), Duration::from_millis(1));
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn reset(&mut self) {
         self.level = 0;
         self.checks = 0;
@@ -468,22 +700,84 @@ macro_rules! dispatch {
 
 impl Polling {
     /// How long to wait before the next check.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::{Polling, PollingAlgorithm};
+    ///
+    /// let mut s = Polling::from(PollingAlgorithm::Exponential);
+    /// assert_eq!(s.next_interval(), Duration::from_millis(1));
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn next_interval(&self) -> Duration {
         dispatch!(self, s => s.next_interval())
     }
     /// Feed back that a check saw completions.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::{Polling, PollingAlgorithm};
+    ///
+    /// let mut s = Polling::from(PollingAlgorithm::Exponential);
+    /// s.record_no_completion();
+    /// s.record_completion();
+    /// assert_eq!(s.next_interval(), Duration::from_millis(1));
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn record_completion(&mut self) {
         dispatch!(self, s => s.record_completion())
     }
     /// Feed back that a check saw none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::{Polling, PollingAlgorithm};
+    ///
+    /// let mut s = Polling::from(PollingAlgorithm::Exponential);
+    /// s.record_no_completion();
+    /// assert_eq!(s.next_interval(), Duration::from_millis(2));
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn record_no_completion(&mut self) {
         dispatch!(self, s => s.record_no_completion())
     }
     /// Back to the start.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::{Polling, PollingAlgorithm};
+    ///
+    /// let mut s = Polling::from(PollingAlgorithm::Exponential);
+    /// s.record_no_completion();
+    /// s.record_no_completion();
+    /// s.record_no_completion();
+    /// s.reset();
+    /// assert_eq!(s.next_interval(), Duration::from_millis(1));
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn reset(&mut self) {
         dispatch!(self, s => s.reset())
     }
     /// Which algorithm this is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::{Polling, PollingAlgorithm};
+    ///
+    /// let mut s = Polling::from(PollingAlgorithm::Exponential);
+    /// assert_eq!(s.algorithm(), PollingAlgorithm::Exponential);
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn algorithm(&self) -> PollingAlgorithm {
         match self {
             Self::Fixed(_) => PollingAlgorithm::Fixed,
