@@ -185,6 +185,17 @@ impl Fixed {
     /// # Errors
     ///
     /// A zero interval is refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::polling::Fixed;
+    ///
+    /// assert_eq!(Fixed::new(Duration::from_millis(3))?.next_interval(), Duration::from_millis(3));
+    /// assert!(Fixed::new(Duration::ZERO).is_err());
+    /// # Ok::<(), concurry::ConfigError>(())
+    /// ```
     pub fn new(interval: Duration) -> Result<Self, ConfigError> {
         check_interval("fixed interval", interval)?;
         Ok(Self { interval })
