@@ -111,6 +111,17 @@ never_fails!(
     std::process::ExitStatus,
     std::process::Output,
     std::path::PathBuf,
+    std::time::SystemTime,
+    std::net::SocketAddr,
+    std::net::IpAddr,
+    std::fs::File,
+    std::fs::Metadata,
+    std::cmp::Ordering,
+    std::num::NonZeroU32,
+    std::num::NonZeroU64,
+    std::num::NonZeroUsize,
+    std::borrow::Cow<'static, str>,
+    std::sync::atomic::AtomicUsize,
 );
 
 macro_rules! never_fails_generic {
@@ -143,6 +154,18 @@ never_fails_generic!(
     [A, B] (A, B),
     [A, B, C] (A, B, C),
     [A, B, C, D] (A, B, C, D),
+    [A, B, C, D, E] (A, B, C, D, E),
+    [A, B, C, D, E, G] (A, B, C, D, E, G),
+    [T] std::collections::BinaryHeap<T>,
+    [T] std::collections::LinkedList<T>,
+    [T] std::sync::Mutex<T>,
+    [T] std::sync::RwLock<T>,
+    [T] std::cell::RefCell<T>,
+    [T] std::cell::Cell<T>,
+    [T] std::marker::PhantomData<T>,
+    [T] std::pin::Pin<T>,
+    [K, V, S] indexmap::IndexMap<K, V, S>,
+    [T, S] indexmap::IndexSet<T, S>,
 );
 
 impl<T, const N: usize> Outcome for [T; N] {
