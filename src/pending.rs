@@ -4,7 +4,7 @@
 //! Internal invariant: every child index `0..capacity` is in exactly one of
 //! these states, and moves only forward:
 //!
-//! 1. fresh (`index >= fresh`): never polled;
+//! 1. fresh (not reached by the slab yet): never polled;
 //! 2. polled with the set's shared waker and still pending (in `once`, then
 //!    `twice`, or in the rescan lists taken from them);
 //! 3. own-waker: polled with a waker of its own, so its wake queues exactly
@@ -68,6 +68,10 @@ impl ArcWake for OwnWaker {
     }
 }
 
+/// How many fresh children the first pass reaches between two looks at
+/// Tokio's budget.
+const FRESH_BUDGET_STRIDE: usize = 16;
+
 /// Where the next child to poll came from.
 enum Source {
     Once,
@@ -122,7 +126,6 @@ pub struct Pending<L, F> {
     keys: L,
     live: usize,
     shared: Arc<Shared>,
-    fresh: usize,
     once: Vec<u32>,
     twice: Vec<u32>,
     // Rescan work in progress, popped from the back (stored reversed).
@@ -169,11 +172,7 @@ impl<L, F> Pending<L, F> {
 }
 
 impl<L: Keys, F> Pending<L, F> {
-    pub(crate) fn new<I>(keys: L, children: I) -> Self
-    where
-        I: IntoIterator<Item = F>,
-        I::IntoIter: ExactSizeIterator,
-    {
+    pub(crate) fn new(keys: L, children: impl IntoIterator<Item = F>) -> Self {
         let slab = Slab::new(children);
         assert!(u32::try_from(slab.capacity()).is_ok(), "concurry takes at most {} children in one call", u32::MAX);
         let shared = Arc::new(Shared {
@@ -187,7 +186,6 @@ impl<L: Keys, F> Pending<L, F> {
             slab,
             keys,
             shared,
-            fresh: 0,
             once: Vec::new(),
             twice: Vec::new(),
             rescan_once: Vec::new(),
@@ -255,7 +253,7 @@ impl<L: Keys, F> Pending<L, F> {
         F: Unpin,
     {
         let keys = &self.keys;
-        (0..self.slab.capacity()).filter_map(|i| self.slab.take(i).map(|f| (keys.key(i), f))).collect()
+        self.slab.take_all().into_iter().map(|(i, f)| (keys.key(i), f)).collect()
     }
 
     /// How many children the set held when it was made: the bound of indices.
@@ -305,14 +303,19 @@ impl<L, F: Future> Pending<L, F> {
         // with the shared waker.
         let shared = waker_ref(&self.shared);
         let mut shared_cx = Context::from_waker(&shared);
-        while self.fresh < self.slab.capacity() {
-            if !tokio::task::coop::has_budget_remaining() {
+        let mut reached = 0usize;
+        while self.slab.has_fresh() {
+            // The budget is a thread-local: look every few children, so a
+            // run of ready ones pays for it rarely. A task handle reached
+            // after the budget ran out just answers `Pending` and is met
+            // again in a rescan.
+            if reached % FRESH_BUDGET_STRIDE == 0 && !tokio::task::coop::has_budget_remaining() {
                 cx.waker().wake_by_ref();
                 return Poll::Ready(Round::Yielded);
             }
-            let index = self.fresh;
-            self.fresh += 1;
-            match self.slab.poll(index, &mut shared_cx) {
+            reached += 1;
+            let Some((index, polled)) = self.slab.poll_fresh(&mut shared_cx) else { break };
+            match polled {
                 Poll::Ready(out) => {
                     self.live -= 1;
                     if on_child(index, out, &self.keys).is_break() {

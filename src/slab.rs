@@ -1,11 +1,18 @@
 //! Children pinned in place, a block of them per allocation, without unsafe.
 //!
 //! A `Box<[F]>` cannot hand out `Pin<&mut F>` to its elements without unsafe
-//! code, so blocks are structs with one `#[pin] Option<F>` field per child,
-//! projected by pin-project: 32 children per allocation (8 for large
-//! futures, so that a block stays under 64 KiB while it is built). The tail
-//! goes into blocks of 8 and then of 1. A finished child's field is set to
-//! `None`, which drops it at once.
+//! code, so blocks are structs with one `#[pin] Option<F>` field per slot,
+//! projected by pin-project: 32 slots per allocation (8 or 1 for few or large
+//! children, so that a block stays under 64 KiB). A finished child's slot is
+//! set to `None`, which drops it at once.
+//!
+//! Children are placed as the first pass reaches them, each into the next
+//! free slot, just before its first poll. A child that completes on that
+//! poll frees its slot again at once, and the next child takes it: a run of
+//! ready children reuses one slot that stays hot in the cache, and only
+//! children that stay pending occupy slots, densely, in blocks. Where each of
+//! those sits is recorded in `loc`, which exists only once one has. Children
+//! not reached yet wait, unpinned and never polled, in the input `Vec`.
 //!
 //! Why our own rather than futures-buffered's `FuturesUnorderedBounded`
 //! (the first version of this engine): that slab gives every child a waker
@@ -14,11 +21,6 @@
 //! `pending.rs`), measured side by side (`examples/compare.rs`, 2 cores): a
 //! gather of ready futures went from 85 to 14 ns per future, of futures that
 //! yield once from 141 to 50 ns, and a pending future from 56 to 23 bytes.
-//!
-//! Blocks are built as the first pass reaches them, not up front: a child is
-//! moved into its block just before its first poll, while both are hot in the
-//! cache. Children not reached yet wait, unpinned and never polled, in the
-//! input `Vec`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -34,11 +36,11 @@ macro_rules! block {
         }
 
         impl<F> $name<F> {
-            fn fill(children: &mut impl Iterator<Item = F>) -> Self {
-                Self { $($field: children.next(),)+ }
+            fn empty() -> Self {
+                Self { $($field: None,)+ }
             }
 
-            #[inline]
+            #[inline(always)]
             fn slot(self: Pin<&mut Self>, i: usize) -> Pin<&mut Option<F>> {
                 let this = self.project();
                 match i {
@@ -69,24 +71,25 @@ enum Block<F> {
     One(Pin<Box<Option<F>>>),
 }
 
-/// Up to this many children, blocks are built at once.
-const EAGER: usize = 8;
-
-/// Largest block built on the stack before it moves to the heap.
+/// Largest block allowed, in bytes.
 const MAX_BLOCK_BYTES: usize = 64 * 1024;
+
+/// `loc` entry of a child with no slot (not placed yet, or finished).
+const NOWHERE: u32 = u32::MAX;
 
 pub(crate) struct Slab<F> {
     blocks: Vec<Block<F>>,
-    /// Children whose block is not built yet, in index order.
-    unbuilt: std::vec::IntoIter<F>,
-    /// Children in built blocks.
-    built: usize,
-    /// log2 of the children per main block (32, 8 or 1).
+    /// log2 of the slots per block (32, 8 or 1).
     shift: u32,
-    /// Children in main blocks; the tail follows.
-    main_end: usize,
-    /// Blocks of 8 in the tail.
-    tail_narrow: usize,
+    /// Slots in use, densely from 0: the next child goes into this one.
+    placed: usize,
+    /// Children not reached yet, in index order.
+    unbuilt: std::vec::IntoIter<F>,
+    /// How many children have been taken from `unbuilt`: the next index.
+    reached: usize,
+    /// Child index to slot, for children that stayed pending; empty until
+    /// one does.
+    loc: Vec<u32>,
     capacity: usize,
 }
 
@@ -94,38 +97,27 @@ impl<F> Slab<F> {
     pub(crate) fn new<I>(children: I) -> Self
     where
         I: IntoIterator<Item = F>,
-        I::IntoIter: ExactSizeIterator,
     {
-        let children = children.into_iter();
-        let capacity = children.len();
+        // Collecting a `Vec`'s own iterator reuses its buffer.
+        let unbuilt: Vec<F> = children.into_iter().collect();
+        let capacity = unbuilt.len();
         let size = std::mem::size_of::<Option<F>>().max(1);
-        let width: usize = if size * 32 <= MAX_BLOCK_BYTES {
-            32
-        } else if size * 8 <= MAX_BLOCK_BYTES {
-            8
-        } else {
-            1
+        let width: usize = match capacity {
+            0 | 1 => 1,
+            2..=8 => 8,
+            _ => 32,
         };
-        let shift = width.trailing_zeros();
-        let main_end = capacity >> shift << shift;
-        let tail = capacity - main_end;
-        let tail_narrow = if width > 8 { tail / 8 } else { 0 };
-        let ones = tail - tail_narrow * 8;
-        let blocks = Vec::with_capacity(main_end / width + tail_narrow + ones);
-        let mut slab =
-            Self { blocks, unbuilt: Vec::new().into_iter(), built: 0, shift, main_end, tail_narrow, capacity };
-        if capacity <= EAGER {
-            // A few children: build now, straight from the input, with no
-            // intermediate `Vec`.
-            let mut children = children;
-            while slab.built < capacity {
-                slab.build_next(&mut children);
-            }
-        } else {
-            // Collecting a `Vec`'s own iterator reuses its buffer.
-            slab.unbuilt = children.collect::<Vec<F>>().into_iter();
+        let width = if width == 32 && size * 32 > MAX_BLOCK_BYTES { 8 } else { width };
+        let width = if width == 8 && size * 8 > MAX_BLOCK_BYTES { 1 } else { width };
+        Self {
+            blocks: Vec::new(),
+            shift: width.trailing_zeros(),
+            placed: 0,
+            unbuilt: unbuilt.into_iter(),
+            reached: 0,
+            loc: Vec::new(),
+            capacity,
         }
-        slab
     }
 
     /// How many children the slab was built with.
@@ -133,87 +125,125 @@ impl<F> Slab<F> {
         self.capacity
     }
 
-    #[inline]
-    fn locate(&self, i: usize) -> (usize, usize) {
-        if i < self.main_end {
-            (i >> self.shift, i & ((1 << self.shift) - 1))
-        } else {
-            let mains = self.main_end >> self.shift;
-            let t = i - self.main_end;
-            if t < self.tail_narrow * 8 {
-                (mains + t / 8, t % 8)
-            } else {
-                (mains + self.tail_narrow + t - self.tail_narrow * 8, 0)
-            }
-        }
+    /// Children not reached yet remain.
+    pub(crate) fn has_fresh(&self) -> bool {
+        self.reached < self.capacity
     }
 
-    /// Builds the next block; its size follows from where it starts.
-    fn build_next(&mut self, it: &mut impl Iterator<Item = F>) {
-        let (block, size) = if self.built < self.main_end {
-            match self.shift {
-                5 => (Block::Wide(Box::pin(Block32::fill(it))), 32),
-                3 => (Block::Narrow(Box::pin(Block8::fill(it))), 8),
-                _ => (Block::One(Box::pin(it.next())), 1),
-            }
-        } else if self.built < self.main_end + self.tail_narrow * 8 {
-            (Block::Narrow(Box::pin(Block8::fill(it))), 8)
-        } else {
-            (Block::One(Box::pin(it.next())), 1)
-        };
-        self.blocks.push(block);
-        self.built += size;
-    }
-
-    #[inline]
-    fn slot(&mut self, i: usize) -> Pin<&mut Option<F>> {
-        while i >= self.built {
-            let mut unbuilt = std::mem::replace(&mut self.unbuilt, Vec::new().into_iter());
-            self.build_next(&mut unbuilt);
-            self.unbuilt = unbuilt;
+    #[inline(always)]
+    fn slot(&mut self, at: usize) -> Pin<&mut Option<F>> {
+        if at >> self.shift >= self.blocks.len() {
+            self.grow();
         }
-        let (b, off) = self.locate(i);
-        match &mut self.blocks[b] {
+        let off = at & ((1 << self.shift) - 1);
+        match &mut self.blocks[at >> self.shift] {
             Block::Wide(block) => block.as_mut().slot(off),
             Block::Narrow(block) => block.as_mut().slot(off),
             Block::One(slot) => slot.as_mut(),
         }
     }
 
-    /// Is child `i` still pending?
+    /// One more block, for the next slots. Kept out of line: it runs once
+    /// per block, `slot` once per poll.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        self.blocks.push(match self.shift {
+            5 => Block::Wide(Box::pin(Block32::empty())),
+            3 => Block::Narrow(Box::pin(Block8::empty())),
+            _ => Block::One(Box::pin(None)),
+        });
+    }
+
+    fn get(&self, at: usize) -> &Option<F> {
+        let off = at & ((1 << self.shift) - 1);
+        match &self.blocks[at >> self.shift] {
+            Block::Wide(block) => block.get(off),
+            Block::Narrow(block) => block.get(off),
+            Block::One(slot) => slot,
+        }
+    }
+
+    /// Is child `i` still pending (not reached yet, or placed and not done)?
     pub(crate) fn is_live(&self, i: usize) -> bool {
-        if i >= self.built {
+        if i >= self.reached {
             return i < self.capacity;
         }
-        let (b, off) = self.locate(i);
-        match &self.blocks[b] {
-            Block::Wide(block) => block.get(off).is_some(),
-            Block::Narrow(block) => block.get(off).is_some(),
-            Block::One(slot) => slot.is_some(),
+        self.loc.get(i).is_some_and(|&at| at != NOWHERE && self.get(at as usize).is_some())
+    }
+
+    /// Records that child `i` sits in the slot just placed.
+    fn keep(&mut self, i: usize) {
+        if self.loc.is_empty() {
+            self.loc = vec![NOWHERE; self.capacity];
         }
+        self.loc[i] = self.placed as u32;
+        self.placed += 1;
     }
 }
 
 impl<F: Unpin> Slab<F> {
-    /// Moves child `i` out, if it is still here. Only `Unpin` children can
-    /// leave their pinned slot.
-    pub(crate) fn take(&mut self, i: usize) -> Option<F> {
-        if i >= self.capacity {
-            return None;
+    /// Every child still here, moved out, with its index. Only `Unpin`
+    /// children can leave their pinned slot.
+    pub(crate) fn take_all(&mut self) -> Vec<(usize, F)> {
+        let mut out = Vec::new();
+        for i in 0..self.reached.min(self.loc.len()) {
+            let at = self.loc[i];
+            if at != NOWHERE {
+                self.loc[i] = NOWHERE;
+                if let Some(f) = self.slot(at as usize).get_mut().take() {
+                    out.push((i, f));
+                }
+            }
         }
-        self.slot(i).get_mut().take()
+        let start = self.reached;
+        out.extend((start..).zip(self.unbuilt.by_ref()));
+        self.reached = self.capacity;
+        out
     }
 }
 
 impl<F: Future> Slab<F> {
-    /// Polls child `i`; on completion drops it and returns its output.
-    /// A finished child is never polled again (it stays `Pending`).
+    /// Reaches the next child: places it in the next free slot and polls it.
+    /// `None` once every child has been reached.
+    #[inline]
+    pub(crate) fn poll_fresh(&mut self, cx: &mut Context<'_>) -> Option<(usize, Poll<F::Output>)> {
+        let fut = self.unbuilt.next()?;
+        let index = self.reached;
+        self.reached += 1;
+        let at = self.placed;
+        let mut slot = self.slot(at);
+        slot.set(Some(fut));
+        let polled = match slot.as_mut().as_pin_mut() {
+            Some(fut) => fut.poll(cx),
+            None => unreachable!("slab invariant: the slot was just filled"),
+        };
+        match polled {
+            Poll::Ready(out) => {
+                // Free the slot for the next child.
+                slot.set(None);
+                Some((index, Poll::Ready(out)))
+            }
+            Poll::Pending => {
+                self.keep(index);
+                Some((index, Poll::Pending))
+            }
+        }
+    }
+
+    /// Polls child `i` again; on completion drops it and returns its output.
+    /// A finished (or never reached) child stays `Pending`.
     #[inline]
     pub(crate) fn poll(&mut self, i: usize, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let mut slot = self.slot(i);
+        let Some(&at) = self.loc.get(i) else { return Poll::Pending };
+        if at == NOWHERE {
+            return Poll::Pending;
+        }
+        let mut slot = self.slot(at as usize);
         let Some(fut) = slot.as_mut().as_pin_mut() else { return Poll::Pending };
         let out = std::task::ready!(fut.poll(cx));
         slot.set(None);
+        self.loc[i] = NOWHERE;
         Poll::Ready(out)
     }
 }
@@ -222,50 +252,75 @@ impl<F: Future> Slab<F> {
 mod tests {
     use super::*;
 
+    fn cx() -> Context<'static> {
+        Context::from_waker(std::task::Waker::noop())
+    }
+
     #[test]
-    fn every_index_maps_to_its_own_slot() {
-        for n in [0, 1, 7, 8, 9, 31, 32, 33, 40, 63, 64, 100, 1000] {
-            let mut slab = Slab::new((0..n).collect::<Vec<usize>>());
-            let mut seen = std::collections::HashSet::new();
-            for i in 0..n {
-                assert!(slab.is_live(i));
-                let _ = slab.slot(i);
-                assert!(seen.insert(slab.locate(i)), "n={n} i={i}");
-                assert!(slab.is_live(i));
-            }
-            assert_eq!(slab.blocks.len(), slab.blocks.capacity(), "n={n}: as many blocks as planned");
-            assert_eq!(slab.capacity(), n);
+    fn ready_children_reuse_one_slot() {
+        let mut slab = Slab::new((0..1000).map(std::future::ready).collect::<Vec<_>>());
+        let mut seen = Vec::new();
+        while let Some((i, polled)) = slab.poll_fresh(&mut cx()) {
+            assert_eq!(polled, Poll::Ready(i));
+            seen.push(i);
+        }
+        assert_eq!(seen, (0..1000).collect::<Vec<_>>());
+        assert_eq!(slab.blocks.len(), 1, "one block, its first slot reused");
+        assert!(slab.loc.is_empty());
+        assert!((0..1000).all(|i| !slab.is_live(i)));
+    }
+
+    /// Pending on the first poll, ready on the second.
+    struct Twice(Option<usize>, bool);
+    impl Future for Twice {
+        type Output = usize;
+        fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<usize> {
+            if std::mem::replace(&mut self.1, true) { Poll::Ready(self.0.take().unwrap_or(0)) } else { Poll::Pending }
         }
     }
 
     #[test]
-    fn outputs_come_from_the_right_child_and_slots_empty() {
-        let n = 77;
-        let mut slab = Slab::new((0..n).map(std::future::ready).collect::<Vec<_>>());
-        let waker = std::task::Waker::noop();
-        let mut cx = Context::from_waker(waker);
-        for i in (0..n).rev() {
-            assert!(slab.is_live(i));
-            assert_eq!(slab.poll(i, &mut cx), Poll::Ready(i));
-            assert!(!slab.is_live(i));
-            assert_eq!(slab.poll(i, &mut cx), Poll::Pending);
+    fn pending_children_pack_densely_and_keep_their_index() {
+        for n in [1, 2, 7, 8, 9, 31, 32, 33, 100] {
+            // Even children are ready at once, odd ones stay pending.
+            let children: Vec<_> = (0..n).map(|i| Twice(Some(i), i % 2 == 0)).collect();
+            let mut slab = Slab::new(children);
+            assert!((0..n).all(|i| slab.is_live(i)));
+            let mut pending = Vec::new();
+            while let Some((i, polled)) = slab.poll_fresh(&mut cx()) {
+                match polled {
+                    Poll::Ready(v) => assert_eq!((i % 2, v), (0, i)),
+                    Poll::Pending => pending.push(i),
+                }
+            }
+            assert_eq!(slab.placed, pending.len(), "n={n}: one slot per pending child");
+            for &i in pending.iter().rev() {
+                assert!(slab.is_live(i));
+                assert_eq!(slab.poll(i, &mut cx()), Poll::Ready(i));
+                assert!(!slab.is_live(i));
+                assert_eq!(slab.poll(i, &mut cx()), Poll::Pending, "never polled after completion");
+            }
         }
     }
 
     #[test]
     fn unpin_children_can_be_taken_out() {
-        let mut slab = Slab::new((0..40).map(std::future::ready).collect::<Vec<_>>());
-        assert_eq!(slab.take(39).map(|f| f.into_inner()), Some(39));
-        assert!(!slab.is_live(39));
-        assert!(slab.take(39).is_none());
-        assert!(slab.take(40).is_none());
+        let children: Vec<_> = (0..40).map(|i| Twice(Some(i), false)).collect();
+        let mut slab = Slab::new(children);
+        for _ in 0..10 {
+            let _ = slab.poll_fresh(&mut cx());
+        }
+        assert_eq!(slab.poll(3, &mut cx()), Poll::Ready(3));
+        let taken: Vec<usize> = slab.take_all().into_iter().map(|(i, _)| i).collect();
+        assert_eq!(taken, (0..40).filter(|&i| i != 3).collect::<Vec<_>>());
+        assert!((0..40).all(|i| !slab.is_live(i)));
     }
 
     #[test]
-    fn large_futures_use_narrow_or_single_blocks() {
-        let slab = Slab::new(vec![std::future::ready([0u8; 4096]); 20]);
-        assert_eq!(slab.shift, 3);
-        let slab = Slab::new(vec![std::future::ready([0u8; 16384]); 3]);
-        assert_eq!(slab.shift, 0);
+    fn large_or_few_children_use_narrow_or_single_blocks() {
+        assert_eq!(Slab::new(vec![std::future::ready([0u8; 4096]); 20]).shift, 3);
+        assert_eq!(Slab::new(vec![std::future::ready([0u8; 16384]); 20]).shift, 0);
+        assert_eq!(Slab::new(vec![std::future::ready(0); 1]).shift, 0);
+        assert_eq!(Slab::new(vec![std::future::ready(0); 5]).shift, 3);
     }
 }
