@@ -10,9 +10,11 @@
 //! free slot, just before its first poll. A child that completes on that
 //! poll frees its slot again at once, and the next child takes it: a run of
 //! ready children reuses one slot that stays hot in the cache, and only
-//! children that stay pending occupy slots, densely, in blocks. Where each of
-//! those sits is recorded in `loc`, which exists only once one has. Children
-//! not reached yet wait, unpinned and never polled, in the input `Vec`.
+//! children that stay pending occupy slots, densely, in blocks. While no
+//! slot has been reused, child `i` sits in slot `i`; `loc` records where each
+//! child sits only from the first reuse on. Children not reached yet wait,
+//! unpinned and never polled, in the input `Vec`. A few children (up to
+//! `EAGER`) skip that `Vec`: they go straight into slots `0..n`.
 //!
 //! Why our own rather than futures-buffered's `FuturesUnorderedBounded`
 //! (the first version of this engine): that slab gives every child a waker
@@ -77,6 +79,9 @@ const MAX_BLOCK_BYTES: usize = 64 * 1024;
 /// `loc` entry of a child with no slot (not placed yet, or finished).
 const NOWHERE: u32 = u32::MAX;
 
+/// Up to this many children are placed at once, with no intermediate `Vec`.
+const EAGER: usize = 8;
+
 pub(crate) struct Slab<F> {
     blocks: Vec<Block<F>>,
     /// log2 of the slots per block (32, 8 or 1).
@@ -87,9 +92,10 @@ pub(crate) struct Slab<F> {
     unbuilt: std::vec::IntoIter<F>,
     /// How many children have been taken from `unbuilt`: the next index.
     reached: usize,
-    /// Child index to slot, for children that stayed pending; empty until
-    /// one does.
+    /// Child index to slot; empty while child `i` sits in slot `i`.
     loc: Vec<u32>,
+    /// Children placed at construction (in slots `0..preplaced`).
+    preplaced: usize,
     capacity: usize,
 }
 
@@ -98,26 +104,47 @@ impl<F> Slab<F> {
     where
         I: IntoIterator<Item = F>,
     {
-        // Collecting a `Vec`'s own iterator reuses its buffer.
-        let unbuilt: Vec<F> = children.into_iter().collect();
-        let capacity = unbuilt.len();
+        let children = children.into_iter();
+        let (lower, upper) = children.size_hint();
+        let few = upper == Some(lower) && lower <= EAGER;
         let size = std::mem::size_of::<Option<F>>().max(1);
-        let width: usize = match capacity {
-            0 | 1 => 1,
-            2..=8 => 8,
-            _ => 32,
+        let width_for = |capacity: usize| -> u32 {
+            let width: usize = match capacity {
+                0 | 1 => 1,
+                2..=8 => 8,
+                _ => 32,
+            };
+            let width = if width == 32 && size * 32 > MAX_BLOCK_BYTES { 8 } else { width };
+            let width = if width == 8 && size * 8 > MAX_BLOCK_BYTES { 1 } else { width };
+            width.trailing_zeros()
         };
-        let width = if width == 32 && size * 32 > MAX_BLOCK_BYTES { 8 } else { width };
-        let width = if width == 8 && size * 8 > MAX_BLOCK_BYTES { 1 } else { width };
-        Self {
+        let mut slab = Self {
             blocks: Vec::new(),
-            shift: width.trailing_zeros(),
+            shift: 0,
             placed: 0,
-            unbuilt: unbuilt.into_iter(),
+            unbuilt: Vec::new().into_iter(),
             reached: 0,
             loc: Vec::new(),
-            capacity,
+            preplaced: 0,
+            capacity: 0,
+        };
+        if few {
+            slab.shift = width_for(lower);
+            for fut in children {
+                let at = slab.placed;
+                slab.slot(at).set(Some(fut));
+                slab.placed += 1;
+            }
+            slab.preplaced = slab.placed;
+            slab.capacity = slab.placed;
+        } else {
+            // Collecting a `Vec`'s own iterator reuses its buffer.
+            let unbuilt: Vec<F> = children.collect();
+            slab.capacity = unbuilt.len();
+            slab.shift = width_for(slab.capacity);
+            slab.unbuilt = unbuilt.into_iter();
         }
+        slab
     }
 
     /// How many children the slab was built with.
@@ -164,20 +191,37 @@ impl<F> Slab<F> {
         }
     }
 
+    /// The slot of a reached child that is still placed.
+    fn lookup(&self, i: usize) -> Option<usize> {
+        if self.loc.is_empty() {
+            (i < self.placed).then_some(i)
+        } else {
+            self.loc.get(i).filter(|&&at| at != NOWHERE).map(|&at| at as usize)
+        }
+    }
+
     /// Is child `i` still pending (not reached yet, or placed and not done)?
     pub(crate) fn is_live(&self, i: usize) -> bool {
         if i >= self.reached {
             return i < self.capacity;
         }
-        self.loc.get(i).is_some_and(|&at| at != NOWHERE && self.get(at as usize).is_some())
+        self.lookup(i).is_some_and(|at| self.get(at).is_some())
     }
 
-    /// Records that child `i` sits in the slot just placed.
+    /// Records that child `i` stays in the slot just placed.
     fn keep(&mut self, i: usize) {
-        if self.loc.is_empty() {
+        let at = self.placed;
+        if self.loc.is_empty() && at != i {
+            // The first child out of its own slot: from here on, write down
+            // where each sits. Every child kept so far sits in its own slot.
             self.loc = vec![NOWHERE; self.capacity];
+            for (j, entry) in self.loc.iter_mut().enumerate().take(at) {
+                *entry = j as u32;
+            }
         }
-        self.loc[i] = self.placed as u32;
+        if !self.loc.is_empty() {
+            self.loc[i] = at as u32;
+        }
         self.placed += 1;
     }
 }
@@ -187,17 +231,15 @@ impl<F: Unpin> Slab<F> {
     /// children can leave their pinned slot.
     pub(crate) fn take_all(&mut self) -> Vec<(usize, F)> {
         let mut out = Vec::new();
-        for i in 0..self.reached.min(self.loc.len()) {
-            let at = self.loc[i];
-            if at != NOWHERE {
-                self.loc[i] = NOWHERE;
-                if let Some(f) = self.slot(at as usize).get_mut().take() {
+        let in_slots = self.reached.max(self.preplaced);
+        for i in 0..in_slots {
+            if let Some(at) = self.lookup(i) {
+                if let Some(f) = self.slot(at).get_mut().take() {
                     out.push((i, f));
                 }
             }
         }
-        let start = self.reached;
-        out.extend((start..).zip(self.unbuilt.by_ref()));
+        out.extend((in_slots..).zip(self.unbuilt.by_ref()));
         self.reached = self.capacity;
         out
     }
@@ -208,6 +250,20 @@ impl<F: Future> Slab<F> {
     /// `None` once every child has been reached.
     #[inline]
     pub(crate) fn poll_fresh(&mut self, cx: &mut Context<'_>) -> Option<(usize, Poll<F::Output>)> {
+        if self.reached < self.preplaced {
+            // Placed at construction, in its own slot: poll it there.
+            let index = self.reached;
+            self.reached += 1;
+            let mut slot = self.slot(index);
+            let polled = slot.as_mut().as_pin_mut().map(|fut| fut.poll(cx));
+            return Some(match polled {
+                Some(Poll::Ready(out)) => {
+                    slot.set(None);
+                    (index, Poll::Ready(out))
+                }
+                _ => (index, Poll::Pending),
+            });
+        }
         let fut = self.unbuilt.next()?;
         let index = self.reached;
         self.reached += 1;
@@ -235,15 +291,17 @@ impl<F: Future> Slab<F> {
     /// A finished (or never reached) child stays `Pending`.
     #[inline]
     pub(crate) fn poll(&mut self, i: usize, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let Some(&at) = self.loc.get(i) else { return Poll::Pending };
-        if at == NOWHERE {
+        if i >= self.reached {
             return Poll::Pending;
         }
-        let mut slot = self.slot(at as usize);
+        let Some(at) = self.lookup(i) else { return Poll::Pending };
+        let mut slot = self.slot(at);
         let Some(fut) = slot.as_mut().as_pin_mut() else { return Poll::Pending };
         let out = std::task::ready!(fut.poll(cx));
         slot.set(None);
-        self.loc[i] = NOWHERE;
+        if let Some(entry) = self.loc.get_mut(i) {
+            *entry = NOWHERE;
+        }
         Poll::Ready(out)
     }
 }
@@ -266,7 +324,7 @@ mod tests {
         }
         assert_eq!(seen, (0..1000).collect::<Vec<_>>());
         assert_eq!(slab.blocks.len(), 1, "one block, its first slot reused");
-        assert!(slab.loc.is_empty());
+        assert!(slab.loc.is_empty(), "no child left its own slot");
         assert!((0..1000).all(|i| !slab.is_live(i)));
     }
 
@@ -293,7 +351,9 @@ mod tests {
                     Poll::Pending => pending.push(i),
                 }
             }
-            assert_eq!(slab.placed, pending.len(), "n={n}: one slot per pending child");
+            if n > EAGER {
+                assert_eq!(slab.placed, pending.len(), "n={n}: one slot per pending child");
+            }
             for &i in pending.iter().rev() {
                 assert!(slab.is_live(i));
                 assert_eq!(slab.poll(i, &mut cx()), Poll::Ready(i));
@@ -314,6 +374,27 @@ mod tests {
         let taken: Vec<usize> = slab.take_all().into_iter().map(|(i, _)| i).collect();
         assert_eq!(taken, (0..40).filter(|&i| i != 3).collect::<Vec<_>>());
         assert!((0..40).all(|i| !slab.is_live(i)));
+    }
+
+    #[test]
+    fn all_pending_children_need_no_location_table() {
+        let mut slab = Slab::new((0..100).map(|i| Twice(Some(i), false)).collect::<Vec<_>>());
+        while slab.poll_fresh(&mut cx()).is_some() {}
+        assert!(slab.loc.is_empty());
+        assert_eq!(slab.poll(57, &mut cx()), Poll::Ready(57));
+        assert!(!slab.is_live(57) && slab.is_live(58));
+    }
+
+    #[test]
+    fn few_children_are_placed_at_once() {
+        let mut slab = Slab::new([Twice(Some(0), true), Twice(Some(1), false), Twice(Some(2), true)]);
+        assert_eq!((slab.preplaced, slab.placed), (3, 3));
+        assert!(slab.unbuilt.len() == 0);
+        assert_eq!(slab.poll_fresh(&mut cx()), Some((0, Poll::Ready(0))));
+        assert_eq!(slab.poll_fresh(&mut cx()), Some((1, Poll::Pending)));
+        assert!(slab.is_live(1) && slab.is_live(2) && !slab.is_live(0));
+        let taken: Vec<usize> = slab.take_all().into_iter().map(|(i, _)| i).collect();
+        assert_eq!(taken, [1, 2]);
     }
 
     #[test]

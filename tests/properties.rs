@@ -209,6 +209,9 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                         r.outputs = w.done.iter().map(|(k, _)| *k).collect();
                         r.pending = w.pending.keys().collect();
                         assert_eq!(w.pending.len(), r.pending.len());
+                        // Taken apart, the set gives back exactly its pending children.
+                        let taken: Vec<usize> = w.pending.into_children().into_iter().map(|(k, _)| k).collect();
+                        assert_eq!(taken, r.pending);
                     }
                     Some(Err(Error::Timeout(t))) => r.timed_out(*t),
                     Some(Err(other)) => panic!("unexpected {other:?}"),
