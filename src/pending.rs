@@ -9,7 +9,8 @@
 //!    `twice`, or in the rescan lists taken from them);
 //! 3. own-waker: polled with a waker of its own, so its wake queues exactly
 //!    it (in `own`, and in the ready queue whenever it woke);
-//! 4. finished: its slab slot is empty; it is never polled again.
+//! 4. finished: the slab dropped it and holds no slot for it (a slot it
+//!    freed may hold a later child); it is never polled again.
 //!
 //! Why the shared waker first: a child that is ready when first polled (the
 //! common case for a gather of ready values or finished tasks) never needs a
