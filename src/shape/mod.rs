@@ -160,10 +160,17 @@ impl<T> Outputs<T> {
     /// ```
     #[inline]
     pub fn put(&mut self, index: usize, output: T) {
+        // The common case, kept small enough to inline into the poll loop.
         if self.slots.is_none() && index == self.in_order.len() {
             self.in_order.push(output);
-            return;
+        } else {
+            self.put_out_of_order(index, output);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn put_out_of_order(&mut self, index: usize, output: T) {
         let capacity = self.capacity;
         let in_order = &mut self.in_order;
         let slots = self.slots.get_or_insert_with(|| {
