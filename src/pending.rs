@@ -304,26 +304,43 @@ impl<L, F: Future> Pending<L, F> {
         // with the shared waker.
         let shared = waker_ref(&self.shared);
         let mut shared_cx = Context::from_waker(&shared);
-        let mut reached = 0usize;
-        while self.slab.has_fresh() {
-            // The budget is a thread-local: look every few children, so a
-            // run of ready ones pays for it rarely. A task handle reached
-            // after the budget ran out just answers `Pending` and is met
-            // again in a rescan.
-            if reached % FRESH_BUDGET_STRIDE == 0 && !tokio::task::coop::has_budget_remaining() {
+        if self.slab.has_fresh() {
+            if !tokio::task::coop::has_budget_remaining() {
                 cx.waker().wake_by_ref();
                 return Poll::Ready(Round::Yielded);
             }
-            reached += 1;
-            let Some((index, polled)) = self.slab.poll_fresh(&mut shared_cx) else { break };
-            match polled {
-                Poll::Ready(out) => {
-                    self.live -= 1;
-                    if on_child(index, out, &self.keys).is_break() {
-                        return Poll::Ready(Round::Stopped);
+            let (live, once, keys) = (&mut self.live, &mut self.once, &self.keys);
+            let mut reached = 0usize;
+            let mut stop = None;
+            let _ = self.slab.poll_fresh_run(&mut shared_cx, |index, polled| {
+                match polled {
+                    Poll::Ready(out) => {
+                        *live -= 1;
+                        if on_child(index, out, keys).is_break() {
+                            stop = Some(Round::Stopped);
+                            return ControlFlow::Break(());
+                        }
                     }
+                    Poll::Pending => once.push(index as u32),
                 }
-                Poll::Pending => self.once.push(index as u32),
+                // The budget is a thread-local: look every few children, so
+                // a run of ready ones pays for it rarely. A task handle
+                // reached after the budget ran out just answers `Pending`
+                // and is met again in a rescan.
+                reached += 1;
+                if reached % FRESH_BUDGET_STRIDE == 0 && !tokio::task::coop::has_budget_remaining() {
+                    stop = Some(Round::Yielded);
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            });
+            match stop {
+                Some(Round::Yielded) => {
+                    cx.waker().wake_by_ref();
+                    return Poll::Ready(Round::Yielded);
+                }
+                Some(round) => return Poll::Ready(round),
+                None => {}
             }
         }
         loop {

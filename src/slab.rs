@@ -26,6 +26,7 @@
 //! a pending future from 56 to 24 bytes.
 
 use std::future::Future;
+use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -100,6 +101,50 @@ pub(crate) struct Slab<F> {
     capacity: usize,
 }
 
+/// The slot `at` in `blocks`, adding a block if `at` is past the last one.
+/// A free function, so that callers can hold it while using other fields.
+#[inline(always)]
+fn slot_in<F>(blocks: &mut Vec<Block<F>>, shift: u32, at: usize) -> Pin<&mut Option<F>> {
+    if at >> shift >= blocks.len() {
+        grow(blocks, shift);
+    }
+    let off = at & ((1 << shift) - 1);
+    match &mut blocks[at >> shift] {
+        Block::Wide(block) => block.as_mut().slot(off),
+        Block::Narrow(block) => block.as_mut().slot(off),
+        Block::One(slot) => slot.as_mut(),
+    }
+}
+
+/// One more block, for the next slots. Kept out of line: it runs once per
+/// block, `slot_in` once per poll.
+#[cold]
+#[inline(never)]
+fn grow<F>(blocks: &mut Vec<Block<F>>, shift: u32) {
+    blocks.push(match shift {
+        5 => Block::Wide(Box::pin(Block32::empty())),
+        3 => Block::Narrow(Box::pin(Block8::empty())),
+        _ => Block::One(Box::pin(None)),
+    });
+}
+
+/// Records that child `i` stays in slot `*placed`, and moves `placed` on.
+fn keep_in(loc: &mut Vec<u32>, capacity: usize, placed: &mut usize, i: usize) {
+    let at = *placed;
+    if loc.is_empty() && at != i {
+        // The first child out of its own slot: from here on, write down
+        // where each sits. Every child kept so far sits in its own slot.
+        *loc = vec![NOWHERE; capacity];
+        for (j, entry) in loc.iter_mut().enumerate().take(at) {
+            *entry = j as u32;
+        }
+    }
+    if !loc.is_empty() {
+        loc[i] = at as u32;
+    }
+    *placed += 1;
+}
+
 impl<F> Slab<F> {
     pub(crate) fn new<I>(children: I) -> Self
     where
@@ -160,27 +205,7 @@ impl<F> Slab<F> {
 
     #[inline(always)]
     fn slot(&mut self, at: usize) -> Pin<&mut Option<F>> {
-        if at >> self.shift >= self.blocks.len() {
-            self.grow();
-        }
-        let off = at & ((1 << self.shift) - 1);
-        match &mut self.blocks[at >> self.shift] {
-            Block::Wide(block) => block.as_mut().slot(off),
-            Block::Narrow(block) => block.as_mut().slot(off),
-            Block::One(slot) => slot.as_mut(),
-        }
-    }
-
-    /// One more block, for the next slots. Kept out of line: it runs once
-    /// per block, `slot` once per poll.
-    #[cold]
-    #[inline(never)]
-    fn grow(&mut self) {
-        self.blocks.push(match self.shift {
-            5 => Block::Wide(Box::pin(Block32::empty())),
-            3 => Block::Narrow(Box::pin(Block8::empty())),
-            _ => Block::One(Box::pin(None)),
-        });
+        slot_in(&mut self.blocks, self.shift, at)
     }
 
     fn get(&self, at: usize) -> &Option<F> {
@@ -211,19 +236,7 @@ impl<F> Slab<F> {
 
     /// Records that child `i` stays in the slot just placed.
     fn keep(&mut self, i: usize) {
-        let at = self.placed;
-        if self.loc.is_empty() && at != i {
-            // The first child out of its own slot: from here on, write down
-            // where each sits. Every child kept so far sits in its own slot.
-            self.loc = vec![NOWHERE; self.capacity];
-            for (j, entry) in self.loc.iter_mut().enumerate().take(at) {
-                *entry = j as u32;
-            }
-        }
-        if !self.loc.is_empty() {
-            self.loc[i] = at as u32;
-        }
-        self.placed += 1;
+        keep_in(&mut self.loc, self.capacity, &mut self.placed, i);
     }
 }
 
@@ -286,6 +299,48 @@ impl<F: Future> Slab<F> {
                 Some((index, Poll::Pending))
             }
         }
+    }
+
+    /// Reaches the children not reached yet, in order, polling each in the
+    /// next free slot and handing `on` its index and poll, until `on` breaks
+    /// or none is left. The free slot is looked up once per child that stays
+    /// pending, not once per child: a run of ready children polls in one.
+    pub(crate) fn poll_fresh_run(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut on: impl FnMut(usize, Poll<F::Output>) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        while self.reached < self.preplaced {
+            let Some((index, polled)) = self.poll_fresh(cx) else { break };
+            on(index, polled)?;
+        }
+        if self.unbuilt.len() == 0 {
+            return ControlFlow::Continue(());
+        }
+        let Self { blocks, shift, placed, unbuilt, reached, loc, capacity, .. } = self;
+        let mut slot = slot_in(blocks, *shift, *placed);
+        for fut in unbuilt.by_ref() {
+            let index = *reached;
+            *reached += 1;
+            slot.set(Some(fut));
+            let polled = match slot.as_mut().as_pin_mut() {
+                Some(fut) => fut.poll(cx),
+                None => unreachable!("slab invariant: the slot was just filled"),
+            };
+            match polled {
+                Poll::Ready(out) => {
+                    // The slot is free again, for the next child.
+                    slot.set(None);
+                    on(index, Poll::Ready(out))?;
+                }
+                Poll::Pending => {
+                    keep_in(loc, *capacity, placed, index);
+                    slot = slot_in(blocks, *shift, *placed);
+                    on(index, Poll::Pending)?;
+                }
+            }
+        }
+        ControlFlow::Continue(())
     }
 
     /// Polls child `i` again; on completion drops it and returns its output.
