@@ -233,11 +233,6 @@ impl<F> Slab<F> {
         }
         self.lookup(i).is_some_and(|at| self.get(at).is_some())
     }
-
-    /// Records that child `i` stays in the slot just placed.
-    fn keep(&mut self, i: usize) {
-        keep_in(&mut self.loc, self.capacity, &mut self.placed, i);
-    }
 }
 
 impl<F: Unpin> Slab<F> {
@@ -260,44 +255,30 @@ impl<F: Unpin> Slab<F> {
 }
 
 impl<F: Future> Slab<F> {
-    /// Reaches the next child: places it in the next free slot and polls it.
-    /// `None` once every child has been reached.
-    #[inline]
-    pub(crate) fn poll_fresh(&mut self, cx: &mut Context<'_>) -> Option<(usize, Poll<F::Output>)> {
-        if self.reached < self.preplaced {
-            // Placed at construction, in its own slot: poll it there.
-            let index = self.reached;
-            self.reached += 1;
-            let mut slot = self.slot(index);
-            let polled = slot.as_mut().as_pin_mut().map(|fut| fut.poll(cx));
-            return Some(match polled {
-                Some(Poll::Ready(out)) => {
-                    slot.set(None);
-                    (index, Poll::Ready(out))
-                }
-                _ => (index, Poll::Pending),
-            });
-        }
-        let fut = self.unbuilt.next()?;
+    /// Reaches the next child and polls it: see [`Slab::poll_fresh_run`].
+    /// `None` once every child has been reached. (The engine reaches them in
+    /// runs; the tests one by one.)
+    #[cfg(test)]
+    fn poll_fresh(&mut self, cx: &mut Context<'_>) -> Option<(usize, Poll<F::Output>)> {
+        let mut got = None;
+        let _ = self.poll_fresh_run(cx, |index, polled| {
+            got = Some((index, polled));
+            ControlFlow::Break(())
+        });
+        got
+    }
+
+    /// Polls the next child placed at construction, in its own slot.
+    fn poll_preplaced(&mut self, cx: &mut Context<'_>) -> (usize, Poll<F::Output>) {
         let index = self.reached;
         self.reached += 1;
-        let at = self.placed;
-        let mut slot = self.slot(at);
-        slot.set(Some(fut));
-        let polled = match slot.as_mut().as_pin_mut() {
-            Some(fut) => fut.poll(cx),
-            None => unreachable!("slab invariant: the slot was just filled"),
-        };
-        match polled {
-            Poll::Ready(out) => {
-                // Free the slot for the next child.
+        let mut slot = self.slot(index);
+        match slot.as_mut().as_pin_mut().map(|fut| fut.poll(cx)) {
+            Some(Poll::Ready(out)) => {
                 slot.set(None);
-                Some((index, Poll::Ready(out)))
+                (index, Poll::Ready(out))
             }
-            Poll::Pending => {
-                self.keep(index);
-                Some((index, Poll::Pending))
-            }
+            _ => (index, Poll::Pending),
         }
     }
 
@@ -311,7 +292,7 @@ impl<F: Future> Slab<F> {
         mut on: impl FnMut(usize, Poll<F::Output>) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
         while self.reached < self.preplaced {
-            let Some((index, polled)) = self.poll_fresh(cx) else { break };
+            let (index, polled) = self.poll_preplaced(cx);
             on(index, polled)?;
         }
         if self.unbuilt.len() == 0 {
