@@ -69,6 +69,12 @@ impl ArcWake for OwnWaker {
     }
 }
 
+/// Tokio's budget is spent with children still to poll: go on next turn.
+fn yield_turn(cx: &Context<'_>) -> Poll<Round> {
+    cx.waker().wake_by_ref();
+    Poll::Ready(Round::Yielded)
+}
+
 /// How many fresh children the first pass reaches between two looks at
 /// Tokio's budget.
 const FRESH_BUDGET_STRIDE: usize = 16;
@@ -306,8 +312,7 @@ impl<L, F: Future> Pending<L, F> {
         let mut shared_cx = Context::from_waker(&shared);
         if self.slab.has_fresh() {
             if !tokio::task::coop::has_budget_remaining() {
-                cx.waker().wake_by_ref();
-                return Poll::Ready(Round::Yielded);
+                return yield_turn(cx);
             }
             let (live, once, keys) = (&mut self.live, &mut self.once, &self.keys);
             let mut reached = 0usize;
@@ -335,10 +340,7 @@ impl<L, F: Future> Pending<L, F> {
                 ControlFlow::Continue(())
             });
             match stop {
-                Some(Round::Yielded) => {
-                    cx.waker().wake_by_ref();
-                    return Poll::Ready(Round::Yielded);
-                }
+                Some(Round::Yielded) => return yield_turn(cx),
                 Some(round) => return Poll::Ready(round),
                 None => {}
             }
@@ -348,8 +350,7 @@ impl<L, F: Future> Pending<L, F> {
                 return Poll::Ready(Round::Exhausted);
             }
             if !tokio::task::coop::has_budget_remaining() {
-                cx.waker().wake_by_ref();
-                return Poll::Ready(Round::Yielded);
+                return yield_turn(cx);
             }
             if idle_polls > limit {
                 cx.waker().wake_by_ref();
