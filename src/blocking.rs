@@ -1,23 +1,50 @@
 //! The rules for blocking the calling thread on a call's future.
 //!
-//! - No Tokio runtime on this thread: the call runs on a runtime this crate
-//!   creates once and reuses ([`shared_runtime`]), never one per call.
-//! - A multi-thread runtime: `block_in_place`, then that runtime's
-//!   `Handle::block_on`; the runtime moves its other tasks to another worker
-//!   meanwhile, so they keep running.
-//! - A current-thread runtime: blocking its only thread would deadlock every
+//! A blocking call polls its future right here, on the calling thread, with
+//! a small park-and-wake loop ([`park_on`]), inside the context of the
+//! runtime this crate creates once and reuses ([`shared_runtime`]). So the
+//! call's own timers (its deadline, the checks of its probes) and any timer
+//! or task its children create while it runs live on that runtime, which
+//! never shuts down: a call made while the caller's runtime shuts down (in a
+//! `Drop`, say) still returns.
+//!
+//! Where the calling thread may block:
+//! - a thread with no Tokio runtime, a `spawn_blocking` thread, a thread
+//!   inside `Handle::enter`, the thread inside a multi-thread runtime's
+//!   `block_on`: it blocks, as any blocking call would;
+//! - a multi-thread runtime's worker: first `block_in_place`, so the runtime
+//!   moves its other tasks to another worker and they keep running;
+//! - a current-thread runtime's own thread: blocking it would deadlock every
 //!   task on it (and Tokio would panic), so the call returns
-//!   [`BlockingError`] telling the caller to use the async form.
+//!   [`BlockingError`] telling the caller to use the async form. The same
+//!   holds inside a `LocalSet`, whose tasks only run on its own thread.
+//!
+//! What we rely on in Tokio, since it has no public "may I block here?":
+//! a runtime's scheduler threads (a current-thread runtime's thread, a
+//! multi-thread runtime's workers) defer the wake of
+//! `tokio::task::yield_now`, while any other thread sees it at once (see
+//! `context::defer` in Tokio's sources). [`on_scheduler_thread`] asks exactly
+//! that. A `LocalSet` driven from a multi-thread runtime's `block_on` thread
+//! is the one place no such question tells apart from a plain `block_on`:
+//! there Tokio's own `block_in_place` refuses (by panicking), and we catch
+//! that refusal and return [`BlockingError`]. The tests in
+//! `tests/blocking.rs` pin each of these cases, so a Tokio release that
+//! changes them fails our CI rather than a user's program.
 
+use std::cell::RefCell;
 use std::future::Future;
-use std::sync::OnceLock;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::Thread;
 
 use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 
 use crate::error::BlockingError;
 
-/// The runtime the blocking entry points use when the calling thread has
-/// none. Created on first use, then shared by every call.
+/// The runtime the blocking entry points run their timers on, whatever
+/// thread calls them. Created on first use, then shared by every call.
 ///
 /// Plain synchronous code can spawn tasks on it too, to gather them later.
 ///
@@ -41,11 +68,92 @@ pub fn shared_runtime() -> &'static Runtime {
 }
 
 pub(crate) fn block_on<F: Future>(entry: &'static str, fut: F) -> Result<F::Output, BlockingError> {
-    match Handle::try_current() {
-        Err(_) => Ok(shared_runtime().block_on(fut)),
-        Ok(handle) => match handle.runtime_flavor() {
-            RuntimeFlavor::CurrentThread => Err(BlockingError::new(entry)),
-            _ => Ok(tokio::task::block_in_place(|| handle.block_on(fut))),
-        },
+    let Ok(handle) = Handle::try_current() else { return Ok(park_on(fut)) };
+    let multi_thread = handle.runtime_flavor() == RuntimeFlavor::MultiThread;
+    if on_scheduler_thread() {
+        // A worker may hand its tasks over; a current-thread runtime cannot.
+        return if multi_thread {
+            Ok(tokio::task::block_in_place(|| park_on(fut)))
+        } else {
+            Err(BlockingError::new(entry))
+        };
     }
+    if multi_thread && !block_in_place_allowed() {
+        return Err(BlockingError::new(entry));
+    }
+    Ok(park_on(fut))
+}
+
+/// Is this thread one of a runtime's scheduler threads? Those defer the wake
+/// of `yield_now` until they have run their other tasks; any other thread
+/// gets it at once.
+fn on_scheduler_thread() -> bool {
+    struct Flag(AtomicBool);
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Ordering::Release);
+        }
+    }
+    let flag = Arc::new(Flag(AtomicBool::new(false)));
+    let waker = Waker::from(flag.clone());
+    let yielded = pin!(tokio::task::yield_now());
+    let _ = yielded.poll(&mut Context::from_waker(&waker));
+    !flag.0.load(Ordering::Acquire)
+}
+
+/// On a thread that is not a worker of a multi-thread runtime: may it block?
+/// Only a `LocalSet` there forbids it, and Tokio tells that only by the
+/// panic of `block_in_place`, raised before it runs anything. Elsewhere
+/// (`spawn_blocking` threads, `Handle::enter`, `block_on`) the empty
+/// `block_in_place` returns at once.
+fn block_in_place_allowed() -> bool {
+    std::panic::catch_unwind(|| tokio::task::block_in_place(|| ())).is_ok()
+}
+
+/// Wakes the thread blocked in [`park_on`].
+struct Unparker {
+    thread: Thread,
+    woken: AtomicBool,
+}
+
+impl Wake for Unparker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.thread.unpark();
+    }
+}
+
+thread_local! {
+    // One waker per thread, reused by every call; a nested call (a blocking
+    // call inside a child of another) takes a fresh one, so that the two
+    // never eat each other's wake-ups.
+    static UNPARKER: RefCell<Option<Arc<Unparker>>> = const { RefCell::new(None) };
+}
+
+/// Polls `fut` on this thread until it is ready, parking between wake-ups,
+/// inside the shared runtime's context (its timers, its `spawn`).
+fn park_on<F: Future>(fut: F) -> F::Output {
+    let _runtime = shared_runtime().enter();
+    let unparker = UNPARKER
+        .with(|u| u.borrow_mut().take())
+        .unwrap_or_else(|| Arc::new(Unparker { thread: std::thread::current(), woken: AtomicBool::new(false) }));
+    let waker = Waker::from(unparker.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = pin!(fut);
+    let out = loop {
+        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            break out;
+        }
+        while !unparker.woken.swap(false, Ordering::AcqRel) {
+            std::thread::park();
+        }
+    };
+    drop(waker);
+    unparker.woken.store(false, Ordering::Relaxed);
+    UNPARKER.with(|u| *u.borrow_mut() = Some(unparker));
+    out
 }

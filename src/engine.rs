@@ -154,6 +154,19 @@ macro_rules! option_methods {
 }
 pub(crate) use option_methods;
 
+/// `at + d`, or, past the clock's range, a time that never comes in
+/// practice (Tokio's own `sleep` does the same).
+pub(crate) fn after(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d).unwrap_or_else(|| at + Duration::from_secs(86_400 * 365 * 30))
+}
+
+/// Polls a timer even when the task's budget is spent: a timer that answers
+/// `Pending` for the budget would let a busy child hold off a deadline for
+/// ever.
+fn poll_unbudgeted(sleep: Pin<&mut Sleep>, cx: &mut Context<'_>) -> Poll<()> {
+    Pin::new(&mut tokio::task::coop::unconstrained(sleep)).poll(cx)
+}
+
 /// How a drive of the engine ended.
 pub(crate) enum Drive {
     /// Every child has completed.
@@ -161,8 +174,8 @@ pub(crate) enum Drive {
     /// The caller's callback asked to stop.
     Stopped,
     /// The task's cooperative budget ran out with children ready to poll; it
-    /// has been woken to go on. Callers return `Pending`, but know that more
-    /// outputs are already there (see `ReturnWhen::FirstCompleted`).
+    /// has been woken to go on. Callers return `Pending` unless their
+    /// return condition already holds (see `ReturnWhen::FirstCompleted`).
     Yielded,
     /// The deadline passed with children still pending.
     TimedOut,
@@ -180,6 +193,9 @@ pub(crate) struct Engine<L, F> {
     // Boxed: only calls with probes ever need it.
     polling: Option<Box<Polling>>,
     check_timer: Option<Pin<Box<Sleep>>>,
+    /// A check woke the parked probes; the round after it polls them, then
+    /// `settle_check` tells the schedule what it found.
+    check_in_round: bool,
     completed_at_last_check: usize,
     progress: Tracker,
 }
@@ -218,6 +234,7 @@ impl<L: Keys, F: Future> Engine<L, F> {
             deadline: None,
             polling: options.polling.map(Box::new),
             check_timer: None,
+            check_in_round: false,
             completed_at_last_check: 0,
             progress: Tracker::new(options.progress, started),
         }
@@ -226,58 +243,77 @@ impl<L: Keys, F: Future> Engine<L, F> {
     /// Polls the children that need it, handing each output to `on_child`
     /// (which may stop the drive), until all are done, the deadline passes,
     /// or there is nothing to do until a wake-up.
+    ///
+    /// The check timer and the deadline are looked at after every round,
+    /// also when the round yielded for Tokio's budget: a child that spends
+    /// the budget on every poll cannot hold them off. Both are polled
+    /// outside the budget, as `tokio::time::timeout` polls its delay.
     pub(crate) fn poll_drive(
         &mut self,
         cx: &mut Context<'_>,
         on_child: &mut impl FnMut(usize, F::Output, &L) -> ControlFlow<()>,
     ) -> Poll<Drive> {
-        loop {
+        let yielded = loop {
             let Some(pending) = self.pending.as_mut() else { return Poll::Ready(Drive::Exhausted) };
-            match pending.poll_round(cx, on_child) {
+            let yielded = match pending.poll_round(cx, on_child) {
                 Poll::Ready(Round::Stopped) => return Poll::Ready(Drive::Stopped),
-                Poll::Ready(Round::Yielded) => {
-                    self.report();
-                    return Poll::Ready(Drive::Yielded);
-                }
                 Poll::Ready(Round::Exhausted) => {
                     self.report();
                     return Poll::Ready(Drive::Exhausted);
                 }
-                Poll::Pending => {}
+                Poll::Ready(Round::Yielded) => true,
+                Poll::Pending => false,
+            };
+            self.settle_check();
+            // After a yield the task is woken already: the probes a check
+            // wakes now are polled at its next turn.
+            if self.poll_check(cx).is_pending() || yielded {
+                break yielded;
             }
-            if self.poll_check(cx).is_pending() {
-                break;
-            }
-        }
+        };
         if self.poll_deadline(cx) {
             return Poll::Ready(Drive::TimedOut);
         }
         self.report();
-        Poll::Pending
+        if yielded { Poll::Ready(Drive::Yielded) } else { Poll::Pending }
     }
 
-    /// Fires the check timer if it is due and anything is parked on it.
-    fn poll_check(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(pending) = self.pending.as_mut() else { return Poll::Pending };
-        let scope_live = pending.len();
-        let scope = &mut pending.scope;
-        if scope.parked.is_empty() {
-            return Poll::Pending;
+    /// After the round that polled the probes a check woke: tells the
+    /// schedule whether that check saw a completion, then arms the timer
+    /// for the next check. So the next interval already reacts to what this
+    /// check found (Exponential resets at once, not one check late).
+    fn settle_check(&mut self) {
+        if !std::mem::take(&mut self.check_in_round) {
+            return;
         }
-        let entry = self.entry;
-        let polling = self.polling.get_or_insert_with(|| Box::new(entry.default_polling()));
-        let timer = self.check_timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(polling.next_interval())));
-        if timer.as_mut().poll(cx).is_pending() {
-            return Poll::Pending;
-        }
-        let completed = self.total - scope_live;
+        let (Some(polling), Some(timer)) = (self.polling.as_mut(), self.check_timer.as_mut()) else { return };
+        let completed = self.total - self.pending.as_ref().map_or(0, Pending::len);
         if completed > self.completed_at_last_check {
             polling.record_completion();
         } else {
             polling.record_no_completion();
         }
         self.completed_at_last_check = completed;
-        timer.as_mut().reset(Instant::now() + polling.next_interval());
+        timer.as_mut().reset(after(Instant::now(), polling.next_interval()));
+    }
+
+    /// Fires the check timer if it is due and anything is parked on it:
+    /// wakes every parked probe, for the next round to poll.
+    fn poll_check(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(pending) = self.pending.as_mut() else { return Poll::Pending };
+        let scope = &mut pending.scope;
+        if scope.parked.is_empty() || self.check_in_round {
+            return Poll::Pending;
+        }
+        let entry = self.entry;
+        let polling = self.polling.get_or_insert_with(|| Box::new(entry.default_polling()));
+        let timer = self
+            .check_timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(after(Instant::now(), polling.next_interval()))));
+        if poll_unbudgeted(timer.as_mut(), cx).is_pending() {
+            return Poll::Pending;
+        }
+        self.check_in_round = true;
         scope.check = probe::next_check();
         for waker in scope.parked.drain(..) {
             waker.wake();
@@ -287,9 +323,11 @@ impl<L: Keys, F: Future> Engine<L, F> {
 
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> bool {
         let (Some(timeout), Some(started)) = (self.timeout, self.started) else { return false };
-        let at = started + timeout;
+        // A deadline past the clock's range never comes, as for
+        // `tokio::time::timeout(Duration::MAX, ..)`.
+        let Some(at) = started.checked_add(timeout) else { return false };
         let deadline = self.deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
-        deadline.as_mut().poll(cx).is_ready()
+        poll_unbudgeted(deadline.as_mut(), cx).is_ready()
     }
 
     /// Progress for the end of a poll (stream items end a poll too).
@@ -304,6 +342,11 @@ impl<L: Keys, F: Future> Engine<L, F> {
 
     pub(crate) fn key(&self, index: usize) -> Option<L::Key> {
         self.pending.as_ref().map(|p| p.key(index))
+    }
+
+    /// Every child has been polled at least once.
+    pub(crate) fn all_reached(&self) -> bool {
+        self.pending.as_ref().is_none_or(|p| !p.has_fresh())
     }
 
     /// How many children the call was given.

@@ -141,6 +141,8 @@ pub struct Pending<L, F> {
     queue: Vec<u32>,
     // Indexed by child; sized on first use.
     own: Vec<Option<Arc<OwnWaker>>>,
+    // The children that have a waker of their own (some may have finished).
+    promoted: Vec<u32>,
     // Probes parked for the next check. They stay with the children, so a
     // set handed back by `wait` and waited on again still checks them.
     pub(crate) scope: Scope,
@@ -199,6 +201,7 @@ impl<L: Keys, F> Pending<L, F> {
             rescan_twice: Vec::new(),
             queue: Vec::new(),
             own: Vec::new(),
+            promoted: Vec::new(),
             scope: Scope::default(),
         }
     }
@@ -261,6 +264,11 @@ impl<L: Keys, F> Pending<L, F> {
     {
         let keys = &self.keys;
         self.slab.take_all().into_iter().map(|(i, f)| (keys.key(i), f)).collect()
+    }
+
+    /// Some children have never been polled.
+    pub(crate) fn has_fresh(&self) -> bool {
+        self.slab.has_fresh()
     }
 
     /// How many children the set held when it was made: the bound of indices.
@@ -386,15 +394,13 @@ impl<L, F: Future> Pending<L, F> {
     }
 
     /// The next child to poll, and how it was found. Finished children are
-    /// skipped: a rescan list can still name a child that finished since.
+    /// skipped: a work list can still name a child that finished since.
+    ///
+    /// Work left over from a turn that yielded for Tokio's budget is served
+    /// first, rescans before the wake queue: a child that wakes itself and
+    /// spends the budget on every poll cannot starve the others.
     fn next_to_poll(&mut self) -> Option<(usize, Source)> {
         loop {
-            if let Some(i) = self.queue.pop() {
-                match self.own.get(i as usize).and_then(Clone::clone) {
-                    Some(w) => return Some((i as usize, Source::Own(w))),
-                    None => continue,
-                }
-            }
             if let Some(i) = self.rescan_twice.pop() {
                 if self.slab.is_live(i as usize) {
                     // Rescanned twice and still pending: it gets its own waker.
@@ -408,21 +414,57 @@ impl<L, F: Future> Pending<L, F> {
                 }
                 continue;
             }
-            // The lists below are empty here; swapping (not taking) hands
-            // their buffers back, so steady wake-ups allocate nothing.
-            if self.shared.any_ready.swap(false, Ordering::AcqRel) {
-                std::mem::swap(&mut self.queue, &mut *self.shared.ready.lock().unwrap_or_else(PoisonError::into_inner));
-                self.queue.reverse();
-                continue;
+            if let Some(i) = self.queue.pop() {
+                match self.own.get(i as usize).and_then(Clone::clone) {
+                    Some(w) => return Some((i as usize, Source::Own(w))),
+                    None => continue,
+                }
             }
-            if self.shared.rescan.swap(false, Ordering::AcqRel) && !(self.once.is_empty() && self.twice.is_empty()) {
+            // The lists are empty here; swapping (not taking) hands their
+            // buffers back, so steady wake-ups allocate nothing.
+            let mut refilled = false;
+            if self.shared.rescan.swap(false, Ordering::AcqRel) {
                 std::mem::swap(&mut self.rescan_once, &mut self.once);
                 self.rescan_once.reverse();
                 std::mem::swap(&mut self.rescan_twice, &mut self.twice);
                 self.rescan_twice.reverse();
-                continue;
+                self.queue_promoted();
+                refilled = true;
             }
-            return None;
+            if self.shared.any_ready.swap(false, Ordering::AcqRel) {
+                let mut ready = self.shared.ready.lock().unwrap_or_else(PoisonError::into_inner);
+                // Popped from the back: in wake order, ahead of anything
+                // `queue_promoted` put there.
+                ready.reverse();
+                if self.queue.is_empty() {
+                    std::mem::swap(&mut self.queue, &mut *ready);
+                } else {
+                    self.queue.append(&mut ready);
+                }
+                refilled = true;
+            }
+            if !refilled {
+                return None;
+            }
+        }
+    }
+
+    /// A wake of the shared waker can also come from a child that kept it
+    /// after earning a waker of its own (it stored the first waker it was
+    /// given, a pattern Tokio's tasks and `FuturesUnordered` tolerate). So
+    /// such a wake queues every own-waker child too: a few wasted polls,
+    /// never a lost wake-up. Children that replace their waker when polled
+    /// (Tokio's timers, channels and task handles do) never wake the shared
+    /// waker once they have their own, so this costs them nothing.
+    fn queue_promoted(&mut self) {
+        let own = &self.own;
+        self.promoted.retain(|&i| own.get(i as usize).is_some_and(Option::is_some));
+        for &i in &self.promoted {
+            if let Some(w) = &self.own[i as usize] {
+                if !w.queued.swap(true, Ordering::AcqRel) {
+                    self.queue.push(i);
+                }
+            }
         }
     }
 
@@ -431,8 +473,12 @@ impl<L, F: Future> Pending<L, F> {
             self.own.resize_with(self.slab.capacity(), || None);
         }
         let shared = &self.shared;
+        let promoted = &mut self.promoted;
         self.own[index as usize]
-            .get_or_insert_with(|| Arc::new(OwnWaker { index, queued: AtomicBool::new(false), shared: shared.clone() }))
+            .get_or_insert_with(|| {
+                promoted.push(index);
+                Arc::new(OwnWaker { index, queued: AtomicBool::new(false), shared: shared.clone() })
+            })
             .clone()
     }
 }

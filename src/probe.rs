@@ -122,7 +122,7 @@ impl Parker {
         let every = crate::config::fixed_interval();
         let sleep = self.fallback.get_or_insert_with(|| Box::pin(tokio::time::sleep(every)));
         if sleep.as_mut().poll(cx).is_ready() {
-            sleep.as_mut().reset(tokio::time::Instant::now() + every);
+            sleep.as_mut().reset(crate::engine::after(tokio::time::Instant::now(), every));
             cx.waker().wake_by_ref();
         }
     }

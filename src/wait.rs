@@ -333,14 +333,21 @@ where
             done.push((keys.key(index), out));
             if stop { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
         });
+        // The return condition is checked before the deadline: a child that
+        // completed by the poll where the deadline is seen counts.
+        let first_done = this.return_when == ReturnWhen::FirstCompleted && !this.done.is_empty();
         match drive {
             Poll::Ready(Drive::Stopped | Drive::Exhausted) => Poll::Ready(Ok(this.finish(End::Success))),
-            // More children are ready: `FirstCompleted` returns them all.
-            Poll::Ready(Drive::Yielded) => Poll::Pending,
+            Poll::Ready(Drive::TimedOut) if first_done => Poll::Ready(Ok(this.finish(End::Success))),
             Poll::Ready(Drive::TimedOut) => Poll::Ready(Err(this.engine.timed_out(|_| std::mem::take(&mut this.done)))),
-            Poll::Pending if this.return_when == ReturnWhen::FirstCompleted && !this.done.is_empty() => {
+            // The budget ran out with more children ready: `FirstCompleted`
+            // takes every child that is complete when first polled, then
+            // returns, however busy the others keep it.
+            Poll::Ready(Drive::Yielded) if first_done && this.engine.all_reached() => {
                 Poll::Ready(Ok(this.finish(End::Success)))
             }
+            Poll::Ready(Drive::Yielded) => Poll::Pending,
+            Poll::Pending if first_done => Poll::Ready(Ok(this.finish(End::Success))),
             Poll::Pending => Poll::Pending,
         }
     }
