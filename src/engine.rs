@@ -27,6 +27,10 @@
 //! tokio#3493). So before each child poll the children's scheduler checks the
 //! budget and, when it is spent, yields (waking itself) instead. Inline
 //! futures spend no budget, so this never slows a gather of plain futures.
+//! A yield never skips the deadline, the check timer or the return
+//! condition: both timers are polled after every round, outside the budget
+//! (as `tokio::time::timeout` polls its delay), so a child that spends the
+//! whole budget on every poll cannot hold them off.
 
 use std::future::Future;
 use std::ops::ControlFlow;

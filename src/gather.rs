@@ -246,7 +246,7 @@ where
     /// # Errors
     ///
     /// As for `.await`, plus [`Error::Blocking`] on a current-thread Tokio
-    /// runtime, where blocking would deadlock.
+    /// runtime's own thread or in a `LocalSet`, where blocking would deadlock.
     ///
     /// # Examples
     ///

@@ -19,6 +19,13 @@
 //! child rescanned twice and still pending gets a waker of its own. So each
 //! child is polled at most twice more than it asked for, and every later wake
 //! polls only the child that woke: O(n) polls in all for n children.
+//!
+//! A child may keep the first waker it was given (the shared one) and wake
+//! it after it earned its own; that breaks the `Future` contract, but Tokio's
+//! tasks and `FuturesUnordered` tolerate it, so we do too: a wake of the
+//! shared waker also queues every own-waker child. Children that update
+//! their waker when polled (Tokio's timers, channels, task handles) never
+//! wake the shared one again, so they pay nothing for this.
 
 use std::fmt;
 use std::future::Future;

@@ -238,7 +238,8 @@ where
     /// # Errors
     ///
     /// [`Error::Timeout`] as for `.await`, and [`Error::Blocking`] on a
-    /// current-thread Tokio runtime, where blocking would deadlock.
+    /// current-thread Tokio runtime's own thread or in a `LocalSet`, where
+    /// blocking would deadlock.
     ///
     /// # Examples
     ///

@@ -74,7 +74,7 @@ async fn on_a_current_thread_runtime_they_refuse_clearly() {
     let err = gather(vec![after(1, 1)]).run().unwrap_err();
     assert!(matches!(err, Error::Blocking(_)));
     let message = err.to_string();
-    assert!(message.contains("gather() cannot block on a current-thread Tokio runtime"), "{message}");
+    assert!(message.contains("gather() cannot block a current-thread Tokio runtime"), "{message}");
     assert!(message.contains("use async_gather(..).await"), "{message}");
 
     let err = wait(vec![after(1, 1)]).run().unwrap_err();

@@ -37,7 +37,8 @@ fn budget_hog<T: Send + 'static>() -> BoxFut<T> {
 /// before it ever looked at the deadline, so a 100 ms timeout never fired.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_budget_hog_cannot_hold_off_the_deadline() {
-    let r = watchdog(10, async_gather(vec![budget_hog::<u8>()]).timeout(Duration::from_millis(100)).into_future()).await;
+    let r =
+        watchdog(10, async_gather(vec![budget_hog::<u8>()]).timeout(Duration::from_millis(100)).into_future()).await;
     assert!(r.unwrap_err().is_timeout());
     // Iterator mode too.
     use futures::StreamExt;
@@ -146,7 +147,8 @@ async fn blocking_calls_work_on_spawn_blocking_threads_of_a_current_thread_runti
 #[tokio::test(start_paused = true)]
 async fn first_completed_wins_over_a_deadline_seen_at_the_same_poll() {
     let children: Vec<BoxFut<u8>> = vec![Box::pin(async { 1 }), Box::pin(std::future::pending())];
-    let call = async_wait(children).return_when(ReturnWhen::FirstCompleted).timeout(Duration::from_millis(5)).into_future();
+    let call =
+        async_wait(children).return_when(ReturnWhen::FirstCompleted).timeout(Duration::from_millis(5)).into_future();
     tokio::time::sleep(Duration::from_millis(20)).await;
     let w = call.await.unwrap();
     assert_eq!((w.done.len(), w.pending.len()), (1, 1));
@@ -172,7 +174,11 @@ fn a_blocking_call_in_a_drop_at_runtime_shutdown_returns() {
             std::thread::sleep(Duration::from_millis(10));
             let threads = gather([thread(finished)]).timeout(Duration::from_secs(5)).run();
             let sleeper = gather(vec![after(5, 4u8)]).timeout(Duration::from_secs(5)).run();
-            let _ = self.0.send(format!("{:?} {:?}", threads.map_err(|e| e.to_string()), sleeper.map_err(|e| e.to_string())));
+            let _ = self.0.send(format!(
+                "{:?} {:?}",
+                threads.map_err(|e| e.to_string()),
+                sleeper.map_err(|e| e.to_string())
+            ));
         }
     }
     let (tx, rx) = std::sync::mpsc::channel();
@@ -296,7 +302,8 @@ async fn each_algorithm_reacts_to_the_check_that_saw_a_completion() {
             probe(Logged { start, finish_at: None, log: Some(log.clone()) }),
             probe(Logged { start, finish_at: Some(finish_at), log: None }),
         ];
-        let err = async_gather(children).polling(algorithm).timeout(total + Duration::from_millis(1)).await.unwrap_err();
+        let err =
+            async_gather(children).polling(algorithm).timeout(total + Duration::from_millis(1)).await.unwrap_err();
         assert!(err.is_timeout());
         let times = log.lock().unwrap().clone();
         let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
