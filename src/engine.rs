@@ -257,8 +257,10 @@ impl<L: Keys, F: Future> Engine<L, F> {
         cx: &mut Context<'_>,
         on_child: &mut impl FnMut(usize, F::Output, &L) -> ControlFlow<()>,
     ) -> Poll<Drive> {
+        let mut live_before = usize::MAX;
         let yielded = loop {
             let Some(pending) = self.pending.as_mut() else { return Poll::Ready(Drive::Exhausted) };
+            live_before = live_before.min(pending.len());
             let yielded = match pending.poll_round(cx, on_child) {
                 Poll::Ready(Round::Stopped) => return Poll::Ready(Drive::Stopped),
                 Poll::Ready(Round::Exhausted) => {
@@ -275,7 +277,12 @@ impl<L: Keys, F: Future> Engine<L, F> {
                 break yielded;
             }
         };
-        if self.poll_deadline(cx) {
+        // A turn cut short by the budget while children were completing
+        // goes on before the deadline counts: what is complete is taken
+        // first (a zero timeout over finished tasks succeeds), and the
+        // deadline fires at the first turn that completes nothing.
+        let progressed = yielded && self.pending.as_ref().is_some_and(|p| p.len() < live_before);
+        if !progressed && self.poll_deadline(cx) {
             return Poll::Ready(Drive::TimedOut);
         }
         self.report();
