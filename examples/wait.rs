@@ -70,7 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 
     // Timeout handling: the error says how many of how many completed.
     let slow: Vec<_> = (0..10).map(|i| task(i, if i < 4 { 1 } else { 10_000 })).collect();
-    match wait(slow).timeout(Duration::from_millis(100)).run() {
+    match wait(slow).timeout(Duration::from_millis(100)).keep_partial().run() {
         Ok(w) => println!("completed {} within timeout", w.done.len()),
         Err(Error::Timeout(t)) => {
             println!("Timeout: {t}");

@@ -45,6 +45,7 @@ use tokio::time::Sleep;
 use crate::Pending;
 use crate::Waited;
 use crate::error::{Error, Timeout};
+use crate::partial::PartialPolicy;
 use crate::pending::Round;
 use crate::polling::Polling;
 use crate::probe;
@@ -380,16 +381,17 @@ impl<L: Keys, F: Future> Engine<L, F> {
         self.pending = None;
     }
 
-    /// Ends the call on its deadline: marks the progress, and hands back
-    /// the outputs `done` picks (by key) with the children still pending.
-    pub(crate) fn timed_out<T, E>(
+    /// Ends the call on its deadline: marks the progress, and hands back,
+    /// as the policy `P` says, the outputs `done` picks (by key) with the
+    /// children still pending, or nothing (dropping the children now).
+    pub(crate) fn timed_out<T, E, P: PartialPolicy>(
         &mut self,
         done: impl FnOnce(&Pending<L, F>) -> Vec<(L::Key, T)>,
-    ) -> Error<L::Key, E, Waited<L, F, T>> {
+    ) -> Error<L::Key, E, P::Partial<L, F, T>> {
         self.finish(End::Timeout);
         let completed = self.completed();
         let pending = self.take_pending().expect("the engine holds its children until it finishes");
-        let partial = Waited { done: done(&pending), pending };
+        let partial = P::partial(Waited { done: done(&pending), pending });
         let elapsed = self.started.map(|s| s.elapsed()).unwrap_or_default();
         Error::Timeout(Box::new(Timeout::new(self.entry.name, elapsed, completed, self.total, partial)))
     }

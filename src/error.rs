@@ -115,7 +115,8 @@ impl BlockingError {
 }
 
 /// The deadline passed first. Says which entry point, after how long, and how
-/// many of how many children completed; hands back everything through
+/// many of how many children completed; for a call made with
+/// `.keep_partial()`, hands back everything through
 /// [`into_partial`](Timeout::into_partial).
 ///
 /// For `wait` the partial result is the [`Waited`](crate::Waited) value the
@@ -134,7 +135,7 @@ impl BlockingError {
 ///     Box::pin(async { 1 }) as std::pin::Pin<Box<dyn std::future::Future<Output = i32> + Send>>,
 ///     Box::pin(async { tokio::time::sleep(Duration::from_secs(60)).await; 2 }),
 /// ];
-/// let err = concurry::async_gather(futs).timeout(Duration::from_millis(20)).await.unwrap_err();
+/// let err = concurry::async_gather(futs).timeout(Duration::from_millis(20)).keep_partial().await.unwrap_err();
 /// let timeout = err.into_timeout().unwrap();
 /// assert_eq!((timeout.completed(), timeout.total()), (1, 2));
 /// let partial = timeout.into_partial();
@@ -203,13 +204,15 @@ impl<P> Timeout<P> {
     pub fn total(&self) -> usize {
         self.total
     }
-    /// The partial result: what completed, and what is still pending.
+    /// The partial result: what completed, and what is still pending, for a
+    /// call made with `.keep_partial()`; `()` otherwise (see
+    /// [`partial`](crate::partial)).
     ///
     /// # Examples
     ///
     /// ```
     /// let never = vec![std::future::pending::<u8>(); 2];
-    /// let t = concurry::wait(never).timeout(std::time::Duration::ZERO).run().unwrap_err().into_timeout().unwrap();
+    /// let t = concurry::wait(never).timeout(std::time::Duration::ZERO).keep_partial().run().unwrap_err().into_timeout().unwrap();
     /// let waited = t.into_partial();
     /// assert_eq!(waited.pending.len(), 2);
     /// ```
@@ -222,7 +225,7 @@ impl<P> Timeout<P> {
     ///
     /// ```
     /// let never = vec![std::future::pending::<u8>(); 2];
-    /// let mut t = concurry::wait(never).timeout(std::time::Duration::ZERO).run().unwrap_err().into_timeout().unwrap();
+    /// let mut t = concurry::wait(never).timeout(std::time::Duration::ZERO).keep_partial().run().unwrap_err().into_timeout().unwrap();
     /// assert!(t.partial_mut().done.is_empty());
     /// ```
     pub fn partial_mut(&mut self) -> &mut P {

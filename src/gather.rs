@@ -12,6 +12,7 @@ use futures::Stream;
 
 use crate::engine::{Drive, Engine, Entry, Options, option_methods};
 use crate::error::Error;
+use crate::partial::{Discard, KeepPartial, PartialPolicy};
 use crate::progress::End;
 use crate::shape::{IntoChildren, Keys, Outputs, Shape};
 use crate::{Outcome, Waited};
@@ -88,33 +89,36 @@ type Item<M, F> = <M as Mode>::Item<Out<F>>;
 /// use concurry::{shape::Indices, FailFast, GatherPartial};
 /// type Partial = GatherPartial<Indices, std::future::Pending<u8>, FailFast>;
 /// let never = vec![std::future::pending::<u8>()];
-/// let partial: Partial = concurry::gather(never).timeout(std::time::Duration::ZERO).run().unwrap_err().into_timeout().unwrap().into_partial();
+/// let partial: Partial = concurry::gather(never).timeout(std::time::Duration::ZERO).keep_partial().run().unwrap_err().into_timeout().unwrap().into_partial();
 /// assert_eq!(partial.pending.len(), 1);
 /// ```
 pub type GatherPartial<L, F, M> = Waited<L, F, Item<M, F>>;
-/// The error of a gather over children `F` keyed by `L`, in mode `M`.
+/// The error of a gather over children `F` keyed by `L`, in mode `M`, whose
+/// timeout hands back what the policy `P` keeps (nothing by default, see
+/// [`partial`](crate::partial)).
 ///
 /// # Examples
 ///
 /// ```
 /// use concurry::{shape::Indices, FailFast, GatherError};
 /// type Ready = std::future::Ready<Result<u8, String>>;
-/// let err: GatherError<Indices, Ready, FailFast> = concurry::gather(vec![std::future::ready(Err("no".to_string()))]).run().unwrap_err();
+/// let err: GatherError<Indices, Ready, FailFast> = concurry::gather(vec![std::future::ready(Err::<u8, _>("no".to_string()))]).run().unwrap_err();
 /// assert_eq!(err.to_string(), "child 0 failed: no");
 /// ```
-pub type GatherError<L, F, M> = Error<<L as Keys>::Key, <M as Mode>::Error<Out<F>>, GatherPartial<L, F, M>>;
+pub type GatherError<L, F, M, P = Discard> =
+    Error<<L as Keys>::Key, <M as Mode>::Error<Out<F>>, <P as PartialPolicy>::Partial<L, F, Item<M, F>>>;
 /// The result of a gather over the input `S`, in mode `M`.
 ///
 /// # Examples
 ///
 /// ```
 /// use concurry::{FailFast, GatherResult};
-/// let result: GatherResult<Vec<std::future::Ready<u8>>, FailFast> = concurry::gather(vec![std::future::ready(7)]).run();
+/// let result: GatherResult<Vec<std::future::Ready<u8>>, FailFast> = concurry::gather(vec![std::future::ready(7u8)]).run();
 /// assert_eq!(result.unwrap(), [7]);
 /// ```
-pub type GatherResult<S, M> = Result<
+pub type GatherResult<S, M, P = Discard> = Result<
     <S as Shape<Item<M, <S as IntoChildren>::Future>>>::Output,
-    GatherError<<S as IntoChildren>::Keys, <S as IntoChildren>::Future, M>,
+    GatherError<<S as IntoChildren>::Keys, <S as IntoChildren>::Future, M, P>,
 >;
 /// One item of iterator mode.
 ///
@@ -122,10 +126,10 @@ pub type GatherResult<S, M> = Result<
 ///
 /// ```
 /// use concurry::{shape::Indices, FailFast, GatherItem};
-/// let items: Vec<GatherItem<Indices, std::future::Ready<u8>, FailFast>> = concurry::gather(vec![std::future::ready(7)]).iter().collect();
+/// let items: Vec<GatherItem<Indices, std::future::Ready<u8>, FailFast>> = concurry::gather(vec![std::future::ready(7u8)]).iter().collect();
 /// assert_eq!(items[0].as_ref().unwrap(), &(0, 7));
 /// ```
-pub type GatherItem<L, F, M> = Result<(<L as Keys>::Key, Item<M, F>), GatherError<L, F, M>>;
+pub type GatherItem<L, F, M, P = Discard> = Result<(<L as Keys>::Key, Item<M, F>), GatherError<L, F, M, P>>;
 
 /// A `gather` call being set up: choose options, then `.await` it
 /// (`async_gather`), `.run()` it (`gather`), or take its results as they
@@ -148,10 +152,10 @@ pub type GatherItem<L, F, M> = Result<(<L as Keys>::Key, Item<M, F>), GatherErro
 /// # }
 /// ```
 #[must_use = "a gather does nothing until it is awaited, run or iterated"]
-pub struct Gather<S, M = FailFast> {
+pub struct Gather<S, M = FailFast, P = Discard> {
     children: S,
     options: Options,
-    mode: PhantomData<M>,
+    mode: PhantomData<fn() -> (M, P)>,
 }
 
 /// Gathers every output from async code: a [`Gather`] to configure and
@@ -210,13 +214,13 @@ where
     Gather { children, options: Options::new(Entry::GATHER), mode: PhantomData }
 }
 
-impl<S, M> std::fmt::Debug for Gather<S, M> {
+impl<S, M, P> std::fmt::Debug for Gather<S, M, P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gather").field("options", &self.options).finish_non_exhaustive()
     }
 }
 
-impl<S: IntoChildren> Gather<S, FailFast> {
+impl<S: IntoChildren, P> Gather<S, FailFast, P> {
     /// Keep every output as it is, errors included, in its slot, rather than
     /// failing on the first error.
     ///
@@ -226,12 +230,39 @@ impl<S: IntoChildren> Gather<S, FailFast> {
     /// let children = vec![Ok(1), Err("bad")].into_iter().map(std::future::ready).collect::<Vec<_>>();
     /// assert_eq!(concurry::gather(children).return_exceptions().run().unwrap(), [Ok(1), Err("bad")]);
     /// ```
-    pub fn return_exceptions(self) -> Gather<S, ReturnExceptions> {
+    pub fn return_exceptions(self) -> Gather<S, ReturnExceptions, P> {
         Gather { children: self.children, options: self.options, mode: PhantomData }
     }
 }
 
-impl<S: IntoChildren, M: Mode> Gather<S, M>
+impl<S: IntoChildren, M> Gather<S, M, Discard> {
+    /// On a timeout, hand back the completed outputs and the children still
+    /// pending in the error ([`Timeout::into_partial`](crate::Timeout::into_partial)),
+    /// rather than dropping them. The error then holds the children, so it
+    /// is `'static` (for `?` into `anyhow::Error`) only when they are; see
+    /// [`partial`](crate::partial).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let tasks = vec![
+    ///     concurry::shared_runtime().spawn(async { 1 }),
+    ///     concurry::shared_runtime().spawn(async { tokio::time::sleep(Duration::from_secs(60)).await; 2 }),
+    /// ];
+    /// let err = concurry::gather(tasks).timeout(Duration::from_millis(50)).keep_partial().run().unwrap_err();
+    /// let partial = err.into_timeout().unwrap().into_partial();
+    /// assert_eq!(partial.done, [(0, 1)]);
+    /// for (_, task) in partial.pending.into_children() {
+    ///     task.abort();
+    /// }
+    /// ```
+    pub fn keep_partial(self) -> Gather<S, M, KeepPartial> {
+        Gather { children: self.children, options: self.options, mode: PhantomData }
+    }
+}
+
+impl<S: IntoChildren, M: Mode, P: PartialPolicy> Gather<S, M, P>
 where
     Out<S::Future>: Outcome,
 {
@@ -253,7 +284,7 @@ where
     /// ```
     /// assert_eq!(concurry::gather([async { 'x' }]).run().unwrap(), ['x']);
     /// ```
-    pub fn run(self) -> GatherResult<S, M>
+    pub fn run(self) -> GatherResult<S, M, P>
     where
         S: Shape<Item<M, <S as IntoChildren>::Future>>,
     {
@@ -287,7 +318,7 @@ where
     /// assert_eq!(seen.len(), 2);
     /// # }
     /// ```
-    pub fn stream(self) -> GatherStream<S::Keys, S::Future, M> {
+    pub fn stream(self) -> GatherStream<S::Keys, S::Future, M, P> {
         GatherStream { engine: Some(Engine::new(self.children.into_pending(), self.options)), mode: PhantomData }
     }
 
@@ -306,21 +337,22 @@ where
     /// }
     /// assert_eq!(total, 6);
     /// ```
-    pub fn iter(self) -> GatherIter<S::Keys, S::Future, M> {
+    pub fn iter(self) -> GatherIter<S::Keys, S::Future, M, P> {
         GatherIter { stream: self.stream() }
     }
 }
 
-impl<S, M> IntoFuture for Gather<S, M>
+impl<S, M, P> IntoFuture for Gather<S, M, P>
 where
     S: Shape<Item<M, <S as IntoChildren>::Future>>,
     M: Mode,
+    P: PartialPolicy,
     Out<S::Future>: Outcome,
 {
-    type Output = GatherResult<S, M>;
-    type IntoFuture = GatherFuture<S, M>;
+    type Output = GatherResult<S, M, P>;
+    type IntoFuture = GatherFuture<S, M, P>;
 
-    fn into_future(self) -> GatherFuture<S, M> {
+    fn into_future(self) -> GatherFuture<S, M, P> {
         let engine = Engine::new(self.children.into_pending(), self.options);
         let outputs = Outputs::expecting(engine.capacity(), engine.total());
         GatherFuture { engine, outputs, failed: None, shape: PhantomData }
@@ -349,20 +381,20 @@ where
 /// # }
 /// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct GatherFuture<S: IntoChildren, M: Mode>
+pub struct GatherFuture<S: IntoChildren, M: Mode, P = Discard>
 where
     Out<S::Future>: Outcome,
 {
     engine: Engine<S::Keys, S::Future>,
     outputs: Outputs<Item<M, S::Future>>,
     failed: Option<Failure<M, S::Future>>,
-    shape: PhantomData<fn() -> S>,
+    shape: PhantomData<fn() -> (S, P)>,
 }
 
 // Nothing in it is pinned: the children live pinned in the engine's slab.
-impl<S: IntoChildren, M: Mode> Unpin for GatherFuture<S, M> where Out<S::Future>: Outcome {}
+impl<S: IntoChildren, M: Mode, P> Unpin for GatherFuture<S, M, P> where Out<S::Future>: Outcome {}
 
-impl<S: IntoChildren, M: Mode> std::fmt::Debug for GatherFuture<S, M>
+impl<S: IntoChildren, M: Mode, P> std::fmt::Debug for GatherFuture<S, M, P>
 where
     Out<S::Future>: Outcome,
 {
@@ -371,13 +403,14 @@ where
     }
 }
 
-impl<S, M> Future for GatherFuture<S, M>
+impl<S, M, P> Future for GatherFuture<S, M, P>
 where
     S: Shape<Item<M, <S as IntoChildren>::Future>>,
     M: Mode,
+    P: PartialPolicy,
     Out<S::Future>: Outcome,
 {
-    type Output = GatherResult<S, M>;
+    type Output = GatherResult<S, M, P>;
 
     /// # Panics
     ///
@@ -412,9 +445,9 @@ where
             }
             Drive::TimedOut => {
                 let outputs = take_outputs();
-                Poll::Ready(Err(this
-                    .engine
-                    .timed_out(|pending| outputs.into_indexed().map(|(i, item)| (pending.key(i), item)).collect())))
+                Poll::Ready(Err(this.engine.timed_out::<_, _, P>(|pending| {
+                    outputs.into_indexed().map(|(i, item)| (pending.key(i), item)).collect()
+                })))
             }
         }
     }
@@ -439,30 +472,30 @@ where
 /// # }
 /// ```
 #[must_use = "streams do nothing unless polled"]
-pub struct GatherStream<L: Keys, F: Future, M> {
+pub struct GatherStream<L: Keys, F: Future, M, P = Discard> {
     engine: Option<Engine<L, F>>,
-    mode: PhantomData<M>,
+    mode: PhantomData<fn() -> (M, P)>,
 }
 
-impl<L: Keys, F: Future, M> Unpin for GatherStream<L, F, M> {}
+impl<L: Keys, F: Future, M, P> Unpin for GatherStream<L, F, M, P> {}
 
-impl<L: Keys, F: Future, M> std::fmt::Debug for GatherStream<L, F, M> {
+impl<L: Keys, F: Future, M, P> std::fmt::Debug for GatherStream<L, F, M, P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GatherStream").field("engine", &self.engine).finish()
     }
 }
 
-impl<L: Keys, F: Future, M> std::fmt::Debug for GatherIter<L, F, M> {
+impl<L: Keys, F: Future, M, P> std::fmt::Debug for GatherIter<L, F, M, P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GatherIter").field("engine", &self.stream.engine).finish()
     }
 }
 
-impl<L: Keys, F: Future, M: Mode> Stream for GatherStream<L, F, M>
+impl<L: Keys, F: Future, M: Mode, P: PartialPolicy> Stream for GatherStream<L, F, M, P>
 where
     F::Output: Outcome,
 {
-    type Item = GatherItem<L, F, M>;
+    type Item = GatherItem<L, F, M, P>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
@@ -493,7 +526,7 @@ where
                 return Poll::Ready(None);
             }
             // What completed in time was yielded already.
-            Drive::TimedOut => engine.timed_out(|_| Vec::new()),
+            Drive::TimedOut => engine.timed_out::<_, _, P>(|_| Vec::new()),
         };
         // A failure or a timeout ends the stream; the other children go now.
         this.engine = None;
@@ -514,15 +547,15 @@ where
 /// assert_eq!(iter.map(Result::unwrap).map(|(_, v)| v).sum::<i32>(), 3);
 /// ```
 #[must_use = "iterators are lazy and do nothing unless consumed"]
-pub struct GatherIter<L: Keys, F: Future, M> {
-    stream: GatherStream<L, F, M>,
+pub struct GatherIter<L: Keys, F: Future, M, P = Discard> {
+    stream: GatherStream<L, F, M, P>,
 }
 
-impl<L: Keys, F: Future, M: Mode> Iterator for GatherIter<L, F, M>
+impl<L: Keys, F: Future, M: Mode, P: PartialPolicy> Iterator for GatherIter<L, F, M, P>
 where
     F::Output: Outcome,
 {
-    type Item = GatherItem<L, F, M>;
+    type Item = GatherItem<L, F, M, P>;
 
     fn next(&mut self) -> Option<Self::Item> {
         use futures::StreamExt;

@@ -8,6 +8,7 @@ mod engine;
 mod error;
 mod gather;
 mod outcome;
+pub mod partial;
 mod pending;
 pub mod polling;
 pub mod probe;
@@ -24,6 +25,7 @@ pub use gather::{
     Mode, ReturnExceptions, async_gather, gather,
 };
 pub use outcome::Outcome;
+pub use partial::{Discard, KeepPartial, PartialPolicy};
 pub use pending::Pending;
 pub use polling::{Polling, PollingAlgorithm};
 pub use progress::Progress;

@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
 use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::str::FromStr;
@@ -11,6 +12,7 @@ use std::task::{Context, Poll};
 
 use crate::engine::{Drive, Engine, Entry, Options, option_methods};
 use crate::error::{Error, ParseError};
+use crate::partial::{Discard, KeepPartial, PartialPolicy};
 use crate::progress::End;
 use crate::shape::{IntoChildren, Keys};
 use crate::{Outcome, Pending};
@@ -118,9 +120,9 @@ where
 /// let result: WaitResult<Indices, std::future::Ready<u8>> = concurry::wait(vec![std::future::ready(1)]).run();
 /// assert_eq!(result.unwrap().done, [(0, 1)]);
 /// ```
-pub type WaitResult<L, F> = Result<
+pub type WaitResult<L, F, P = Discard> = Result<
     Waited<L, F, <F as Future>::Output>,
-    Error<<L as Keys>::Key, Infallible, Waited<L, F, <F as Future>::Output>>,
+    Error<<L as Keys>::Key, Infallible, <P as PartialPolicy>::Partial<L, F, <F as Future>::Output>>,
 >;
 
 /// A `wait` call being set up: choose options, then `.await` it
@@ -149,10 +151,11 @@ pub type WaitResult<L, F> = Result<
 /// # }
 /// ```
 #[must_use = "a wait does nothing until it is awaited or run"]
-pub struct Wait<S> {
+pub struct Wait<S, P = Discard> {
     children: S,
     options: Options,
     return_when: ReturnWhen,
+    partial: PhantomData<fn() -> P>,
 }
 
 /// Waits on children from async code: a [`Wait`] to configure and `.await`.
@@ -175,7 +178,12 @@ where
     S: IntoChildren,
     <S::Future as Future>::Output: Outcome,
 {
-    Wait { children, options: Options::new(Entry::ASYNC_WAIT), return_when: ReturnWhen::default() }
+    Wait {
+        children,
+        options: Options::new(Entry::ASYNC_WAIT),
+        return_when: ReturnWhen::default(),
+        partial: PhantomData,
+    }
 }
 
 /// Waits on children from blocking code: a [`Wait`] to configure and
@@ -196,10 +204,10 @@ where
     S: IntoChildren,
     <S::Future as Future>::Output: Outcome,
 {
-    Wait { children, options: Options::new(Entry::WAIT), return_when: ReturnWhen::default() }
+    Wait { children, options: Options::new(Entry::WAIT), return_when: ReturnWhen::default(), partial: PhantomData }
 }
 
-impl<S> fmt::Debug for Wait<S> {
+impl<S, P> fmt::Debug for Wait<S, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Wait")
             .field("options", &self.options)
@@ -208,7 +216,29 @@ impl<S> fmt::Debug for Wait<S> {
     }
 }
 
-impl<S: IntoChildren> Wait<S>
+impl<S: IntoChildren> Wait<S, Discard> {
+    /// On a timeout, hand back what the wait had in the error
+    /// ([`Timeout::into_partial`](crate::Timeout::into_partial)): the
+    /// [`Waited`] value with the completed outputs and the children still
+    /// pending, rather than dropping them. The error then holds the
+    /// children, so it is `'static` only when they are; see
+    /// [`partial`](crate::partial).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let children = vec![Box::pin(async { 1u8 }) as std::pin::Pin<Box<dyn Future<Output = u8> + Send>>, Box::pin(std::future::pending())];
+    /// let err = concurry::wait(children).timeout(Duration::from_millis(5)).keep_partial().run().unwrap_err();
+    /// let waited = err.into_timeout().unwrap().into_partial();
+    /// assert_eq!((waited.done.len(), waited.pending.len()), (1, 1));
+    /// ```
+    pub fn keep_partial(self) -> Wait<S, KeepPartial> {
+        Wait { children: self.children, options: self.options, return_when: self.return_when, partial: PhantomData }
+    }
+}
+
+impl<S: IntoChildren, P: PartialPolicy> Wait<S, P>
 where
     <S::Future as Future>::Output: Outcome,
 {
@@ -247,24 +277,25 @@ where
     /// let w = concurry::wait([async { 1 }]).run().unwrap();
     /// assert_eq!(w.done, [(0, 1)]);
     /// ```
-    pub fn run(self) -> WaitResult<S::Keys, S::Future> {
+    pub fn run(self) -> WaitResult<S::Keys, S::Future, P> {
         let entry = self.options.entry.name;
         crate::blocking::block_on(entry, self.into_future())?
     }
 }
 
-impl<S: IntoChildren> IntoFuture for Wait<S>
+impl<S: IntoChildren, P: PartialPolicy> IntoFuture for Wait<S, P>
 where
     <S::Future as Future>::Output: Outcome,
 {
-    type Output = WaitResult<S::Keys, S::Future>;
-    type IntoFuture = WaitFuture<S::Keys, S::Future>;
+    type Output = WaitResult<S::Keys, S::Future, P>;
+    type IntoFuture = WaitFuture<S::Keys, S::Future, P>;
 
     fn into_future(self) -> Self::IntoFuture {
         WaitFuture {
             engine: Engine::new(self.children.into_pending(), self.options),
             done: Vec::new(),
             return_when: self.return_when,
+            partial: PhantomData,
         }
     }
 }
@@ -290,16 +321,17 @@ where
 /// # }
 /// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct WaitFuture<L: Keys, F: Future> {
+pub struct WaitFuture<L: Keys, F: Future, P = Discard> {
     engine: Engine<L, F>,
     done: Vec<(L::Key, F::Output)>,
     return_when: ReturnWhen,
+    partial: PhantomData<fn() -> P>,
 }
 
 // Nothing in it is pinned: the children live pinned in the engine's slab.
-impl<L: Keys, F: Future> Unpin for WaitFuture<L, F> {}
+impl<L: Keys, F: Future, P> Unpin for WaitFuture<L, F, P> {}
 
-impl<L: Keys, F: Future> fmt::Debug for WaitFuture<L, F> {
+impl<L: Keys, F: Future, P> fmt::Debug for WaitFuture<L, F, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WaitFuture")
             .field("engine", &self.engine)
@@ -309,7 +341,7 @@ impl<L: Keys, F: Future> fmt::Debug for WaitFuture<L, F> {
     }
 }
 
-impl<L: Keys, F: Future> WaitFuture<L, F> {
+impl<L: Keys, F: Future, P> WaitFuture<L, F, P> {
     fn finish(&mut self, end: End) -> Waited<L, F, F::Output> {
         self.engine.finish(end);
         let pending = self.engine.take_pending().expect("a wait future polled after it completed");
@@ -317,11 +349,11 @@ impl<L: Keys, F: Future> WaitFuture<L, F> {
     }
 }
 
-impl<L: Keys, F: Future> Future for WaitFuture<L, F>
+impl<L: Keys, F: Future, P: PartialPolicy> Future for WaitFuture<L, F, P>
 where
     F::Output: Outcome,
 {
-    type Output = WaitResult<L, F>;
+    type Output = WaitResult<L, F, P>;
 
     /// # Panics
     ///
@@ -340,7 +372,9 @@ where
         match drive {
             Poll::Ready(Drive::Stopped | Drive::Exhausted) => Poll::Ready(Ok(this.finish(End::Success))),
             Poll::Ready(Drive::TimedOut) if first_done => Poll::Ready(Ok(this.finish(End::Success))),
-            Poll::Ready(Drive::TimedOut) => Poll::Ready(Err(this.engine.timed_out(|_| std::mem::take(&mut this.done)))),
+            Poll::Ready(Drive::TimedOut) => {
+                Poll::Ready(Err(this.engine.timed_out::<_, _, P>(|_| std::mem::take(&mut this.done))))
+            }
             // The budget ran out with more children ready: `FirstCompleted`
             // takes every child that is complete when first polled, then
             // returns, however busy the others keep it.

@@ -87,7 +87,11 @@ async fn on_a_current_thread_runtime_they_refuse_clearly() {
 
 #[test]
 fn blocking_timeout_is_an_error_with_the_partial_result() {
-    let err = gather(vec![after(1, 'a'), after(10_000, 'b')]).timeout(Duration::from_millis(200)).run().unwrap_err();
+    let err = gather(vec![after(1, 'a'), after(10_000, 'b')])
+        .timeout(Duration::from_millis(200))
+        .keep_partial()
+        .run()
+        .unwrap_err();
     assert!(err.to_string().starts_with("gather timed out after"), "{err}");
     let partial = err.into_timeout().unwrap().into_partial();
     assert_eq!(partial.done, [(0, 'a')]);

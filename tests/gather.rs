@@ -213,7 +213,7 @@ async fn oneshot_receivers_are_children_too() {
 #[tokio::test(start_paused = true)]
 async fn timeout_names_the_entry_point_and_hands_back_everything() {
     let children = vec![after(10, 'a'), after(5_000, 'b'), after(20, 'c'), after(9_000, 'd')];
-    let err = async_gather(children).timeout(Duration::from_millis(100)).await.unwrap_err();
+    let err = async_gather(children).timeout(Duration::from_millis(100)).keep_partial().await.unwrap_err();
     let message = err.to_string();
     assert!(message.starts_with("async_gather timed out after 100"), "{message}");
     assert!(message.ends_with(": 2 of 4 completed"), "{message}");
@@ -230,7 +230,13 @@ async fn timeout_names_the_entry_point_and_hands_back_everything() {
 #[tokio::test(start_paused = true)]
 async fn timeout_of_a_map_gives_keys() {
     let children = BTreeMap::from([("fast", after(1, 1)), ("slow", after(10_000, 2))]);
-    let partial = async_gather(children).timeout(Duration::from_millis(50)).await.unwrap_err().into_timeout().unwrap();
+    let partial = async_gather(children)
+        .timeout(Duration::from_millis(50))
+        .keep_partial()
+        .await
+        .unwrap_err()
+        .into_timeout()
+        .unwrap();
     let partial = partial.into_partial();
     assert_eq!(partial.done, [("fast", 1)]);
     assert_eq!(partial.pending.keys().collect::<Vec<_>>(), ["slow"]);

@@ -181,7 +181,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
         match &case.call {
             Call::Gather { return_exceptions: true } => {
                 let fut = std::future::IntoFuture::into_future(
-                    async_gather(kids).return_exceptions().timeout(timeout).progress(progress),
+                    async_gather(kids).return_exceptions().timeout(timeout).keep_partial().progress(progress),
                 );
                 match drive(fut, case.drop_after_polls).await {
                     Some(Ok(out)) => r.outputs = (0..out.len()).collect(),
@@ -191,7 +191,9 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                 }
             }
             Call::Gather { return_exceptions: false } => {
-                let fut = std::future::IntoFuture::into_future(async_gather(kids).timeout(timeout).progress(progress));
+                let fut = std::future::IntoFuture::into_future(
+                    async_gather(kids).timeout(timeout).keep_partial().progress(progress),
+                );
                 match drive(fut, case.drop_after_polls).await {
                     Some(Ok(out)) => r.outputs = (0..out.len()).collect(),
                     Some(Err(Error::Failed { key, .. })) => r.outputs = vec![key],
@@ -202,7 +204,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
             }
             Call::Wait(when) => {
                 let fut = std::future::IntoFuture::into_future(
-                    async_wait(kids).return_when(*when).timeout(timeout).progress(progress),
+                    async_wait(kids).return_when(*when).timeout(timeout).keep_partial().progress(progress),
                 );
                 match drive(fut, case.drop_after_polls).await {
                     Some(Ok(w)) => {
@@ -219,7 +221,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                 }
             }
             Call::Stream { return_exceptions, take } => {
-                let g = async_gather(kids).timeout(timeout).progress(progress);
+                let g = async_gather(kids).timeout(timeout).keep_partial().progress(progress);
                 let limit = take.unwrap_or(usize::MAX).min(case.drop_after_polls.unwrap_or(usize::MAX));
                 if *return_exceptions {
                     let mut s = g.return_exceptions().stream();

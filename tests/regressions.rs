@@ -64,7 +64,7 @@ async fn timeout_neither_cancels_nor_miscounts() {
             })
         })
         .collect();
-    let err = async_wait(tasks).timeout(Duration::from_millis(100)).await.unwrap_err();
+    let err = async_wait(tasks).timeout(Duration::from_millis(100)).keep_partial().await.unwrap_err();
     let timeout = err.into_timeout().unwrap();
     assert_eq!((timeout.completed(), timeout.total()), (1, 4));
     let waited = timeout.into_partial();

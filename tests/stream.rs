@@ -65,7 +65,7 @@ async fn without_it_the_stream_ends_at_the_first_error_and_drops_the_rest() {
 #[tokio::test(start_paused = true)]
 async fn timeout_yields_what_completed_in_time_then_the_error() {
     let children = vec![after(10, 'a'), after(10_000, 'b'), after(20, 'c')];
-    let mut stream = async_gather(children).timeout(Duration::from_millis(100)).stream();
+    let mut stream = async_gather(children).timeout(Duration::from_millis(100)).keep_partial().stream();
     assert_eq!(stream.next().await.unwrap().unwrap(), (0, 'a'));
     assert_eq!(stream.next().await.unwrap().unwrap(), (2, 'c'));
     let err = stream.next().await.unwrap().unwrap_err();
