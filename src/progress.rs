@@ -12,20 +12,31 @@
 //! - [`Progress::callback`]: `f(completed, total, elapsed)`.
 //!
 //! Bars draw only when stderr is a terminal (indicatif hides them otherwise),
-//! and nothing is ever written to stdout. On success a bar is finished at
-//! 100%; a timeout leaves it abandoned with the message "Timeout", a failure
-//! with "Failed" (the spec's `success` / `stop` / `failure`).
+//! and nothing is ever written to stdout. A bar ends at the true count (never
+//! moved to 100% by indicatif); unless every child completed, how the call
+//! ended replaces its description:
+//!
+//! - all children completed: `Gathering: 100%|██████████| 3/3 result [..]`;
+//! - a wait returned early (`FirstCompleted`, `FirstException`):
+//!   `Done:  33%|███▍      | 1/3 result [..]`;
+//! - timed out: `Timeout:  33%|..| 1/3 result [..]`;
+//! - failed (fail-fast): `Failed:  67%|..| 2/3 result [..]`;
+//! - dropped before it ended (a stream dropped mid-way, a panic):
+//!   `Cancelled:  33%|..| 1/3 result [..]`.
 //!
 //! # Callback calling rule
 //!
 //! The callback is called on the thread polling the call, once with
 //! `completed = 0` when the call first runs, then at the end of each poll of
 //! the engine whose completed count differs from the last call's (so several
-//! completions seen in one poll make one call), and once more when the call
-//! ends (success, failure or timeout), with the final count. In iterator
-//! mode each yielded item ends a poll. A panic in the callback propagates out
-//! of the `.await` or `.run()` that polled it, like a panic in a child; the
-//! children are dropped with the call, nothing is left half-updated.
+//! completions seen in one poll make one call), and when the call ends
+//! (success, failure or timeout) only if its final count differs from the
+//! last call's. So no call repeats the one before it, and the last call
+//! carries the final count: 4 children completing one by one make 5 calls,
+//! `(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)`. In iterator mode each yielded
+//! item ends a poll. A panic in the callback propagates out of the `.await`
+//! or `.run()` that polled it, like a panic in a child; the children are
+//! dropped with the call, nothing is left half-updated.
 
 use std::fmt;
 use std::time::Duration;
@@ -50,7 +61,7 @@ type Callback = Box<dyn FnMut(usize, usize, Duration) + Send>;
 /// let log = seen.clone();
 /// let progress = Progress::callback(move |done, total, _elapsed| log.lock().unwrap().push((done, total)));
 /// async_gather([1, 2].map(std::future::ready)).progress(progress).await.unwrap();
-/// assert_eq!(*seen.lock().unwrap(), [(0, 2), (2, 2), (2, 2)]);
+/// assert_eq!(*seen.lock().unwrap(), [(0, 2), (2, 2)]);
 /// # }
 /// ```
 #[derive(Default)]
@@ -347,24 +358,21 @@ impl Tracker {
         }
     }
 
+    /// The final report. A callback gets the final count if it differs from
+    /// the last call's; a bar ends at the true count, marked with how the
+    /// call ended.
     pub(crate) fn finish(&mut self, completed: usize, total: usize, label: &str, end: End) {
-        if matches!(self.sink, Sink::Off) {
-            return;
-        }
         self.update(completed, total, label);
-        match &mut self.sink {
-            Sink::Callback(f) => f(completed, total, self.started.map(|s| s.elapsed()).unwrap_or_default()),
-            Sink::Bar { bar, .. } => {
-                bar.set_position(completed as u64);
-                match end {
-                    End::Success => bar.finish(),
-                    End::Timeout => bar.abandon_with_message("Timeout"),
-                    End::Failed => bar.abandon_with_message("Failed"),
-                }
+        if let Sink::Bar { bar, .. } = std::mem::replace(&mut self.sink, Sink::Off) {
+            // Not `finish()` unless all completed: it moves the bar to its length.
+            bar.set_position(completed as u64);
+            match end {
+                End::Success if completed == total => bar.finish(),
+                End::Success => bar.abandon_with_message("Done"),
+                End::Timeout => bar.abandon_with_message("Timeout"),
+                End::Failed => bar.abandon_with_message("Failed"),
             }
-            Sink::Off | Sink::Pending(_) => {}
         }
-        self.sink = Sink::Off;
     }
 
     fn report(&mut self, completed: usize, total: usize, label: &str) {
@@ -385,6 +393,17 @@ impl Tracker {
                 }
             }
             Sink::Off | Sink::Pending(_) => {}
+        }
+    }
+}
+
+impl Drop for Tracker {
+    /// A call dropped before it ended (a stream dropped mid-way, a panic):
+    /// left alone, indicatif would finish the bar at its length.
+    fn drop(&mut self) {
+        if let (Sink::Bar { bar, .. }, Some(completed)) = (&self.sink, self.reported) {
+            bar.set_position(completed as u64);
+            bar.abandon_with_message("Cancelled");
         }
     }
 }

@@ -134,7 +134,8 @@ async fn default_miniters_is_one_percent_of_the_total() {
 }
 
 /// The calling rule: once at the start with 0, once per poll that saw the
-/// count change (two completions at 20 ms make one call), once at the end.
+/// count change (two completions at 20 ms make one call); the end repeats
+/// nothing.
 #[tokio::test(start_paused = true)]
 async fn callback_calls_follow_the_rule() {
     let (calls, progress) = recorder();
@@ -142,7 +143,7 @@ async fn callback_calls_follow_the_rule() {
         .progress(progress)
         .await
         .unwrap();
-    assert_eq!(*calls.lock().unwrap(), [(0, 4), (1, 4), (3, 4), (4, 4), (4, 4)]);
+    assert_eq!(*calls.lock().unwrap(), [(0, 4), (1, 4), (3, 4), (4, 4)]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -150,7 +151,7 @@ async fn callback_on_timeout_and_on_wait() {
     let (calls, progress) = recorder();
     let _ =
         async_gather(vec![after(10, 1), after(10_000, 2)]).timeout(Duration::from_millis(50)).progress(progress).await;
-    assert_eq!(*calls.lock().unwrap(), [(0, 2), (1, 2), (1, 2)]);
+    assert_eq!(*calls.lock().unwrap(), [(0, 2), (1, 2)]);
 
     let (calls, progress) = recorder();
     async_wait(vec![after(10, 1), after(30, 2)])
@@ -158,7 +159,7 @@ async fn callback_on_timeout_and_on_wait() {
         .progress(progress)
         .await
         .unwrap();
-    assert_eq!(*calls.lock().unwrap(), [(0, 2), (1, 2), (1, 2)]);
+    assert_eq!(*calls.lock().unwrap(), [(0, 2), (1, 2)]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -167,7 +168,7 @@ async fn callback_in_iterator_mode_is_called_per_item() {
     let items: Vec<_> =
         async_gather(vec![after(10, 1), after(10, 2), after(20, 3)]).progress(progress).stream().collect().await;
     assert_eq!(items.len(), 3);
-    assert_eq!(*calls.lock().unwrap(), [(0, 3), (1, 3), (2, 3), (3, 3), (3, 3)]);
+    assert_eq!(*calls.lock().unwrap(), [(0, 3), (1, 3), (2, 3), (3, 3)]);
 }
 
 #[test]
@@ -248,3 +249,87 @@ fn nothing_is_drawn_when_stderr_is_not_a_terminal() {
 }
 
 use std::future::IntoFuture;
+
+// Defect 9: a wait that returned with 1 of 3 complete ended its bar as "100% 3/3".
+#[tokio::test(start_paused = true)]
+async fn an_early_return_does_not_show_100_percent() {
+    let (screen_a, target) = term();
+    let w = async_wait(vec![after(1, 1), after(50, 2), after(60, 3)])
+        .return_when(ReturnWhen::FirstCompleted)
+        .progress(Bar::default().draw_target(target))
+        .await
+        .unwrap();
+    assert_eq!(w.done.len(), 1);
+    let screen = screen_a.contents();
+    assert!(screen.starts_with("Done:  33%|"), "{screen}");
+    assert!(screen.contains("| 1/3 result ["), "{screen}");
+
+    let (screen_b, target) = term();
+    let w = async_wait(vec![after(1, Ok(1)), after(2, Err("no")), after(100, Ok(3))])
+        .return_when(ReturnWhen::FirstException)
+        .progress(Bar::default().draw_target(target))
+        .await
+        .unwrap();
+    assert_eq!(w.done.len(), 2);
+    let screen = screen_b.contents();
+    assert!(screen.starts_with("Done:  67%|"), "{screen}");
+    assert!(screen.contains("| 2/3 result ["), "{screen}");
+}
+
+// Defect 9: your own bar was moved to its length when a wait returned early.
+#[tokio::test(start_paused = true)]
+async fn an_early_return_leaves_your_own_bar_at_the_true_count() {
+    let bar = ProgressBar::hidden();
+    async_wait(vec![after(1, 1), after(50, 2), after(60, 3)])
+        .return_when(ReturnWhen::FirstCompleted)
+        .progress(bar.clone())
+        .await
+        .unwrap();
+    assert_eq!((bar.position(), bar.length()), (1, Some(3)));
+    assert!(bar.is_finished());
+}
+
+// Defect 9: fail-fast gather in iterator mode, and a stream dropped after one
+// item, ended their bars at the length rather than at the true count.
+#[tokio::test(start_paused = true)]
+async fn a_failed_or_dropped_stream_does_not_show_100_percent() {
+    let (failed, target) = term();
+    let mut stream = async_gather(vec![after(1, Ok(1)), after(2, Err("no")), after(100, Ok(3))])
+        .progress(Bar::default().draw_target(target))
+        .stream();
+    assert!(stream.next().await.unwrap().is_ok());
+    assert!(stream.next().await.unwrap().is_err());
+    let screen = failed.contents();
+    assert!(screen.starts_with("Failed:  67%|"), "{screen}");
+    assert!(screen.contains("| 2/3 result ["), "{screen}");
+
+    let (dropped, target) = term();
+    let mut stream = async_gather(vec![after(1, 1), after(50, 2), after(60, 3)])
+        .progress(Bar::default().draw_target(target))
+        .stream();
+    assert_eq!(stream.next().await.unwrap().unwrap(), (0, 1));
+    drop(stream);
+    let screen = dropped.contents();
+    assert!(screen.starts_with("Cancelled:  33%|"), "{screen}");
+    assert!(screen.contains("| 1/3 result ["), "{screen}");
+}
+
+// Defect 9: a callback got its final call twice, (2, 2) then (2, 2) again,
+// when nothing changed after the last update.
+#[tokio::test(start_paused = true)]
+async fn the_final_callback_call_is_not_repeated() {
+    let (calls, progress) = recorder();
+    async_gather(vec![after(10, 'a'), after(20, 'b'), after(30, 'c'), after(40, 'd')])
+        .progress(progress)
+        .await
+        .unwrap();
+    assert_eq!(*calls.lock().unwrap(), [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]);
+
+    let (calls, progress) = recorder();
+    let _ = async_gather(vec![after(10, Ok(1)), after(20, Err("no")), after(30, Ok(3))]).progress(progress).await;
+    assert_eq!(*calls.lock().unwrap(), [(0, 3), (1, 3), (2, 3)]);
+
+    let (calls, progress) = recorder();
+    let _ = async_gather(Vec::<common::BoxFut<u8>>::new()).progress(progress).await;
+    assert_eq!(*calls.lock().unwrap(), [(0, 0)]);
+}
