@@ -43,7 +43,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanCount, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 type Callback = Box<dyn FnMut(usize, usize, Duration) + Send>;
 
@@ -167,34 +167,57 @@ impl Bar {
     ///
     /// ```
     /// use concurry::progress::Bar;
-    /// let bar = Bar::default().desc("Downloading");
+    /// let term = indicatif::InMemoryTerm::new(2, 80);
+    /// let target = indicatif::ProgressDrawTarget::term_like(Box::new(term.clone()));
+    /// let bar = Bar::default().desc("Downloading").draw_target(target);
     /// concurry::gather([std::future::ready(1)]).progress(bar).run().unwrap();
+    /// assert!(term.contents().starts_with("Downloading: 100%|"));
     /// ```
     pub fn desc(mut self, desc: impl Into<String>) -> Self {
         self.desc = Some(desc.into());
         self
     }
-    /// The name of one item, shown after the count (default "result").
+    /// The name of one item, shown after the count and in the rate (default
+    /// "result"): `2/2 file [00:00:00<00:00:00, 9,816 file/s]`.
     ///
     /// # Examples
     ///
     /// ```
     /// use concurry::progress::Bar;
-    /// let bar = Bar::default().unit("file");
-    /// concurry::gather([std::future::ready(1)]).progress(bar).run().unwrap();
+    /// let term = indicatif::InMemoryTerm::new(2, 80);
+    /// let target = indicatif::ProgressDrawTarget::term_like(Box::new(term.clone()));
+    /// let bar = Bar::default().unit("file").draw_target(target);
+    /// concurry::gather([1, 2].map(std::future::ready)).progress(bar).run().unwrap();
+    /// let screen = term.contents();
+    /// assert!(screen.contains("| 2/2 file [") && screen.ends_with(" file/s]"), "{screen}");
     /// ```
     pub fn unit(mut self, unit: impl Into<String>) -> Self {
         self.unit = Some(unit.into());
         self
     }
-    /// The bar's colour, by indicatif's colour names ("green", "cyan", ...).
+    /// The bar's colour, in indicatif's style syntax: a name ("black", "red",
+    /// "green", "yellow", "blue", "magenta", "cyan", "white"), a number from 0
+    /// to 255 or `#rrggbb`, joined with dots to attributes ("green.bold"),
+    /// and after a `/` the style of the unfilled part ("cyan/blue"). Colours
+    /// show where the terminal takes them (indicatif follows `CLICOLOR` and
+    /// `CLICOLOR_FORCE`). It applies to the default template; in your own
+    /// [`template`](Self::template) write it after a colon, `{wide_bar:.green}`.
+    ///
+    /// A colour indicatif does not know ("chartreuse") is ignored, as
+    /// indicatif ignores unknown style names, and so is a string that is not
+    /// a style at all (one with a space or a brace): the bar is then drawn in
+    /// the terminal's own colour. A bad colour never panics and never hides
+    /// the bar or anything else on its line.
     ///
     /// # Examples
     ///
     /// ```
     /// use concurry::progress::Bar;
-    /// let bar = Bar::default().colour("cyan");
+    /// let term = indicatif::InMemoryTerm::new(2, 80);
+    /// let target = indicatif::ProgressDrawTarget::term_like(Box::new(term.clone()));
+    /// let bar = Bar::default().colour("cyan").draw_target(target);
     /// concurry::gather([std::future::ready(1)]).progress(bar).run().unwrap();
+    /// assert!(term.contents().starts_with("Gathering: 100%|█████"));
     /// ```
     pub fn colour(mut self, colour: impl Into<String>) -> Self {
         self.colour = Some(colour.into());
@@ -214,15 +237,24 @@ impl Bar {
         self.miniters = Some(n.max(1));
         self
     }
-    /// An indicatif template, replacing the default one. A bad template falls
-    /// back to the default.
+    /// An indicatif template, replacing the default one,
+    /// `{msg}: {percent:>3}%|{wide_bar}| {pos}/{len} {unit} [{elapsed_precise}<{eta_precise}, {rate}]`.
+    /// Besides indicatif's keys it can use `{unit}` (see [`unit`](Self::unit))
+    /// and `{rate}` (`9,816 result/s`: whole numbers from 10 a second up, one
+    /// decimal below). A bad template falls back to the default.
+    ///
+    /// A style goes after a colon: `{wide_bar:.green}`. Written
+    /// `{wide_bar.green}`, indicatif reads an unknown key and draws no bar.
     ///
     /// # Examples
     ///
     /// ```
     /// use concurry::progress::Bar;
-    /// let bar = Bar::default().template("{msg} {pos}/{len}");
+    /// let term = indicatif::InMemoryTerm::new(2, 80);
+    /// let target = indicatif::ProgressDrawTarget::term_like(Box::new(term.clone()));
+    /// let bar = Bar::default().template("{msg} {pos}/{len} {unit}s").unit("job").draw_target(target);
     /// concurry::gather([std::future::ready(1)]).progress(bar).run().unwrap();
+    /// assert_eq!(term.contents(), "Gathering 1/1 jobs");
     /// ```
     pub fn template(mut self, template: impl Into<String>) -> Self {
         self.template = Some(template.into());
@@ -274,17 +306,27 @@ impl Bar {
     }
 
     fn style(&self) -> ProgressStyle {
-        let colour = self.colour.as_deref().map(|c| format!(".{c}")).unwrap_or_default();
-        let unit = self.unit.as_deref().unwrap_or("result");
+        let bar = match self.colour.as_deref().filter(|c| is_style(c)) {
+            Some(colour) => format!("{{wide_bar:.{colour}}}"),
+            None => "{wide_bar}".to_owned(),
+        };
         let default = format!(
-            "{{msg}}: {{percent:>3}}%|{{wide_bar{colour}}}| {{pos}}/{{len}} {unit} [{{elapsed_precise}}<{{eta_precise}}, {{per_sec}}]"
+            "{{msg}}: {{percent:>3}}%|{bar}| {{pos}}/{{len}} {{unit}} [{{elapsed_precise}}<{{eta_precise}}, {{rate}}]"
         );
+        let unit = self.unit.clone().unwrap_or_else(|| "result".to_owned());
+        let per = unit.clone();
         self.template
             .as_deref()
             .and_then(|t| ProgressStyle::with_template(t).ok())
             .or_else(|| ProgressStyle::with_template(&default).ok())
             .unwrap_or_else(ProgressStyle::default_bar)
             .progress_chars("█▉▊▋▌▍▎▏ ")
+            .with_key("unit", move |_: &ProgressState, w: &mut dyn fmt::Write| {
+                let _ = w.write_str(&unit);
+            })
+            .with_key("rate", move |state: &ProgressState, w: &mut dyn fmt::Write| {
+                let _ = write_rate(w, state.per_sec(), &per);
+            })
     }
 
     fn build(self, total: usize, label: &str) -> (ProgressBar, u64) {
@@ -308,6 +350,26 @@ impl Bar {
             None => bar,
         };
         (bar, miniters)
+    }
+}
+
+/// Whether `colour` is a style in indicatif's template syntax (dotted names,
+/// then optionally `/` and the unfilled part's style), safe to put in a
+/// template: anything else (a space, a brace) would break it.
+fn is_style(colour: &str) -> bool {
+    !colour.is_empty() && colour.chars().all(|c| c.is_ascii_alphanumeric() || "_#./".contains(c))
+}
+
+/// A rate as people read it: whole numbers with thousands separators from 10
+/// a second up (`9,816 result/s`), one decimal below (`2.5 result/s`), and
+/// `?` while there is none (no time has passed).
+fn write_rate(w: &mut dyn fmt::Write, per_sec: f64, unit: &str) -> fmt::Result {
+    if !per_sec.is_finite() || per_sec < 0.0 {
+        write!(w, "? {unit}/s")
+    } else if per_sec < 9.95 {
+        write!(w, "{per_sec:.1} {unit}/s")
+    } else {
+        write!(w, "{} {unit}/s", HumanCount(per_sec.round() as u64))
     }
 }
 
@@ -405,5 +467,29 @@ impl Drop for Tracker {
             bar.set_position(completed as u64);
             bar.abandon_with_message("Cancelled");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_rate;
+
+    fn rate(per_sec: f64) -> String {
+        let mut out = String::new();
+        write_rate(&mut out, per_sec, "result").unwrap();
+        out
+    }
+
+    // Defect 11: the rate read `9,815.9522/s`, with no unit.
+    #[test]
+    fn rates_read_as_people_read_them() {
+        assert_eq!(rate(9815.9522), "9,816 result/s");
+        assert_eq!(rate(1_234_567.8), "1,234,568 result/s");
+        assert_eq!(rate(10.2), "10 result/s");
+        assert_eq!(rate(9.96), "10 result/s");
+        assert_eq!(rate(2.54), "2.5 result/s");
+        assert_eq!(rate(0.0), "0.0 result/s");
+        assert_eq!(rate(f64::INFINITY), "? result/s");
+        assert_eq!(rate(f64::NAN), "? result/s");
     }
 }
