@@ -196,6 +196,50 @@ impl<P: Probe + Unpin> Future for Probed<P> {
     }
 }
 
+impl<P> Probed<P> {
+    /// The probe inside.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let p = concurry::probe::process(std::process::Command::new("true").spawn().unwrap());
+    /// assert!(p.get_ref().get_ref().id() > 0);
+    /// # drop(p.into_inner().into_inner().wait());
+    /// ```
+    pub fn get_ref(&self) -> &P {
+        &self.probe
+    }
+
+    /// The probe inside, mutably.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut p = concurry::probe::thread(std::thread::spawn(|| 1));
+    /// let _: &mut concurry::probe::ThreadProbe<i32> = p.get_mut();
+    /// assert_eq!(concurry::gather([p]).run().unwrap(), [1]);
+    /// ```
+    pub fn get_mut(&mut self) -> &mut P {
+        &mut self.probe
+    }
+
+    /// The probe back, to use its handle another way: a child process from
+    /// a timeout's pending children, say, to kill it (see [`process`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::process::Command;
+    /// let p = concurry::probe::process(Command::new("sleep").arg("30").spawn().unwrap());
+    /// let mut child = p.into_inner().into_inner();
+    /// child.kill().unwrap();
+    /// assert!(!child.wait().unwrap().success());
+    /// ```
+    pub fn into_inner(self) -> P {
+        self.probe
+    }
+}
+
 /// Wraps any [`Probe`] as a future.
 ///
 /// # Examples
@@ -255,6 +299,10 @@ pub fn thread<T>(handle: JoinHandle<T>) -> Probed<ThreadProbe<T>> {
 
 /// A `std::process::Child` as a [`Probe`]: see [`process`].
 ///
+/// Dropping it leaves the process running, as dropping a `Child` does,
+/// unless [`kill_on_drop`](Probed::kill_on_drop) was set: then a process not
+/// yet reaped is killed and reaped.
+///
 /// # Examples
 ///
 /// ```
@@ -263,17 +311,127 @@ pub fn thread<T>(handle: JoinHandle<T>) -> Probed<ThreadProbe<T>> {
 /// assert!(concurry::gather([p]).run().unwrap()[0].success());
 /// ```
 #[derive(Debug)]
-pub struct ProcessProbe(Child);
+pub struct ProcessProbe {
+    // `Some` until `into_inner` takes it: the `Drop` impl forbids moving it
+    // out otherwise.
+    child: Option<Child>,
+    kill_on_drop: bool,
+}
+
+impl ProcessProbe {
+    /// The child process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let child = std::process::Command::new("true").spawn().unwrap();
+    /// let pid = child.id();
+    /// let p = concurry::probe::process(child);
+    /// assert_eq!(p.get_ref().get_ref().id(), pid);
+    /// # drop(p.into_inner().into_inner().wait());
+    /// ```
+    pub fn get_ref(&self) -> &Child {
+        self.child.as_ref().expect("the child is taken only by `into_inner`, which consumes the probe")
+    }
+
+    /// The child process, mutably: to kill it, or take its pipes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+    /// let mut p = concurry::probe::process(child);
+    /// p.get_mut().get_mut().kill().unwrap();
+    /// let status = concurry::gather([p]).run().unwrap();
+    /// assert!(!status[0].success());
+    /// ```
+    pub fn get_mut(&mut self) -> &mut Child {
+        self.child.as_mut().expect("the child is taken only by `into_inner`, which consumes the probe")
+    }
+
+    /// The child process back; it is yours, so
+    /// [`kill_on_drop`](Probed::kill_on_drop) no longer applies.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::process::Command;
+    /// let p = concurry::probe::process(Command::new("sleep").arg("30").spawn().unwrap()).kill_on_drop(true);
+    /// let mut child = p.into_inner().into_inner();
+    /// child.kill().unwrap();
+    /// assert!(!child.wait().unwrap().success());
+    /// ```
+    pub fn into_inner(mut self) -> Child {
+        self.child.take().expect("the child is taken only here, which consumes the probe")
+    }
+}
 
 impl Probe for ProcessProbe {
     type Output = io::Result<ExitStatus>;
 
     fn try_finish(&mut self) -> Option<Self::Output> {
-        self.0.try_wait().transpose()
+        self.get_mut().try_wait().transpose()
+    }
+}
+
+impl Drop for ProcessProbe {
+    fn drop(&mut self) {
+        let Some(child) = self.child.as_mut().filter(|_| self.kill_on_drop) else { return };
+        // Only a process still running: one already reaped (the probe
+        // finished) has no pid of its own any more, and an error here means
+        // we cannot tell.
+        if let Ok(None) = child.try_wait() {
+            let _ = child.kill();
+            // SIGKILL cannot be caught: this returns as soon as the kernel
+            // has ended the process, and leaves no zombie behind.
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Probed<ProcessProbe> {
+    /// Kill the process when the probe is dropped before the process has
+    /// been reaped (default `false`), as Tokio's
+    /// [`Command::kill_on_drop`](https://docs.rs/tokio/latest/tokio/process/struct.Command.html#method.kill_on_drop)
+    /// does. The probe is dropped with the call that holds it when that
+    /// call fails fast or is itself dropped, and with a timeout's partial
+    /// result (its pending children) when you drop that. The process is
+    /// then killed and reaped (`wait`), so no zombie is left; dropping
+    /// blocks until the kernel has ended it, which is at once unless the
+    /// process is stuck in the kernel (an uninterruptible read, say). A
+    /// process that has exited, or a probe that finished, is left alone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::process::Command;
+    /// use std::time::Duration;
+    /// use concurry::probe::process;
+    ///
+    /// let child = Command::new("sleep").arg("30").spawn().unwrap();
+    /// let pid = child.id().to_string();
+    /// let err = concurry::gather([process(child).kill_on_drop(true)])
+    ///     .timeout(Duration::from_millis(20))
+    ///     .run()
+    ///     .unwrap_err();
+    /// drop(err); // with the pending probe in it: `sleep` is killed and reaped
+    /// let alive = Command::new("kill").args(["-0", &pid]).stderr(std::process::Stdio::null()).status().unwrap();
+    /// assert!(!alive.success());
+    /// ```
+    pub fn kill_on_drop(mut self, kill: bool) -> Self {
+        self.probe.kill_on_drop = kill;
+        self
     }
 }
 
 /// Waits on a child process; its output is its exit status.
+///
+/// Dropping the future leaves the process running (as dropping a `Child`
+/// does): a timeout, a fail-fast return or a dropped call would leave it
+/// behind. Either take the `Child` back from a timeout's pending children
+/// ([`Probed::into_inner`], then [`ProcessProbe::into_inner`]) and decide,
+/// or set [`kill_on_drop`](Probed::kill_on_drop) to have it killed and
+/// reaped when dropped.
 ///
 /// # Examples
 ///
@@ -284,8 +442,50 @@ impl Probe for ProcessProbe {
 /// let status = concurry::gather([concurry::probe::process(child)]).run().unwrap();
 /// assert!(status[0].success());
 /// ```
+///
+/// A timeout hands back the pending children: take each `Child` back, to
+/// kill it (or wait longer).
+///
+/// ```
+/// use std::process::Command;
+/// use std::time::Duration;
+/// use concurry::probe::process;
+///
+/// let slow = Command::new("sleep").arg("30").spawn().unwrap();
+/// let err = concurry::gather([process(slow)]).timeout(Duration::from_millis(20)).run().unwrap_err();
+/// let partial = err.into_timeout().unwrap().into_partial();
+/// for (_key, probe) in partial.pending.into_children() {
+///     let mut child = probe.into_inner().into_inner();
+///     child.kill().unwrap();
+///     assert!(!child.wait().unwrap().success());
+/// }
+/// ```
+///
+/// Bad code, do not use! Dropping the error drops the probe, and `sleep`
+/// runs on for 30 seconds, with no handle left to kill or reap it:
+///
+/// ```
+/// # use std::process::Command;
+/// # use std::time::Duration;
+/// let slow = Command::new("sleep").arg("30").spawn().unwrap();
+/// # let pid = slow.id();
+/// let _ = concurry::gather([concurry::probe::process(slow)]).timeout(Duration::from_millis(20)).run();
+/// # let _ = Command::new("kill").arg(pid.to_string()).status(); // not in a test run
+/// ```
+///
+/// With [`kill_on_drop`](Probed::kill_on_drop), the same line leaves
+/// nothing behind:
+///
+/// ```
+/// # use std::process::Command;
+/// # use std::time::Duration;
+/// let slow = Command::new("sleep").arg("30").spawn().unwrap();
+/// let _ = concurry::gather([concurry::probe::process(slow).kill_on_drop(true)])
+///     .timeout(Duration::from_millis(20))
+///     .run();
+/// ```
 pub fn process(child: Child) -> Probed<ProcessProbe> {
-    probe(ProcessProbe(child))
+    probe(ProcessProbe { child: Some(child), kill_on_drop: false })
 }
 
 // ---- many handles, one question ----

@@ -12,27 +12,38 @@
 //! - [`Progress::callback`]: `f(completed, total, elapsed)`.
 //!
 //! Bars draw only when stderr is a terminal (indicatif hides them otherwise),
-//! and nothing is ever written to stdout. On success a bar is finished at
-//! 100%; a timeout leaves it abandoned with the message "Timeout", a failure
-//! with "Failed" (the spec's `success` / `stop` / `failure`).
+//! and nothing is ever written to stdout. A bar ends at the true count (never
+//! moved to 100% by indicatif); unless every child completed, how the call
+//! ended replaces its description:
+//!
+//! - all children completed: `Gathering: 100%|██████████| 3/3 result [..]`;
+//! - a wait returned early (`FirstCompleted`, `FirstException`):
+//!   `Done:  33%|███▍      | 1/3 result [..]`;
+//! - timed out: `Timeout:  33%|..| 1/3 result [..]`;
+//! - failed (fail-fast): `Failed:  67%|..| 2/3 result [..]`;
+//! - dropped before it ended (a stream dropped mid-way, a panic):
+//!   `Cancelled:  33%|..| 1/3 result [..]`.
 //!
 //! # Callback calling rule
 //!
 //! The callback is called on the thread polling the call, once with
 //! `completed = 0` when the call first runs, then at the end of each poll of
 //! the engine whose completed count differs from the last call's (so several
-//! completions seen in one poll make one call), and once more when the call
-//! ends (success, failure or timeout), with the final count. In iterator
-//! mode each yielded item ends a poll. A panic in the callback propagates out
-//! of the `.await` or `.run()` that polled it, like a panic in a child; the
-//! children are dropped with the call, nothing is left half-updated.
+//! completions seen in one poll make one call), and when the call ends
+//! (success, failure or timeout) only if its final count differs from the
+//! last call's. So no call repeats the one before it, and the last call
+//! carries the final count: 4 children completing one by one make 5 calls,
+//! `(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)`. In iterator mode each yielded
+//! item ends a poll. A panic in the callback propagates out of the `.await`
+//! or `.run()` that polled it, like a panic in a child; the children are
+//! dropped with the call, nothing is left half-updated.
 
 use std::fmt;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanCount, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 type Callback = Box<dyn FnMut(usize, usize, Duration) + Send>;
 
@@ -50,7 +61,7 @@ type Callback = Box<dyn FnMut(usize, usize, Duration) + Send>;
 /// let log = seen.clone();
 /// let progress = Progress::callback(move |done, total, _elapsed| log.lock().unwrap().push((done, total)));
 /// async_gather([1, 2].map(std::future::ready)).progress(progress).await.unwrap();
-/// assert_eq!(*seen.lock().unwrap(), [(0, 2), (2, 2), (2, 2)]);
+/// assert_eq!(*seen.lock().unwrap(), [(0, 2), (2, 2)]);
 /// # }
 /// ```
 #[derive(Default)]
@@ -156,34 +167,57 @@ impl Bar {
     ///
     /// ```
     /// use concurry::progress::Bar;
-    /// let bar = Bar::default().desc("Downloading");
+    /// let term = indicatif::InMemoryTerm::new(2, 80);
+    /// let target = indicatif::ProgressDrawTarget::term_like(Box::new(term.clone()));
+    /// let bar = Bar::default().desc("Downloading").draw_target(target);
     /// concurry::gather([std::future::ready(1)]).progress(bar).run().unwrap();
+    /// assert!(term.contents().starts_with("Downloading: 100%|"));
     /// ```
     pub fn desc(mut self, desc: impl Into<String>) -> Self {
         self.desc = Some(desc.into());
         self
     }
-    /// The name of one item, shown after the count (default "result").
+    /// The name of one item, shown after the count and in the rate (default
+    /// "result"): `2/2 file [00:00:00<00:00:00, 9,816 file/s]`.
     ///
     /// # Examples
     ///
     /// ```
     /// use concurry::progress::Bar;
-    /// let bar = Bar::default().unit("file");
-    /// concurry::gather([std::future::ready(1)]).progress(bar).run().unwrap();
+    /// let term = indicatif::InMemoryTerm::new(2, 80);
+    /// let target = indicatif::ProgressDrawTarget::term_like(Box::new(term.clone()));
+    /// let bar = Bar::default().unit("file").draw_target(target);
+    /// concurry::gather([1, 2].map(std::future::ready)).progress(bar).run().unwrap();
+    /// let screen = term.contents();
+    /// assert!(screen.contains("| 2/2 file [") && screen.ends_with(" file/s]"), "{screen}");
     /// ```
     pub fn unit(mut self, unit: impl Into<String>) -> Self {
         self.unit = Some(unit.into());
         self
     }
-    /// The bar's colour, by indicatif's colour names ("green", "cyan", ...).
+    /// The bar's colour, in indicatif's style syntax: a name ("black", "red",
+    /// "green", "yellow", "blue", "magenta", "cyan", "white"), a number from 0
+    /// to 255 or `#rrggbb`, joined with dots to attributes ("green.bold"),
+    /// and after a `/` the style of the unfilled part ("cyan/blue"). Colours
+    /// show where the terminal takes them (indicatif follows `CLICOLOR` and
+    /// `CLICOLOR_FORCE`). It applies to the default template; in your own
+    /// [`template`](Self::template) write it after a colon, `{wide_bar:.green}`.
+    ///
+    /// A colour indicatif does not know ("chartreuse") is ignored, as
+    /// indicatif ignores unknown style names, and so is a string that is not
+    /// a style at all (one with a space or a brace): the bar is then drawn in
+    /// the terminal's own colour. A bad colour never panics and never hides
+    /// the bar or anything else on its line.
     ///
     /// # Examples
     ///
     /// ```
     /// use concurry::progress::Bar;
-    /// let bar = Bar::default().colour("cyan");
+    /// let term = indicatif::InMemoryTerm::new(2, 80);
+    /// let target = indicatif::ProgressDrawTarget::term_like(Box::new(term.clone()));
+    /// let bar = Bar::default().colour("cyan").draw_target(target);
     /// concurry::gather([std::future::ready(1)]).progress(bar).run().unwrap();
+    /// assert!(term.contents().starts_with("Gathering: 100%|█████"));
     /// ```
     pub fn colour(mut self, colour: impl Into<String>) -> Self {
         self.colour = Some(colour.into());
@@ -203,15 +237,24 @@ impl Bar {
         self.miniters = Some(n.max(1));
         self
     }
-    /// An indicatif template, replacing the default one. A bad template falls
-    /// back to the default.
+    /// An indicatif template, replacing the default one,
+    /// `{msg}: {percent:>3}%|{wide_bar}| {pos}/{len} {unit} [{elapsed_precise}<{eta_precise}, {rate}]`.
+    /// Besides indicatif's keys it can use `{unit}` (see [`unit`](Self::unit))
+    /// and `{rate}` (`9,816 result/s`: whole numbers from 10 a second up, one
+    /// decimal below). A bad template falls back to the default.
+    ///
+    /// A style goes after a colon: `{wide_bar:.green}`. Written
+    /// `{wide_bar.green}`, indicatif reads an unknown key and draws no bar.
     ///
     /// # Examples
     ///
     /// ```
     /// use concurry::progress::Bar;
-    /// let bar = Bar::default().template("{msg} {pos}/{len}");
+    /// let term = indicatif::InMemoryTerm::new(2, 80);
+    /// let target = indicatif::ProgressDrawTarget::term_like(Box::new(term.clone()));
+    /// let bar = Bar::default().template("{msg} {pos}/{len} {unit}s").unit("job").draw_target(target);
     /// concurry::gather([std::future::ready(1)]).progress(bar).run().unwrap();
+    /// assert_eq!(term.contents(), "Gathering 1/1 jobs");
     /// ```
     pub fn template(mut self, template: impl Into<String>) -> Self {
         self.template = Some(template.into());
@@ -263,17 +306,27 @@ impl Bar {
     }
 
     fn style(&self) -> ProgressStyle {
-        let colour = self.colour.as_deref().map(|c| format!(".{c}")).unwrap_or_default();
-        let unit = self.unit.as_deref().unwrap_or("result");
+        let bar = match self.colour.as_deref().filter(|c| is_style(c)) {
+            Some(colour) => format!("{{wide_bar:.{colour}}}"),
+            None => "{wide_bar}".to_owned(),
+        };
         let default = format!(
-            "{{msg}}: {{percent:>3}}%|{{wide_bar{colour}}}| {{pos}}/{{len}} {unit} [{{elapsed_precise}}<{{eta_precise}}, {{per_sec}}]"
+            "{{msg}}: {{percent:>3}}%|{bar}| {{pos}}/{{len}} {{unit}} [{{elapsed_precise}}<{{eta_precise}}, {{rate}}]"
         );
+        let unit = self.unit.clone().unwrap_or_else(|| "result".to_owned());
+        let per = unit.clone();
         self.template
             .as_deref()
             .and_then(|t| ProgressStyle::with_template(t).ok())
             .or_else(|| ProgressStyle::with_template(&default).ok())
             .unwrap_or_else(ProgressStyle::default_bar)
             .progress_chars("█▉▊▋▌▍▎▏ ")
+            .with_key("unit", move |_: &ProgressState, w: &mut dyn fmt::Write| {
+                let _ = w.write_str(&unit);
+            })
+            .with_key("rate", move |state: &ProgressState, w: &mut dyn fmt::Write| {
+                let _ = write_rate(w, state.per_sec(), &per);
+            })
     }
 
     fn build(self, total: usize, label: &str) -> (ProgressBar, u64) {
@@ -297,6 +350,26 @@ impl Bar {
             None => bar,
         };
         (bar, miniters)
+    }
+}
+
+/// Whether `colour` is a style in indicatif's template syntax (dotted names,
+/// then optionally `/` and the unfilled part's style), safe to put in a
+/// template: anything else (a space, a brace) would break it.
+fn is_style(colour: &str) -> bool {
+    !colour.is_empty() && colour.chars().all(|c| c.is_ascii_alphanumeric() || "_#./".contains(c))
+}
+
+/// A rate as people read it: whole numbers with thousands separators from 10
+/// a second up (`9,816 result/s`), one decimal below (`2.5 result/s`), and
+/// `?` while there is none (no time has passed).
+fn write_rate(w: &mut dyn fmt::Write, per_sec: f64, unit: &str) -> fmt::Result {
+    if !per_sec.is_finite() || per_sec < 0.0 {
+        write!(w, "? {unit}/s")
+    } else if per_sec < 9.95 {
+        write!(w, "{per_sec:.1} {unit}/s")
+    } else {
+        write!(w, "{} {unit}/s", HumanCount(per_sec.round() as u64))
     }
 }
 
@@ -347,24 +420,21 @@ impl Tracker {
         }
     }
 
+    /// The final report. A callback gets the final count if it differs from
+    /// the last call's; a bar ends at the true count, marked with how the
+    /// call ended.
     pub(crate) fn finish(&mut self, completed: usize, total: usize, label: &str, end: End) {
-        if matches!(self.sink, Sink::Off) {
-            return;
-        }
         self.update(completed, total, label);
-        match &mut self.sink {
-            Sink::Callback(f) => f(completed, total, self.started.map(|s| s.elapsed()).unwrap_or_default()),
-            Sink::Bar { bar, .. } => {
-                bar.set_position(completed as u64);
-                match end {
-                    End::Success => bar.finish(),
-                    End::Timeout => bar.abandon_with_message("Timeout"),
-                    End::Failed => bar.abandon_with_message("Failed"),
-                }
+        if let Sink::Bar { bar, .. } = std::mem::replace(&mut self.sink, Sink::Off) {
+            // Not `finish()` unless all completed: it moves the bar to its length.
+            bar.set_position(completed as u64);
+            match end {
+                End::Success if completed == total => bar.finish(),
+                End::Success => bar.abandon_with_message("Done"),
+                End::Timeout => bar.abandon_with_message("Timeout"),
+                End::Failed => bar.abandon_with_message("Failed"),
             }
-            Sink::Off | Sink::Pending(_) => {}
         }
-        self.sink = Sink::Off;
     }
 
     fn report(&mut self, completed: usize, total: usize, label: &str) {
@@ -386,5 +456,40 @@ impl Tracker {
             }
             Sink::Off | Sink::Pending(_) => {}
         }
+    }
+}
+
+impl Drop for Tracker {
+    /// A call dropped before it ended (a stream dropped mid-way, a panic):
+    /// left alone, indicatif would finish the bar at its length.
+    fn drop(&mut self) {
+        if let (Sink::Bar { bar, .. }, Some(completed)) = (&self.sink, self.reported) {
+            bar.set_position(completed as u64);
+            bar.abandon_with_message("Cancelled");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_rate;
+
+    fn rate(per_sec: f64) -> String {
+        let mut out = String::new();
+        write_rate(&mut out, per_sec, "result").unwrap();
+        out
+    }
+
+    // Defect 11: the rate read `9,815.9522/s`, with no unit.
+    #[test]
+    fn rates_read_as_people_read_them() {
+        assert_eq!(rate(9815.9522), "9,816 result/s");
+        assert_eq!(rate(1_234_567.8), "1,234,568 result/s");
+        assert_eq!(rate(10.2), "10 result/s");
+        assert_eq!(rate(9.96), "10 result/s");
+        assert_eq!(rate(2.54), "2.5 result/s");
+        assert_eq!(rate(0.0), "0.0 result/s");
+        assert_eq!(rate(f64::INFINITY), "? result/s");
+        assert_eq!(rate(f64::NAN), "? result/s");
     }
 }

@@ -186,3 +186,97 @@ fn polling_names_parse_and_bad_ones_list_the_valid_values() {
         "invalid polling algorithm \"sometimes\": valid values are: fixed, adaptive, exponential, progressive"
     );
 }
+
+/// Whether process `pid` exists at all, running or a zombie (Linux).
+#[cfg(target_os = "linux")]
+fn exists(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Runs `f` on a thread of its own and fails the test if it takes more than
+/// 20 s (the `sleep 30` children would otherwise hold a hung test).
+fn within_20s<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(f()));
+    rx.recv_timeout(Duration::from_secs(20)).expect("the call hung")
+}
+
+fn sleep_30() -> std::process::Child {
+    std::process::Command::new("sleep").arg("30").spawn().unwrap()
+}
+
+// Defect 10: after a timeout, the pending `Probed<ProcessProbe>` gave no way
+// back to its `Child`, and dropping it left `sleep 30` running. With
+// `kill_on_drop` it is killed and reaped (no zombie) when dropped.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_dropped_process_probe_kills_its_process_with_kill_on_drop() {
+    let child = sleep_30();
+    let pid = child.id();
+    let err = within_20s(move || {
+        gather([process(child).kill_on_drop(true)]).timeout(Duration::from_millis(50)).run().unwrap_err()
+    });
+    let partial = err.into_timeout().unwrap().into_partial();
+    assert_eq!(partial.pending.len(), 1);
+    assert!(exists(pid), "a timeout does not kill");
+    drop(partial);
+    assert!(!exists(pid), "killed and reaped on drop");
+}
+
+// Defect 10: fail-fast drops the other children at once; a process among
+// them was left running. And a dropped call (a `select!` that lost) too.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_failed_or_dropped_call_kills_its_process_with_kill_on_drop() {
+    type Status = std::io::Result<std::process::ExitStatus>;
+    let child = sleep_30();
+    let pid = child.id();
+    let children: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = Status> + Send>>> = vec![
+        Box::pin(process(child).kill_on_drop(true)),
+        Box::pin(async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Err(std::io::Error::other("boom"))
+        }),
+    ];
+    let call = tokio::time::timeout(Duration::from_secs(20), async_gather(children));
+    let err = call.await.expect("the call hung").unwrap_err();
+    assert_eq!(err.into_failed().unwrap().0, 1);
+    assert!(!exists(pid), "killed and reaped with the failed call");
+
+    let child = sleep_30();
+    let pid = child.id();
+    let call = async_gather([process(child).kill_on_drop(true)]);
+    tokio::select! {
+        _ = call => panic!("sleep 30 finished first"),
+        () = tokio::time::sleep(Duration::from_millis(20)) => {}
+    }
+    assert!(!exists(pid), "killed and reaped with the dropped call");
+}
+
+// Defect 10: the `Child` comes back from a timeout's pending children, to be
+// killed (or waited on) by the caller; without `kill_on_drop`, dropping the
+// probe leaves the process alone, as dropping a `Child` does.
+#[test]
+fn into_inner_gives_the_child_back() {
+    let child = sleep_30();
+    let pid = child.id();
+    let err = within_20s(move || gather([process(child)]).timeout(Duration::from_millis(50)).run().unwrap_err());
+    let partial = err.into_timeout().unwrap().into_partial();
+    let mut children = partial.pending.into_children();
+    let (_key, probe) = children.pop().unwrap();
+    assert_eq!(probe.get_ref().get_ref().id(), pid);
+    let mut child = probe.into_inner().into_inner();
+    assert!(child.try_wait().unwrap().is_none(), "still running");
+    child.kill().unwrap();
+    let status = within_20s(move || child.wait().unwrap());
+    assert!(!status.success());
+
+    // Not asked to: dropped, the probe leaves its process running. (Killed
+    // by pid here; its zombie goes with this test process.)
+    let probe = process(sleep_30());
+    let pid = probe.get_ref().get_ref().id().to_string();
+    drop(probe);
+    let alive = || std::process::Command::new("kill").args(["-0", &pid]).status().unwrap().success();
+    assert!(alive());
+    assert!(std::process::Command::new("kill").args(["-9", &pid]).status().unwrap().success());
+}
