@@ -2,7 +2,8 @@
 //!
 //! Every entry point reads these at call time (and only the values it needs),
 //! so a change applies to every later call, from any thread. A setting given
-//! on a call (`.poll_interval(..)`, `.polling(..)`) beats the default.
+//! on a call (`.polling(..)`: an algorithm, a schedule, or a `Duration` for a
+//! fixed interval) beats the default.
 //!
 //! | setting | default |
 //! |---|---|

@@ -260,8 +260,12 @@ impl<P> std::error::Error for Timeout<P> {}
 ///   `wait` and for `return_exceptions`, which never fail on a child);
 /// - `P` is the partial result handed back on a timeout.
 ///
-/// It is `Send + Sync` whenever `K`, `E` are `Send + Sync` and `P` is `Send`,
-/// so `?` converts it into `Box<dyn Error + Send + Sync>` or `anyhow::Error`.
+/// What `?` into `anyhow::Error` or `Box<dyn Error + Send + Sync>` needs:
+/// the error is `Send + Sync + 'static` exactly when `K` and `E` are
+/// `Send + Sync + 'static` and `P` is `Send + 'static`. By default `P` is
+/// `()`, so the children themselves never matter: they may borrow, or be
+/// `!Send`. After `.keep_partial()`, `P` holds the pending children, which
+/// then must be `Send + 'static` too (they need not be `Sync`).
 /// `Debug` needs only `K: Debug` and `E: Debug`.
 ///
 /// # Examples

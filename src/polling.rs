@@ -805,6 +805,25 @@ impl From<PollingAlgorithm> for Polling {
     }
 }
 
+/// A fixed interval: `.polling(Duration::from_millis(5))` checks every 5 ms.
+/// A zero interval, which [`Fixed::new`] refuses, is taken as 1 µs (Tokio's
+/// timer then checks about once a millisecond), never as a busy loop.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let p = concurry::Polling::from(Duration::from_millis(5));
+/// assert_eq!(p.next_interval(), Duration::from_millis(5));
+/// let h = std::thread::spawn(|| 1);
+/// assert_eq!(concurry::gather([concurry::probe::thread(h)]).polling(Duration::from_millis(1)).run().unwrap(), [1]);
+/// ```
+impl From<Duration> for Polling {
+    fn from(interval: Duration) -> Self {
+        Polling::Fixed(Fixed { interval: interval.max(Duration::from_micros(1)) })
+    }
+}
+
 macro_rules! from_schedule {
     ($($t:ident),*) => {$(
         impl From<$t> for Polling {

@@ -414,7 +414,7 @@ impl Probed<ProcessProbe> {
     ///     .timeout(Duration::from_millis(20))
     ///     .run()
     ///     .unwrap_err();
-    /// drop(err); // with the pending probe in it: `sleep` is killed and reaped
+    /// drop(err); // the timeout dropped the probe: `sleep` is killed and reaped
     /// let alive = Command::new("kill").args(["-0", &pid]).stderr(std::process::Stdio::null()).status().unwrap();
     /// assert!(!alive.success());
     /// ```
@@ -443,8 +443,8 @@ impl Probed<ProcessProbe> {
 /// assert!(status[0].success());
 /// ```
 ///
-/// A timeout hands back the pending children: take each `Child` back, to
-/// kill it (or wait longer).
+/// With `.keep_partial()`, a timeout hands back the pending children: take
+/// each `Child` back, to kill it (or wait longer).
 ///
 /// ```
 /// use std::process::Command;
@@ -452,7 +452,7 @@ impl Probed<ProcessProbe> {
 /// use concurry::probe::process;
 ///
 /// let slow = Command::new("sleep").arg("30").spawn().unwrap();
-/// let err = concurry::gather([process(slow)]).timeout(Duration::from_millis(20)).run().unwrap_err();
+/// let err = concurry::gather([process(slow)]).timeout(Duration::from_millis(20)).keep_partial().run().unwrap_err();
 /// let partial = err.into_timeout().unwrap().into_partial();
 /// for (_key, probe) in partial.pending.into_children() {
 ///     let mut child = probe.into_inner().into_inner();
@@ -461,8 +461,8 @@ impl Probed<ProcessProbe> {
 /// }
 /// ```
 ///
-/// Bad code, do not use! Dropping the error drops the probe, and `sleep`
-/// runs on for 30 seconds, with no handle left to kill or reap it:
+/// Bad code, do not use! The timeout drops the probe, and `sleep` runs on
+/// for 30 seconds, with no handle left to kill or reap it:
 ///
 /// ```
 /// # use std::process::Command;

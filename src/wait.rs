@@ -101,13 +101,20 @@ pub struct Waited<L: Keys, F, T> {
     pub pending: Pending<L, F>,
 }
 
-impl<L: Keys, F, T> fmt::Debug for Waited<L, F, T>
+/// Shows what is there: the `(key, output)` pairs done, and the keys pending.
+///
+/// # Examples
+///
+/// ```
+/// let w = concurry::wait([std::future::ready('a')]).run().unwrap();
+/// assert_eq!(format!("{w:?}"), "Waited { done: [(0, 'a')], pending: Pending { keys: [] } }");
+/// ```
+impl<L: Keys, F, T: fmt::Debug> fmt::Debug for Waited<L, F, T>
 where
     L::Key: fmt::Debug,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let done: Vec<_> = self.done.iter().map(|(k, _)| k).collect();
-        f.debug_struct("Waited").field("done", &done).field("pending", &self.pending).finish()
+        f.debug_struct("Waited").field("done", &self.done).field("pending", &self.pending).finish()
     }
 }
 
@@ -370,7 +377,9 @@ where
         // completed by the poll where the deadline is seen counts.
         let first_done = this.return_when == ReturnWhen::FirstCompleted && !this.done.is_empty();
         match drive {
-            Poll::Ready(Drive::Stopped | Drive::Exhausted) => Poll::Ready(Ok(this.finish(End::Success))),
+            // `FirstException` saw a failure: the bar ends as "Failed".
+            Poll::Ready(Drive::Stopped) => Poll::Ready(Ok(this.finish(End::Failed))),
+            Poll::Ready(Drive::Exhausted) => Poll::Ready(Ok(this.finish(End::Success))),
             Poll::Ready(Drive::TimedOut) if first_done => Poll::Ready(Ok(this.finish(End::Success))),
             Poll::Ready(Drive::TimedOut) => {
                 Poll::Ready(Err(this.engine.timed_out::<_, _, P>(|_| std::mem::take(&mut this.done))))

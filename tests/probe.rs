@@ -214,7 +214,7 @@ fn a_dropped_process_probe_kills_its_process_with_kill_on_drop() {
     let child = sleep_30();
     let pid = child.id();
     let err = within_20s(move || {
-        gather([process(child).kill_on_drop(true)]).timeout(Duration::from_millis(50)).run().unwrap_err()
+        gather([process(child).kill_on_drop(true)]).timeout(Duration::from_millis(50)).keep_partial().run().unwrap_err()
     });
     let partial = err.into_timeout().unwrap().into_partial();
     assert_eq!(partial.pending.len(), 1);
@@ -260,7 +260,9 @@ async fn a_failed_or_dropped_call_kills_its_process_with_kill_on_drop() {
 fn into_inner_gives_the_child_back() {
     let child = sleep_30();
     let pid = child.id();
-    let err = within_20s(move || gather([process(child)]).timeout(Duration::from_millis(50)).run().unwrap_err());
+    let err = within_20s(move || {
+        gather([process(child)]).timeout(Duration::from_millis(50)).keep_partial().run().unwrap_err()
+    });
     let partial = err.into_timeout().unwrap().into_partial();
     let mut children = partial.pending.into_children();
     let (_key, probe) = children.pop().unwrap();

@@ -272,7 +272,7 @@ async fn an_early_return_does_not_show_100_percent() {
         .unwrap();
     assert_eq!(w.done.len(), 2);
     let screen = screen_b.contents();
-    assert!(screen.starts_with("Done:  67%|"), "{screen}");
+    assert!(screen.starts_with("Failed:  67%|"), "{screen}");
     assert!(screen.contains("| 2/3 result ["), "{screen}");
 }
 

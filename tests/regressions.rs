@@ -172,7 +172,8 @@ fn futures_and_streams_are_send() {
     assert_error::<concurry::GatherError<concurry::shape::Indices, BoxFut<Result<u8, String>>, concurry::FailFast>>();
 }
 
-/// `Debug` works for every public type without `T: Debug`.
+/// `Debug` works for every public type without `T: Debug`, but `Waited`,
+/// which shows the outputs it holds.
 #[test]
 fn debug_needs_no_debug_outputs() {
     struct Opaque;
@@ -184,5 +185,7 @@ fn debug_needs_no_debug_outputs() {
     let fut = std::future::IntoFuture::into_future(async_wait(vec![std::future::ready(Opaque)]));
     assert!(format!("{fut:?}").contains("async_wait"));
     let w = concurry::wait(vec![std::future::ready(Opaque)]).run().unwrap();
-    assert_eq!(format!("{w:?}"), "Waited { done: [0], pending: Pending { keys: [] } }");
+    assert_eq!(format!("{:?}", w.pending), "Pending { keys: [] }");
+    let w = concurry::wait(vec![std::future::ready(7)]).run().unwrap();
+    assert_eq!(format!("{w:?}"), "Waited { done: [(0, 7)], pending: Pending { keys: [] } }");
 }
