@@ -1,5 +1,23 @@
 //! Spawned tasks whose own output is a `Result`.
 //!
+//! Lead with [`spawn`]: it spawns a task whose own `Err` is a failure, and
+//! which is aborted when its handle is dropped, so a fail-fast gather or a
+//! race cancels the losers instead of leaving them running:
+//!
+//! ```
+//! use concurry::{async_gather, task};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! async fn save(i: u32) -> Result<u32, String> {
+//!     if i == 2 { Err(format!("disk full at {i}")) } else { Ok(i) }
+//! }
+//! let tasks: Vec<_> = (0..4).map(|i| task::spawn(save(i))).collect();
+//! let err = async_gather(tasks).await.unwrap_err(); // the others are aborted
+//! assert_eq!(err.to_string(), "child 2 failed: disk full at 2");
+//! # }
+//! ```
+//!
 //! A `JoinHandle<Result<T, E>>` outputs `Result<Result<T, E>, JoinError>`.
 //! As an [`Outcome`](crate::Outcome), only the outer `Err` (a panic or an
 //! abort) is a failure: the task's own `Err(e)` is an ordinary value, as it
@@ -35,6 +53,60 @@ use std::task::{Context, Poll};
 
 use pin_project::pin_project;
 use tokio::task::JoinError;
+use tokio_util::task::AbortOnDropHandle;
+
+/// A task made by [`spawn`]: aborted when dropped; outputs
+/// `Result<T, TaskError<E>>`.
+pub type Task<T, E> = Flatten<AbortOnDropHandle<Result<T, E>>>;
+
+/// Spawns `fut` on the current Tokio runtime, as `tokio::spawn` does, and
+/// returns a handle that:
+///
+/// - fails on the task's own `Err(e)` as well as on a panic or abort
+///   ([`TaskError`]), so fail-fast gathers and `ReturnWhen::FirstException`
+///   see it (a plain `JoinHandle<Result<T, E>>` only fails on a panic: its
+///   task's `Err` reads as a success, see the [module docs](self));
+/// - aborts the task when dropped, so the children a fail-fast gather or a
+///   race drops stop running (a plain `JoinHandle` only detaches).
+///
+/// It is tokio-util's `AbortOnDropHandle`, flattened with [`flatten`].
+///
+/// # Panics
+///
+/// Outside a Tokio runtime, as `tokio::spawn` does. From plain code, spawn
+/// on [`shared_runtime`](crate::shared_runtime) inside its context:
+/// `let _rt = concurry::shared_runtime().enter();`.
+///
+/// # Examples
+///
+/// A hedged request: the first replica to answer wins, the other is aborted.
+///
+/// ```
+/// use std::time::Duration;
+/// use concurry::{async_wait, task, ReturnWhen};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// async fn replica(ms: u64) -> Result<u64, std::io::Error> {
+///     tokio::time::sleep(Duration::from_millis(ms)).await;
+///     Ok(ms)
+/// }
+/// let w = async_wait([task::spawn(replica(5)), task::spawn(replica(5_000))])
+///     .return_when(ReturnWhen::FirstCompleted)
+///     .await
+///     .unwrap();
+/// assert_eq!(w.done[0].1.as_ref().unwrap(), &5);
+/// drop(w.pending); // the slow replica is aborted here
+/// # }
+/// ```
+pub fn spawn<F, T, E>(fut: F) -> Task<T, E>
+where
+    F: Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    flatten(AbortOnDropHandle::new(tokio::spawn(fut)))
+}
 
 /// Why a flattened task failed: its own error, or a panic or abort.
 ///

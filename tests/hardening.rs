@@ -95,15 +95,8 @@ fn a_blocking_timeout_of_duration_max_means_no_deadline() {
 /// the first check. Now the next check is simply never due.
 #[tokio::test(start_paused = true)]
 async fn a_polling_level_of_duration_max_does_not_panic() {
-    struct Never;
-    impl Probe for Never {
-        type Output = u8;
-        fn try_finish(&mut self) -> Option<u8> {
-            None
-        }
-    }
     let schedule = Progressive::new(vec![Duration::from_millis(1), Duration::MAX], 1).unwrap();
-    let err = async_gather([probe(Never)]).polling(schedule).timeout(Duration::from_secs(1)).await.unwrap_err();
+    let err = async_gather([probe(common::Never)]).polling(schedule).timeout(Duration::from_secs(1)).await.unwrap_err();
     assert!(err.is_timeout());
 }
 

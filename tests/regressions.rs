@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::{BoxFut, DropCounter, after};
 use concurry::polling::Exponential;
-use concurry::probe::{Probe, probe};
+use concurry::probe::probe;
 use concurry::{PollingAlgorithm, ReturnWhen, async_gather, async_wait};
 
 /// Original fault: a timeout overshoots by up to one polling interval. Ours
@@ -18,16 +18,9 @@ use concurry::{PollingAlgorithm, ReturnWhen, async_gather, async_wait};
 /// a 50 ms timeout fires at 50 ms.
 #[tokio::test(start_paused = true)]
 async fn timeout_does_not_wait_for_the_next_check() {
-    struct Never;
-    impl Probe for Never {
-        type Output = u8;
-        fn try_finish(&mut self) -> Option<u8> {
-            None
-        }
-    }
     let slow = Exponential::new(Duration::from_millis(500), Duration::from_secs(5), 2.0).unwrap();
     let started = tokio::time::Instant::now();
-    let err = async_gather([probe(Never)]).polling(slow).timeout(Duration::from_millis(50)).await.unwrap_err();
+    let err = async_gather([probe(common::Never)]).polling(slow).timeout(Duration::from_millis(50)).await.unwrap_err();
     assert_eq!(started.elapsed(), Duration::from_millis(50));
     assert_eq!(err.into_timeout().unwrap().elapsed(), Duration::from_millis(50));
 }

@@ -3,9 +3,11 @@
 //! `futures::future::try_join_all(..).await?` does (issue 12, item 1).
 
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use concurry::{async_gather, async_wait};
+use concurry::{async_gather, async_wait, task};
 
 /// Children that borrow the caller's data.
 async fn lengths(words: &[String]) -> anyhow::Result<Vec<usize>> {
@@ -89,4 +91,45 @@ fn errors_are_send_sync_static() {
         check::<concurry::GatherError<concurry::shape::Indices, Borrowing<'a>, concurry::FailFast>>();
     }
     with_lifetime();
+}
+
+/// Drops flag the tasks that stopped running.
+struct Flag(Arc<AtomicUsize>);
+impl Drop for Flag {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+async fn save(i: u32, flag: Flag) -> anyhow::Result<u32> {
+    let _flag = flag;
+    if i == 1 {
+        anyhow::bail!("disk full at {i}");
+    }
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    Ok(i)
+}
+
+/// Issue 12, item 5: over `task::spawn`, the task's own `Err` fails the
+/// call and the other tasks are aborted. Over plain `JoinHandle`s (the
+/// trap, shown first) the same code reads the `Err` as a value and lets the
+/// other tasks run on.
+#[tokio::test(start_paused = true)]
+async fn spawned_tasks_fail_on_their_own_err_and_cancel_the_rest() {
+    let stopped = Arc::new(AtomicUsize::new(0));
+    let plain: Vec<_> = (0..3).map(|i| tokio::spawn(save(i, Flag(stopped.clone())))).collect();
+    let out = async_gather(plain).await.unwrap(); // no `Err`: it waited 60 s for all three
+    assert!(out[1].is_err() && out[0].is_ok());
+
+    let stopped = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..3).map(|i| task::spawn(save(i, Flag(stopped.clone())))).collect();
+    let started = tokio::time::Instant::now();
+    let err = async_gather(tasks).await.unwrap_err();
+    assert_eq!(started.elapsed(), Duration::ZERO, "fails at once");
+    assert_eq!(err.to_string(), "child 1 failed: disk full at 1");
+    tokio::task::yield_now().await;
+    assert_eq!(stopped.load(Ordering::SeqCst), 3, "the other two tasks were aborted");
+    // And `?` keeps working into anyhow.
+    let as_anyhow: anyhow::Error = err.into();
+    assert!(as_anyhow.to_string().contains("disk full"));
 }
