@@ -87,10 +87,10 @@ async fn a_timeout_converts_with_question_mark_and_reads_well() {
 fn errors_are_send_sync_static() {
     fn check<T: Send + Sync + 'static>() {}
     type Borrowing<'a> = std::future::Ready<Result<&'a str, std::io::Error>>;
-    fn with_lifetime<'a>() {
+    fn with_lifetime<'a>(_borrowed: &'a str) {
         check::<concurry::GatherError<concurry::shape::Indices, Borrowing<'a>, concurry::FailFast>>();
     }
-    with_lifetime();
+    with_lifetime("x");
 }
 
 /// Drops flag the tasks that stopped running.
