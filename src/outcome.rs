@@ -30,7 +30,9 @@ use std::convert::Infallible;
     message = "concurry cannot tell whether a `{Self}` output is a failure",
     label = "the children's output type must implement `concurry::Outcome`",
     note = "`Result<T, E>` fails on `Err`; common std types never fail",
-    note = "for a type of your own that never fails, write `concurry::never_fails!({Self});`"
+    note = "for a non-generic type defined in your crate that never fails, write `concurry::never_fails!({Self});`",
+    note = "for any other type, make the output a `Result`: \
+            `async move {{ Ok::<_, std::convert::Infallible>(fut.await) }}`"
 )]
 pub trait Outcome {
     /// The value of a success.

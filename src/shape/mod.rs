@@ -69,10 +69,28 @@ impl Keys for Indices {
 /// let set = vec![std::future::ready(1), std::future::ready(2)].into_pending();
 /// assert_eq!(set.len(), 2);
 /// ```
+///
+/// An iterator is not an input: collect it first. The compiler says so.
+///
+/// ```compile_fail
+/// let children = (0..3).map(|i| async move { i });
+/// let out = concurry::gather(children).run(); // note: collect it first: `.collect::<Vec<_>>()`
+/// ```
+///
+/// A `std::thread::JoinHandle` is not a future: wrap it in
+/// `concurry::probe::thread`. The compiler says so.
+///
+/// ```compile_fail
+/// let handles = vec![std::thread::spawn(|| 1)];
+/// let out = concurry::gather(handles).run(); // note: wrap each in `concurry::probe::thread(handle)`
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an input concurry can wait on",
     label = "expected a Vec, array, tuple or map of futures, or a `Pending` set",
-    note = "a single future goes in as `[fut]` or `(fut,)`; non-future handles through `concurry::probe`"
+    note = "an iterator of futures (such as `.map(..)`): collect it first, with `.collect::<Vec<_>>()`",
+    note = "a `std::thread::JoinHandle` or a `std::process::Child`: wrap each in `concurry::probe::thread(handle)` \
+            or `concurry::probe::process(child)`",
+    note = "a single future goes in as `[fut]` or `(fut,)`"
 )]
 pub trait IntoChildren: Sized {
     /// How the children are keyed.
