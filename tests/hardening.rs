@@ -303,3 +303,23 @@ async fn each_algorithm_reacts_to_the_check_that_saw_a_completion() {
         assert_eq!(gaps[..n], expected[..], "{algorithm}: the engine's gaps between checks");
     }
 }
+
+/// A blocking call inside a child of another blocking call (both on the
+/// calling thread) works: each has its own waker, neither eats the other's
+/// wake-ups.
+#[test]
+fn nested_blocking_calls_work() {
+    let inner = async { gather(vec![after(5, 2), after(1, 3)]).run().unwrap().iter().sum::<i32>() };
+    let out =
+        gather(vec![Box::pin(inner) as BoxFut<i32>, after(10, 1)]).timeout(Duration::from_secs(10)).run().unwrap();
+    assert_eq!(out, [5, 1]);
+    // Iterator mode from a spawn_blocking thread of a multi-thread runtime.
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let items = rt.block_on(async {
+        tokio::task::spawn_blocking(|| gather(vec![after(2, 'a'), after(1, 'b')]).iter().count()).await
+    });
+    assert_eq!(items.unwrap(), 2);
+    // And from a worker, with a timer child.
+    let got = rt.block_on(async { tokio::spawn(async { gather(vec![after(2, 7)]).run().unwrap() }).await });
+    assert_eq!(got.unwrap(), [7]);
+}
