@@ -269,7 +269,7 @@ where
     option_methods!(
         "gather",
         "Fail with [`Error::Timeout`] if not every child completes within `timeout` of the call. \
-         The outputs that did complete, and the children still pending, can be taken from the error."
+         The children still pending are dropped; with `.keep_partial()`, the outputs that did complete and the children still pending can be taken from the error instead."
     );
 
     /// Blocks the calling thread until every output is in.

@@ -267,7 +267,7 @@ where
     option_methods!(
         "wait",
         "Fail with [`Error::Timeout`] if the condition does not hold within `timeout` of the call. \
-         The error hands back the [`Waited`] value."
+         The children still pending are dropped; with `.keep_partial()`, the error hands back the [`Waited`] value instead."
     );
 
     /// Blocks the calling thread until the wait returns.
