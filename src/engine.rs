@@ -258,10 +258,9 @@ impl<L: Keys, F: Future> Engine<L, F> {
         cx: &mut Context<'_>,
         on_child: &mut impl FnMut(usize, F::Output, &L) -> ControlFlow<()>,
     ) -> Poll<Drive> {
-        let mut live_before = usize::MAX;
+        let completed_before = self.completed();
         let yielded = loop {
             let Some(pending) = self.pending.as_mut() else { return Poll::Ready(Drive::Exhausted) };
-            live_before = live_before.min(pending.len());
             let yielded = match pending.poll_round(cx, on_child) {
                 Poll::Ready(Round::Stopped) => return Poll::Ready(Drive::Stopped),
                 Poll::Ready(Round::Exhausted) => {
@@ -282,7 +281,7 @@ impl<L: Keys, F: Future> Engine<L, F> {
         // goes on before the deadline counts: what is complete is taken
         // first (a zero timeout over finished tasks succeeds), and the
         // deadline fires at the first turn that completes nothing.
-        let progressed = yielded && self.pending.as_ref().is_some_and(|p| p.len() < live_before);
+        let progressed = yielded && self.completed() > completed_before;
         if !progressed && self.poll_deadline(cx) {
             return Poll::Ready(Drive::TimedOut);
         }
@@ -298,8 +297,8 @@ impl<L: Keys, F: Future> Engine<L, F> {
         if !std::mem::take(&mut self.check_in_round) {
             return;
         }
+        let completed = self.completed();
         let (Some(polling), Some(timer)) = (self.polling.as_mut(), self.check_timer.as_mut()) else { return };
-        let completed = self.total - self.pending.as_ref().map_or(0, Pending::len);
         if completed > self.completed_at_last_check {
             polling.record_completion();
         } else {
