@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use concurry::{Progress, ReturnWhen, async_gather, async_wait};
+use concurry::{Progress, ReturnWhen, async_gather, async_try_gather, async_wait};
 use tokio::time::sleep;
 
 async fn fetch_data(id: u32) -> String {
@@ -28,12 +28,12 @@ async fn unreliable_task(x: i32) -> Result<i32, String> {
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // Basic usage: futures run concurrently; results in order.
     let futures: Vec<_> = (0..10).map(fetch_data).collect();
-    let results = async_gather(futures).timeout(Duration::from_secs(5)).await?;
+    let results = async_try_gather(futures).timeout(Duration::from_secs(5)).await?;
     println!("Got {} results, first {}", results.len(), results[0]);
 
     // Spawned tasks (the "worker futures" of the spec) work the same way.
     let tasks: Vec<_> = (0..10).map(|i| tokio::spawn(async move { 100 + i })).collect();
-    println!("tasks: {:?}", async_gather(tasks).timeout(Duration::from_secs(10)).await?);
+    println!("tasks: {:?}", async_try_gather(tasks).timeout(Duration::from_secs(10)).await?);
 
     // Two different futures at once: a tuple keeps each output's type.
     let user = async {
@@ -44,7 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         sleep(Duration::from_millis(50)).await;
         vec!["order 0", "order 1", "order 2"]
     };
-    let (user, orders) = async_gather((user, orders)).timeout(Duration::from_secs(5)).await?;
+    let (user, orders) = async_try_gather((user, orders)).timeout(Duration::from_secs(5)).await?;
     println!("user {user:?} has {} orders", orders.len());
 
     // Wait for all.
@@ -74,13 +74,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 
     // Progress: a bar, or a callback.
     let downloads: Vec<_> = (0..100).map(|i| async move { format!("file_{i}.dat") }).collect();
-    let files = async_gather(downloads).progress(true).timeout(Duration::from_secs(30)).await?;
+    let files = async_try_gather(downloads).progress(true).timeout(Duration::from_secs(30)).await?;
     println!("Downloaded {} files", files.len());
     let batches: Vec<_> = (0..50).map(|i| async move { format!("Batch {i} processed") }).collect();
     let callback = Progress::callback(|completed, total, elapsed| {
         println!("Progress: {completed}/{total} ({:.1}s)", elapsed.as_secs_f64());
     });
-    async_gather(batches).progress(callback).await?;
+    async_try_gather(batches).progress(callback).await?;
 
     // Exceptions as values.
     // Different async fns are different types: box them to share a Vec, or
@@ -92,7 +92,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         Box::pin(reliable_task(4)),
         Box::pin(unreliable_task(6)),
     ];
-    let results = async_gather(tasks).return_exceptions().timeout(Duration::from_secs(5)).await?;
+    let results = async_gather(tasks).timeout(Duration::from_secs(5)).await?;
     for (i, result) in results.iter().enumerate() {
         match result {
             Ok(v) => println!("Task {i} succeeded: {v}"),
@@ -107,7 +107,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         ("posts", Box::pin(async { (0..5).map(|i| format!("Post {i}")).collect() }) as _),
         ("friends", Box::pin(async { vec!["101".into(), "102".into(), "103".into()] }) as _),
     ]);
-    let data = async_gather(user_data).timeout(Duration::from_secs(5)).await?;
+    let data = async_try_gather(user_data).timeout(Duration::from_secs(5)).await?;
     println!("Profile: {:?}; {} posts; {} friends", data["profile"], data["posts"].len(), data["friends"].len());
     Ok(())
 }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use concurry::probe::{Batch, BatchProbe};
-use concurry::{PollingAlgorithm, gather};
+use concurry::{PollingAlgorithm, try_gather};
 
 /// The service's side: a results table its workers fill in.
 #[derive(Default)]
@@ -54,7 +54,7 @@ fn main() {
 
     let started = Instant::now();
     let handles: Vec<_> = (0..1_000).map(|job| batch.handle(service.submit(job))).collect();
-    let results = gather(handles).polling(PollingAlgorithm::Adaptive).run().expect("jobs finish");
+    let results = try_gather(handles).polling(PollingAlgorithm::Adaptive).run().expect("jobs finish");
 
     let round_trips = batch.backend().round_trips.load(Ordering::Relaxed);
     assert!(results.iter().enumerate().all(|(job, &r)| r == job as u64 * 2));

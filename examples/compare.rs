@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use concurry::progress::Bar;
-use concurry::{ReturnWhen, async_gather, async_wait};
+use concurry::{ReturnWhen, async_gather, async_try_gather, async_wait};
 use futures::StreamExt;
 use indicatif::ProgressDrawTarget;
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
@@ -227,7 +227,7 @@ fn main() {
                 std::thread::sleep(Duration::from_micros(200));
                 let _ = tx.send(Instant::now());
             });
-            let sent = if ours { async_gather([rx]).await.expect("sent")[0] } else { rx.await.expect("sent") };
+            let sent = if ours { async_try_gather([rx]).await.expect("sent")[0] } else { rx.await.expect("sent") };
             let woke = sent.elapsed();
             sender.join().expect("sender");
             woke

@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use concurry::{Error, gather, shared_runtime};
+use concurry::{Error, shared_runtime, try_gather};
 
 async fn process(item: u64) -> u64 {
     tokio::time::sleep(Duration::from_millis(item * 10)).await;
@@ -21,7 +21,7 @@ fn process_with_deadline(items: &[u64], deadline: Duration) -> Vec<(usize, u64)>
     let start = Instant::now();
     let futures: Vec<_> = items.iter().map(|&i| shared_runtime().spawn(process(i))).collect();
     let mut results = Vec::new();
-    for item in gather(futures).iter() {
+    for item in try_gather(futures).iter() {
         results.push(item.expect("tasks do not fail"));
         if start.elapsed() >= deadline {
             println!("Deadline reached after processing {} items", results.len());
@@ -39,7 +39,7 @@ fn main() {
 
     let futures: Vec<_> = items.iter().map(|&i| Box::pin(process(i))).collect();
     let mut done = 0;
-    for item in gather(futures).timeout(Duration::from_millis(150)).iter() {
+    for item in try_gather(futures).timeout(Duration::from_millis(150)).iter() {
         match item {
             Ok(_) => done += 1,
             Err(Error::Timeout(t)) => {

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use concurry::{gather, shared_runtime, task::flatten, wait};
+use concurry::{gather, shared_runtime, task::flatten, try_gather, wait};
 use indexmap::IndexMap;
 use tokio::task::JoinHandle;
 
@@ -27,7 +27,7 @@ struct TaskId {
 fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // Self-documenting results: by name, not by position.
     let tasks = HashMap::from([("users", job(30, 120)), ("products", job(10, 45)), ("orders", job(20, 300))]);
-    let results = gather(tasks).run()?;
+    let results = try_gather(tasks).run()?;
     println!("users={} products={} orders={}", results["users"], results["products"], results["orders"]);
 
     // wait() with a dict: done holds each key with its output.
@@ -48,7 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     data.insert("preferences", job(5, "dark mode"));
     data.insert("history", job(10, "3 orders"));
     data.insert("recommendations", job(15, "5 items"));
-    let data = gather(data).timeout(Duration::from_secs(10)).run()?;
+    let data = try_gather(data).timeout(Duration::from_secs(10)).run()?;
     for (name, value) in &data {
         println!("{name}: {value}");
     }
@@ -56,7 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // Iterator mode yields (key, result) as each completes.
     let tasks: BTreeMap<String, _> =
         (0..5).map(|i| (format!("batch_{i}"), job(50 - 10 * i, vec![0; i as usize]))).collect();
-    for item in gather(tasks).iter() {
+    for item in try_gather(tasks).iter() {
         let (batch_name, result) = item?;
         println!("{batch_name}: processed {} items", result.len());
     }
@@ -67,7 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         ("optional_task", flatten(job(5, Err("quota exceeded".to_string())))),
         ("backup_task", flatten(job(5, Ok("saved")))),
     ]);
-    let results = gather(tasks).return_exceptions().timeout(Duration::from_secs(60)).run()?;
+    let results = gather(tasks).timeout(Duration::from_secs(60)).run()?;
     if let Err(e) = &results["critical_task"] {
         return Err(format!("CRITICAL: main task failed: {e}").into());
     }
@@ -76,9 +76,9 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
 
     // Any hashable (or ordered) key type.
-    let by_int = gather(HashMap::from([(1, job(1, 'a')), (2, job(1, 'b')), (3, job(1, 'c'))])).run()?;
-    let by_tuple = gather(HashMap::from([(("user", 123), job(1, "x")), (("user", 456), job(1, "y"))])).run()?;
-    let by_struct = gather(BTreeMap::from([
+    let by_int = try_gather(HashMap::from([(1, job(1, 'a')), (2, job(1, 'b')), (3, job(1, 'c'))])).run()?;
+    let by_tuple = try_gather(HashMap::from([(("user", 123), job(1, "x")), (("user", 456), job(1, "y"))])).run()?;
+    let by_struct = try_gather(BTreeMap::from([
         (TaskId { category: "fetch", id: 1 }, job(2, 10)),
         (TaskId { category: "process", id: 1 }, job(1, 20)),
     ]))

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use concurry::{Error, ReturnWhen, gather, shared_runtime, task::flatten, wait};
+use concurry::{Error, ReturnWhen, gather, shared_runtime, task::flatten, try_gather, wait};
 
 type Task = concurry::task::Flatten<tokio::task::JoinHandle<Result<u32, String>>>;
 
@@ -20,21 +20,20 @@ fn task(i: u32, ms: u64) -> Task {
 
 fn main() {
     // Default: the first failure is returned at once; the rest are dropped.
-    match gather(vec![task(0, 5), task(1, 10), task(2, 50)]).run() {
+    match try_gather(vec![task(0, 5), task(1, 10), task(2, 50)]).run() {
         Ok(results) => println!("all succeeded: {results:?}"),
         Err(Error::Failed { key, error }) => println!("Task {key} failed: {error}"),
         Err(other) => println!("other error: {other}"),
     }
 
     // Errors as values.
-    let results =
-        gather((0..10).map(|i| task(i, 1)).collect::<Vec<_>>()).return_exceptions().run().expect("no timeout");
+    let results = gather((0..10).map(|i| task(i, 1)).collect::<Vec<_>>()).run().expect("no timeout");
     let (successes, failures): (Vec<_>, Vec<_>) = results.into_iter().enumerate().partition(|(_, r)| r.is_ok());
     println!("Successes: {}, Failures: {}", successes.len(), failures.len());
 
     // Per key.
     let tasks = HashMap::from([("must_succeed", task(0, 1)), ("may_fail", task(1, 1)), ("best_effort", task(5, 1))]);
-    let mut results = gather(tasks).return_exceptions().run().expect("no timeout");
+    let mut results = gather(tasks).run().expect("no timeout");
     if let Err(e) = &results["must_succeed"] {
         panic!("Critical task failed: {e}");
     }
@@ -46,7 +45,7 @@ fn main() {
     println!("kept {} results", results.len());
 
     // Iterator mode: log each failure and go on.
-    for item in gather((0..6).map(|i| task(i, u64::from(i))).collect::<Vec<_>>()).return_exceptions().iter() {
+    for item in gather((0..6).map(|i| task(i, u64::from(i))).collect::<Vec<_>>()).iter() {
         match item.expect("no timeout") {
             (index, Ok(v)) => println!("Task {index} succeeded: {v}"),
             (index, Err(e)) => println!("Task {index} failed: {e}"),
@@ -65,7 +64,7 @@ fn main() {
     }
 
     // Timeout versus failure.
-    match gather(vec![task(0, 10_000), task(4, 1)]).timeout(Duration::from_millis(50)).run() {
+    match try_gather(vec![task(0, 10_000), task(4, 1)]).timeout(Duration::from_millis(50)).run() {
         Err(Error::Timeout(t)) => println!("Operation timed out: {t}"),
         Err(Error::Failed { key, error }) => println!("Task {key} failed: {error}"),
         Err(other) => println!("other: {other}"),

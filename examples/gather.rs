@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use concurry::{gather, shared_runtime};
+use concurry::{gather, shared_runtime, try_gather};
 use tokio::task::JoinHandle;
 
 fn compute(i: u64) -> JoinHandle<u64> {
@@ -22,13 +22,13 @@ fn risky_task(i: u64) -> JoinHandle<Result<u64, String>> {
 
 fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // Blocking mode: results in input order, whatever the completion order.
-    let results = gather((0..10).map(compute).collect::<Vec<_>>()).timeout(Duration::from_secs(30)).run()?;
+    let results = try_gather((0..10).map(compute).collect::<Vec<_>>()).timeout(Duration::from_secs(30)).run()?;
     assert_eq!(results, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     println!("blocking mode: {results:?}");
 
     // Iterator mode: (index, result) as each completes.
     let mut order = Vec::new();
-    for item in gather((0..10).map(compute).collect::<Vec<_>>()).progress(true).iter() {
+    for item in try_gather((0..10).map(compute).collect::<Vec<_>>()).progress(true).iter() {
         let (index, result) = item?;
         println!("Task {index} completed: {result}");
         order.push(index);
@@ -37,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 
     // return_exceptions: each error is a value in its slot. (A task's own
     // `Err` is a value here in any case; see `task::flatten` to fail on it.)
-    let results = gather((0..6).map(risky_task).collect::<Vec<_>>()).return_exceptions().run()?;
+    let results = gather((0..6).map(risky_task).collect::<Vec<_>>()).run()?;
     for (i, result) in results.iter().enumerate() {
         match result {
             Ok(Ok(v)) => println!("Task {i} succeeded: {v}"),
@@ -47,9 +47,10 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
 
     // Input formats: a list gives a list, a dict a dict, variadic a tuple.
-    let list = gather(vec![compute(1), compute(2)]).run()?;
-    let dict = gather(HashMap::from([("fetch", compute(1)), ("process", compute(2)), ("save", compute(3))])).run()?;
-    let (a, b, c) = gather((compute(1), compute(2), shared_runtime().spawn(async { "three" }))).run()?;
+    let list = try_gather(vec![compute(1), compute(2)]).run()?;
+    let dict =
+        try_gather(HashMap::from([("fetch", compute(1)), ("process", compute(2)), ("save", compute(3))])).run()?;
+    let (a, b, c) = try_gather((compute(1), compute(2), shared_runtime().spawn(async { "three" }))).run()?;
     println!(
         "list {list:?}; dict fetch={} process={} save={}; variadic ({a}, {b}, {c})",
         dict["fetch"], dict["process"], dict["save"]

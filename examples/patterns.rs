@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use concurry::{PollingAlgorithm, ReturnWhen, gather, shared_runtime, task::flatten, wait};
+use concurry::{PollingAlgorithm, ReturnWhen, gather, shared_runtime, task::flatten, try_gather, wait};
 use tokio::task::JoinHandle;
 
 fn transform(x: u64) -> JoinHandle<u64> {
@@ -23,7 +23,7 @@ fn concurrent_map(items: &[u64], batch_size: usize) -> Vec<u64> {
     let mut results = Vec::with_capacity(items.len());
     for batch in items.chunks(batch_size) {
         let futures: Vec<_> = batch.iter().map(|&x| transform(x)).collect();
-        results.extend(gather(futures).timeout(Duration::from_secs(60)).run().expect("batch completes"));
+        results.extend(try_gather(futures).timeout(Duration::from_secs(60)).run().expect("batch completes"));
     }
     results
 }
@@ -57,7 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let phase1: Vec<_> = (0..10u64)
         .map(|i| shared_runtime().spawn(async move { if i % 3 == 0 { None } else { Some(("success", i)) } }))
         .collect();
-    let phase1 = gather(phase1).run()?;
+    let phase1 = try_gather(phase1).run()?;
     let phase2: Vec<_> = phase1
         .iter()
         .flatten()
@@ -65,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .map(|&(_, data)| flatten(shared_runtime().spawn(async move { Ok::<_, String>(data * 100) })))
         .collect();
     if !phase2.is_empty() {
-        let phase2 = gather(phase2).return_exceptions().run()?;
+        let phase2 = gather(phase2).run()?;
         println!("phase 2 ran {} of {} items", phase2.len(), phase1.len());
     }
 
@@ -82,7 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let mut successes = HashMap::new();
     let (max_retries, backoff) = (3, 2.0_f64);
     for attempt in 0..=max_retries {
-        let results = gather(pending_ids.iter().map(|&i| submit(i)).collect::<Vec<_>>()).return_exceptions().run()?;
+        let results = gather(pending_ids.iter().map(|&i| submit(i)).collect::<Vec<_>>()).run()?;
         let mut failed = Vec::new();
         for (&id, result) in pending_ids.iter().zip(results) {
             match result {
@@ -103,8 +103,11 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 
     // A large batch: adaptive polling, progress and a timeout.
     let futures: Vec<_> = (0..10_000u64).map(transform).collect();
-    let results =
-        gather(futures).polling(PollingAlgorithm::Adaptive).progress(true).timeout(Duration::from_secs(300)).run()?;
+    let results = try_gather(futures)
+        .polling(PollingAlgorithm::Adaptive)
+        .progress(true)
+        .timeout(Duration::from_secs(300))
+        .run()?;
     println!("large batch: {} results", results.len());
     Ok(())
 }

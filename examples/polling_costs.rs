@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use concurry::probe::{Probe, probe, thread};
-use concurry::{PollingAlgorithm, async_gather, gather};
+use concurry::{PollingAlgorithm, async_try_gather, try_gather};
 
 #[path = "../benches/support/measure.rs"]
 mod measure;
@@ -29,7 +29,7 @@ fn measure(polling: PollingAlgorithm) -> (Duration, Duration, f64) {
     let cpu_before = cpu_ns();
     let started = Instant::now();
     let mut late = Vec::new();
-    for item in gather(threads).polling(polling).iter() {
+    for item in try_gather(threads).polling(polling).iter() {
         let (_, finished_at) = item.expect("threads do not panic");
         late.push(finished_at.elapsed());
     }
@@ -52,7 +52,7 @@ fn main() {
     println!("waiting on 16 OS threads finishing over 1.5 s, blocking gather in iterator mode");
     println!("{:<12} {:>14} {:>14} {:>16}", "algorithm", "median late", "max late", "CPU ms per s");
     // Warm the shared runtime first.
-    let _ = gather([std::future::ready(0)]).run();
+    let _ = try_gather([std::future::ready(0)]).run();
     for alg in [
         PollingAlgorithm::Fixed,
         PollingAlgorithm::Adaptive,
@@ -68,7 +68,7 @@ fn main() {
     let cpu_before = cpu_ns();
     rt.block_on(async {
         let never = probe(Never(checks.clone()));
-        let _ = async_gather([never]).timeout(Duration::from_secs(1)).await;
+        let _ = async_try_gather([never]).timeout(Duration::from_secs(1)).await;
     });
     let cpu = Duration::from_nanos(cpu_ns() - cpu_before);
     println!(

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use concurry::progress::Bar;
-use concurry::{Progress, ReturnWhen, gather, shared_runtime, wait};
+use concurry::{Progress, ReturnWhen, shared_runtime, try_gather, wait};
 
 fn tasks(n: u64) -> Vec<tokio::task::JoinHandle<u64>> {
     (0..n)
@@ -29,12 +29,12 @@ fn log_info(message: &str) {
 
 fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // 1. The default bar: "Gathering: 100%|█████| 1000/1000 result [..]".
-    let results = gather(tasks(1000)).progress(true).run()?;
+    let results = try_gather(tasks(1000)).progress(true).run()?;
     println!("default bar: gathered {} results", results.len());
 
     // 2. A custom bar.
     let bar = Bar::default().desc("Processing batches").unit("batch").colour("green").miniters(10);
-    let results = gather(tasks(200)).progress(bar).run()?;
+    let results = try_gather(tasks(200)).progress(bar).run()?;
     println!("custom bar: gathered {} batches", results.len());
 
     // 3. A callback.
@@ -64,7 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             ));
         }
     });
-    let results = gather(tasks(300)).progress(logging).timeout(Duration::from_secs(300)).run()?;
+    let results = try_gather(tasks(300)).progress(logging).timeout(Duration::from_secs(300)).run()?;
     println!("logging: gathered {} results in {:.2?}", results.len(), started.elapsed());
     Ok(())
 }

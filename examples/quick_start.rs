@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use concurry::{gather, shared_runtime, wait};
+use concurry::{shared_runtime, try_gather, wait};
 
 /// Simulates an API call.
 async fn fetch_data(id: u32) -> String {
@@ -26,7 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Gather all results, in the same order as the tasks.
     let tasks: Vec<_> = (0..10).map(|i| runtime.spawn(fetch_data(i))).collect();
-    let results = gather(tasks).timeout(Duration::from_secs(30)).run()?;
+    let results = try_gather(tasks).timeout(Duration::from_secs(30)).run()?;
     for (i, result) in results.iter().enumerate() {
         println!("Task {i}: {result}");
     }

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use concurry::{gather, shared_runtime};
+use concurry::{shared_runtime, try_gather};
 
 /// Pretends to analyse a document; longer documents take longer.
 async fn analyze_document(doc: &'static str) -> usize {
@@ -27,7 +27,7 @@ fn main() {
     let futures: Vec<_> = documents.iter().map(|doc| shared_runtime().spawn(analyze_document(doc))).collect();
 
     // Iterator mode: each (index, result) as it completes.
-    for item in gather(futures).progress(true).iter() {
+    for item in try_gather(futures).progress(true).iter() {
         let (doc_id, analysis) = item.expect("analysis tasks do not fail");
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
         send_to_client(&format!(

@@ -52,7 +52,7 @@ use crate::error::BlockingError;
 ///
 /// ```
 /// let task = concurry::shared_runtime().spawn(async { 40 + 2 });
-/// assert_eq!(concurry::gather([task]).run().unwrap(), [42]);
+/// assert_eq!(concurry::try_gather([task]).run().unwrap(), [42]);
 /// ```
 pub fn shared_runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();

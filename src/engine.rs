@@ -65,6 +65,8 @@ impl Entry {
     pub(crate) const ASYNC_WAIT: Self = Self { name: "async_wait", gathers: false, blocking: false };
     pub(crate) const GATHER: Self = Self { name: "gather", gathers: true, blocking: true };
     pub(crate) const ASYNC_GATHER: Self = Self { name: "async_gather", gathers: true, blocking: false };
+    pub(crate) const TRY_GATHER: Self = Self { name: "try_gather", gathers: true, blocking: true };
+    pub(crate) const ASYNC_TRY_GATHER: Self = Self { name: "async_try_gather", gathers: true, blocking: false };
 
     fn label(self) -> &'static str {
         if self.gathers { "Gathering" } else { "Waiting" }
@@ -383,10 +385,10 @@ impl<L: Keys, F: Future> Engine<L, F> {
     /// Ends the call on its deadline: marks the progress, and hands back,
     /// as the policy `P` says, the outputs `done` picks (by key) with the
     /// children still pending, or nothing (dropping the children now).
-    pub(crate) fn timed_out<T, E, P: PartialPolicy>(
+    pub(crate) fn timed_out<T, P: PartialPolicy>(
         &mut self,
         done: impl FnOnce(&Pending<L, F>) -> Vec<(L::Key, T)>,
-    ) -> Error<L::Key, E, P::Partial<L, F, T>> {
+    ) -> Error<L::Key, P::Partial<L, F, T>> {
         self.finish(End::Timeout);
         let completed = self.completed();
         let pending = self.take_pending().expect("the engine holds its children until it finishes");

@@ -109,7 +109,11 @@ pub struct BlockingError {
 
 impl BlockingError {
     pub(crate) fn new(entry: &'static str) -> Self {
-        let entry_async = if entry == "wait" { "async_wait" } else { "async_gather" };
+        let entry_async = match entry {
+            "wait" => "async_wait",
+            "try_gather" => "async_try_gather",
+            _ => "async_gather",
+        };
         Self { entry, entry_async }
     }
 }
@@ -252,21 +256,47 @@ impl<P> fmt::Debug for Timeout<P> {
 
 impl<P> std::error::Error for Timeout<P> {}
 
+/// A child's error, as the fail-fast verbs ([`try_gather`](crate::try_gather),
+/// [`async_try_gather`](crate::async_try_gather)) hand it back: boxed, so
+/// that children with different error types can share one call, and so that
+/// `anyhow::Error`, `String` and every `std::error::Error + Send + Sync`
+/// fit. The original error is reachable with `downcast_ref` (or
+/// [`Error::child_error`]), except for an `anyhow::Error` child error:
+/// anyhow boxes its own wrapper, which keeps the messages and the chain but
+/// not the typed root; return a typed error from such children, or
+/// `anyhow::Error::reallocate_into_boxed_dyn_error_without_backtrace()`,
+/// if a handler must downcast.
+///
+/// # Examples
+///
+/// ```
+/// let err = concurry::try_gather([std::future::ready(Err::<u8, _>(std::fmt::Error))]).run().unwrap_err();
+/// let (_, error): (usize, concurry::BoxError) = err.into_failed().unwrap();
+/// assert!(error.downcast_ref::<std::fmt::Error>().is_some());
+/// ```
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Why a `wait` or `gather` did not return its result.
 ///
 /// - `K` is the key type (`usize` for `Vec`s, arrays and tuples; the map's
 ///   key for maps);
-/// - `E` is the children's error type (`std::convert::Infallible` for
-///   `wait` and for `return_exceptions`, which never fail on a child);
-/// - `P` is the partial result handed back on a timeout.
+/// - `P` is the partial result handed back on a timeout: `()` unless the
+///   call was made with `.keep_partial()` (see [`partial`](crate::partial)).
+///
+/// Only the fail-fast verbs ([`try_gather`](crate::try_gather) and
+/// [`async_try_gather`](crate::async_try_gather)) fail on a child, with
+/// [`Error::Failed`]: its message names the child's key, and
+/// [`source()`](std::error::Error::source) is the child's own error, so
+/// `anyhow`'s `chain()`, `root_cause()` and `downcast_ref` reach it, as a
+/// handler that maps error types to statuses needs.
 ///
 /// What `?` into `anyhow::Error` or `Box<dyn Error + Send + Sync>` needs:
-/// the error is `Send + Sync + 'static` exactly when `K` and `E` are
+/// the error is `Send + Sync + 'static` exactly when `K` is
 /// `Send + Sync + 'static` and `P` is `Send + 'static`. By default `P` is
 /// `()`, so the children themselves never matter: they may borrow, or be
 /// `!Send`. After `.keep_partial()`, `P` holds the pending children, which
 /// then must be `Send + 'static` too (they need not be `Sync`).
-/// `Debug` needs only `K: Debug` and `E: Debug`.
+/// `Debug` and `Display` need only `K: Debug`.
 ///
 /// # Examples
 ///
@@ -276,21 +306,23 @@ impl<P> std::error::Error for Timeout<P> {}
 /// use concurry::Error;
 ///
 /// let futs = vec![Ok(1), Err("boom"), Ok(3)].into_iter().map(std::future::ready);
-/// match concurry::async_gather(futs.collect::<Vec<_>>()).await {
-///     Err(Error::Failed { key, error }) => assert_eq!((key, error), (1, "boom")),
+/// match concurry::async_try_gather(futs.collect::<Vec<_>>()).await {
+///     Err(Error::Failed { key, error }) => assert_eq!((key, error.to_string()), (1, "boom".to_string())),
 ///     other => panic!("unexpected: {other:?}"),
 /// }
 /// # }
 /// ```
 #[non_exhaustive]
-pub enum Error<K, E, P> {
-    /// A child failed (an `Err` output, or a panicked task or thread), and
-    /// `return_exceptions` was off. The other children were dropped.
+pub enum Error<K, P = ()> {
+    /// A child of a fail-fast call ([`try_gather`](crate::try_gather))
+    /// failed: an `Err` output, or a panicked task or thread. The other
+    /// children were dropped.
     Failed {
         /// The failed child's key.
         key: K,
-        /// Its error.
-        error: E,
+        /// Its error, also the [`source()`](std::error::Error::source) of
+        /// this one.
+        error: BoxError,
     },
     /// The timeout passed before the call could return. Boxed, so that
     /// results stay small on the success path.
@@ -299,7 +331,7 @@ pub enum Error<K, E, P> {
     Blocking(BlockingError),
 }
 
-impl<K, E, P> Error<K, E, P> {
+impl<K, P> Error<K, P> {
     /// The timeout, if this is one.
     ///
     /// # Examples
@@ -327,15 +359,45 @@ impl<K, E, P> Error<K, E, P> {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
     /// let futs = vec![std::future::ready(Err::<u8, _>("no"))];
-    /// let err = concurry::async_gather(futs).await.unwrap_err();
-    /// assert_eq!(err.into_failed(), Some((0, "no")));
+    /// let err = concurry::async_try_gather(futs).await.unwrap_err();
+    /// let (key, error) = err.into_failed().unwrap();
+    /// assert_eq!((key, error.to_string()), (0, "no".to_string()));
     /// # }
     /// ```
-    pub fn into_failed(self) -> Option<(K, E)> {
+    pub fn into_failed(self) -> Option<(K, BoxError)> {
         match self {
             Self::Failed { key, error } => Some((key, error)),
             _ => None,
         }
+    }
+
+    /// The failed child's error as an `E`, if this is a failure with an
+    /// error of that type. Looks through the child's error itself and its
+    /// [`source()`](std::error::Error::source) chain, so a child's
+    /// `anyhow::Error` made from an `E` is found too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[derive(Debug, thiserror::Error)]
+    /// #[error("orders service down")]
+    /// struct OrdersDown;
+    ///
+    /// let futs = vec![std::future::ready(Err::<u8, _>(OrdersDown))];
+    /// let err = concurry::try_gather(futs).run().unwrap_err();
+    /// assert!(err.child_error::<OrdersDown>().is_some());
+    /// assert!(err.child_error::<std::io::Error>().is_none());
+    /// ```
+    pub fn child_error<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        let Self::Failed { error, .. } = self else { return None };
+        let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
+        while let Some(e) = next {
+            if let Some(found) = e.downcast_ref::<E>() {
+                return Some(found);
+            }
+            next = e.source();
+        }
+        None
     }
 
     /// `true` for a timeout.
@@ -351,23 +413,28 @@ impl<K, E, P> Error<K, E, P> {
     }
 }
 
-impl<K, E, P> From<BlockingError> for Error<K, E, P> {
+impl<K, P> From<BlockingError> for Error<K, P> {
     fn from(e: BlockingError) -> Self {
         Self::Blocking(e)
     }
 }
 
-impl<K: fmt::Debug, E: fmt::Display, P> fmt::Display for Error<K, E, P> {
+/// A failure's message names the child (`child 1 failed`); the child's own
+/// error is the [`source`](std::error::Error::source), not repeated in the
+/// message, as the Rust error-handling guidelines ask, so a report of the
+/// chain shows each message once: `{:#}` on an `anyhow::Error` prints
+/// `child 1 failed: orders service down`.
+impl<K: fmt::Debug, P> fmt::Display for Error<K, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Failed { key, error } => write!(f, "child {key:?} failed: {error}"),
+            Self::Failed { key, .. } => write!(f, "child {key:?} failed"),
             Self::Timeout(t) => t.fmt(f),
             Self::Blocking(b) => b.fmt(f),
         }
     }
 }
 
-impl<K: fmt::Debug, E: fmt::Debug, P> fmt::Debug for Error<K, E, P> {
+impl<K: fmt::Debug, P> fmt::Debug for Error<K, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Failed { key, error } => f.debug_struct("Failed").field("key", key).field("error", error).finish(),
@@ -377,10 +444,14 @@ impl<K: fmt::Debug, E: fmt::Debug, P> fmt::Debug for Error<K, E, P> {
     }
 }
 
-/// Needs only `Debug + Display` of the child error, so errors such as
-/// `String` or `anyhow::Error` work too; the child error is shown in the
-/// message rather than as [`source`](std::error::Error::source).
-impl<K: fmt::Debug, E: fmt::Debug + fmt::Display, P> std::error::Error for Error<K, E, P> {}
+impl<K: fmt::Debug, P> std::error::Error for Error<K, P> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Failed { error, .. } => Some(error.as_ref()),
+            Self::Timeout(_) | Self::Blocking(_) => None,
+        }
+    }
+}
 
 /// A `std::thread` that panicked: its panic message, when it was a string.
 ///
@@ -388,7 +459,7 @@ impl<K: fmt::Debug, E: fmt::Debug + fmt::Display, P> std::error::Error for Error
 ///
 /// ```
 /// let h = std::thread::spawn(|| -> u8 { panic!("bad input") });
-/// let out = concurry::gather(vec![concurry::probe::thread(h)]).return_exceptions().run().unwrap();
+/// let out = concurry::gather(vec![concurry::probe::thread(h)]).run().unwrap();
 /// assert_eq!(out[0].as_ref().unwrap_err().message(), Some("bad input"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -412,7 +483,7 @@ impl ThreadPanic {
     ///
     /// ```
     /// let h = std::thread::spawn(|| -> u8 { panic!("boom") });
-    /// let out = concurry::gather([concurry::probe::thread(h)]).return_exceptions().run().unwrap();
+    /// let out = concurry::gather([concurry::probe::thread(h)]).run().unwrap();
     /// assert_eq!(out[0].as_ref().unwrap_err().message(), Some("boom"));
     /// ```
     pub fn message(&self) -> Option<&str> {

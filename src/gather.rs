@@ -1,7 +1,8 @@
-//! `gather` / `async_gather`: every output, in the input's shape; or, in
-//! iterator mode, each `(key, output)` as it completes.
+//! `gather` / `async_gather` (every output, as it is) and `try_gather` /
+//! `async_try_gather` (the first failure ends the call): the outputs in the
+//! input's shape; or, in iterator mode, each `(key, output)` as it
+//! completes. One builder, [`Gather`], serves both; its [`Mode`] says which.
 
-use std::convert::Infallible;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::ops::ControlFlow;
@@ -11,83 +12,90 @@ use std::task::{Context, Poll};
 use futures::Stream;
 
 use crate::engine::{Drive, Engine, Entry, Options, option_methods};
-use crate::error::Error;
+use crate::error::{BoxError, Error};
 use crate::partial::{Discard, KeepPartial, PartialPolicy};
 use crate::progress::End;
 use crate::shape::{IntoChildren, Keys, Outputs, Shape};
 use crate::{Outcome, Waited};
 
-/// How a gather treats a failed child: the typestate of [`Gather`].
+/// How a gather treats each output `O`: the typestate of [`Gather`], chosen
+/// by the verb.
 ///
 /// # Examples
 ///
 /// ```
-/// // The mode is chosen with `.return_exceptions()`; it decides the result type.
-/// let strict: Vec<u8> = concurry::gather(vec![std::future::ready(Ok::<u8, String>(1))]).run().unwrap();
-/// let lenient: Vec<Result<u8, String>> =
-///     concurry::gather(vec![std::future::ready(Ok::<u8, String>(1))]).return_exceptions().run().unwrap();
-/// assert_eq!((strict, lenient), (vec![1], vec![Ok(1)]));
+/// // The verb chooses the mode; the mode decides the result type.
+/// let every: Vec<Result<u8, String>> = concurry::gather(vec![std::future::ready(Ok::<u8, String>(1))]).run().unwrap();
+/// let values: Vec<u8> = concurry::try_gather(vec![std::future::ready(Ok::<u8, String>(1))]).run().unwrap();
+/// assert_eq!((every, values), (vec![Ok(1)], vec![1]));
 /// ```
-pub trait Mode {
+pub trait Mode<O> {
     /// What each child contributes to the result.
-    type Item<O: Outcome>;
-    /// The error a child's failure ends the call with.
-    type Error<O: Outcome>;
+    type Item;
     /// Sorts an output into a result item or a failure.
-    fn accept<O: Outcome>(out: O) -> Result<Self::Item<O>, Self::Error<O>>;
+    ///
+    /// # Errors
+    ///
+    /// The child's error, when the output is a failure that ends the call.
+    fn accept(out: O) -> Result<Self::Item, BoxError>;
 }
 
-/// The default: the first failure ends the call; outputs are the success
-/// values (`T` of a `Result<T, E>`).
+/// [`gather`] and [`async_gather`]: every output as it is, whatever its type,
+/// errors included, in its slot (the spec's `return_exceptions=True`, and
+/// what `join_all` does).
 ///
 /// # Examples
 ///
 /// ```
-/// let err = concurry::gather(vec![std::future::ready(Err::<u8, _>("no"))]).run().unwrap_err();
-/// assert_eq!(err.into_failed(), Some((0, "no")));
+/// let out = concurry::gather(vec![std::future::ready(Err::<u8, _>("no"))]).run().unwrap();
+/// assert_eq!(out, [Err("no")]);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AsIs;
+
+/// [`try_gather`] and [`async_try_gather`]: the first failure ends the call
+/// with [`Error::Failed`]; the outputs are the success values (`T` of a
+/// `Result<T, E>`), as `try_join_all` gives.
+///
+/// # Examples
+///
+/// ```
+/// let err = concurry::try_gather(vec![std::future::ready(Err::<u8, _>("no"))]).run().unwrap_err();
+/// assert_eq!(err.into_failed().unwrap().1.to_string(), "no");
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FailFast;
 
-/// `.return_exceptions()`: every output as it is, errors included, in its
-/// slot.
-///
-/// # Examples
-///
-/// ```
-/// let out = concurry::gather(vec![std::future::ready(Err::<u8, _>("no"))]).return_exceptions().run().unwrap();
-/// assert_eq!(out, [Err("no")]);
-/// ```
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ReturnExceptions;
-
-impl Mode for FailFast {
-    type Item<O: Outcome> = O::Value;
-    type Error<O: Outcome> = O::Error;
-    fn accept<O: Outcome>(out: O) -> Result<O::Value, O::Error> {
-        out.into_result()
+impl<O> Mode<O> for AsIs {
+    type Item = O;
+    #[inline]
+    fn accept(out: O) -> Result<O, BoxError> {
+        Ok(out)
     }
 }
 
-impl Mode for ReturnExceptions {
-    type Item<O: Outcome> = O;
-    type Error<O: Outcome> = Infallible;
-    fn accept<O: Outcome>(out: O) -> Result<O, Infallible> {
-        Ok(out)
+impl<O: Outcome> Mode<O> for FailFast
+where
+    O::Error: Into<BoxError>,
+{
+    type Item = O::Value;
+    #[inline]
+    fn accept(out: O) -> Result<O::Value, BoxError> {
+        out.into_result().map_err(Into::into)
     }
 }
 
 type Out<F> = <F as Future>::Output;
 /// A failed child's index and error, held until the drive stops.
-type Failure<M, F> = (usize, <M as Mode>::Error<Out<F>>);
-type Item<M, F> = <M as Mode>::Item<Out<F>>;
+type Failure = (usize, BoxError);
+type Item<M, F> = <M as Mode<Out<F>>>::Item;
 /// The partial result a gather's timeout hands back.
 ///
 /// # Examples
 ///
 /// ```
-/// use concurry::{shape::Indices, FailFast, GatherPartial};
-/// type Partial = GatherPartial<Indices, std::future::Pending<u8>, FailFast>;
+/// use concurry::{shape::Indices, AsIs, GatherPartial};
+/// type Partial = GatherPartial<Indices, std::future::Pending<u8>, AsIs>;
 /// let never = vec![std::future::pending::<u8>()];
 /// let partial: Partial = concurry::gather(never).timeout(std::time::Duration::ZERO).keep_partial().run().unwrap_err().into_timeout().unwrap().into_partial();
 /// assert_eq!(partial.pending.len(), 1);
@@ -102,18 +110,17 @@ pub type GatherPartial<L, F, M> = Waited<L, F, Item<M, F>>;
 /// ```
 /// use concurry::{shape::Indices, FailFast, GatherError};
 /// type Ready = std::future::Ready<Result<u8, String>>;
-/// let err: GatherError<Indices, Ready, FailFast> = concurry::gather(vec![std::future::ready(Err::<u8, _>("no".to_string()))]).run().unwrap_err();
-/// assert_eq!(err.to_string(), "child 0 failed: no");
+/// let err: GatherError<Indices, Ready, FailFast> = concurry::try_gather(vec![std::future::ready(Err::<u8, _>("no".to_string()))]).run().unwrap_err();
+/// assert_eq!(err.to_string(), "child 0 failed");
 /// ```
-pub type GatherError<L, F, M, P = Discard> =
-    Error<<L as Keys>::Key, <M as Mode>::Error<Out<F>>, <P as PartialPolicy>::Partial<L, F, Item<M, F>>>;
+pub type GatherError<L, F, M, P = Discard> = Error<<L as Keys>::Key, <P as PartialPolicy>::Partial<L, F, Item<M, F>>>;
 /// The result of a gather over the input `S`, in mode `M`.
 ///
 /// # Examples
 ///
 /// ```
-/// use concurry::{FailFast, GatherResult};
-/// let result: GatherResult<Vec<std::future::Ready<u8>>, FailFast> = concurry::gather(vec![std::future::ready(7u8)]).run();
+/// use concurry::{AsIs, GatherResult};
+/// let result: GatherResult<Vec<std::future::Ready<u8>>, AsIs> = concurry::gather(vec![std::future::ready(7u8)]).run();
 /// assert_eq!(result.unwrap(), [7]);
 /// ```
 pub type GatherResult<S, M, P = Discard> = Result<
@@ -125,15 +132,16 @@ pub type GatherResult<S, M, P = Discard> = Result<
 /// # Examples
 ///
 /// ```
-/// use concurry::{shape::Indices, FailFast, GatherItem};
-/// let items: Vec<GatherItem<Indices, std::future::Ready<u8>, FailFast>> = concurry::gather(vec![std::future::ready(7u8)]).iter().collect();
+/// use concurry::{shape::Indices, AsIs, GatherItem};
+/// let items: Vec<GatherItem<Indices, std::future::Ready<u8>, AsIs>> = concurry::gather(vec![std::future::ready(7u8)]).iter().collect();
 /// assert_eq!(items[0].as_ref().unwrap(), &(0, 7));
 /// ```
 pub type GatherItem<L, F, M, P = Discard> = Result<(<L as Keys>::Key, Item<M, F>), GatherError<L, F, M, P>>;
 
 /// A `gather` call being set up: choose options, then `.await` it
-/// (`async_gather`), `.run()` it (`gather`), or take its results as they
-/// complete with `.stream()` or `.iter()`.
+/// (`async_gather`, `async_try_gather`), `.run()` it (`gather`,
+/// `try_gather`), or take its results as they complete with `.stream()` or
+/// `.iter()`.
 ///
 /// # Examples
 ///
@@ -144,7 +152,6 @@ pub type GatherItem<L, F, M, P = Discard> = Result<(<L as Keys>::Key, Item<M, F>
 /// # async fn main() {
 /// let children = vec![Ok::<_, String>(1), Err("bad".to_string())].into_iter().map(std::future::ready);
 /// let out = concurry::async_gather(children.collect::<Vec<_>>())
-///     .return_exceptions()
 ///     .timeout(Duration::from_secs(5))
 ///     .await
 ///     .unwrap();
@@ -152,25 +159,79 @@ pub type GatherItem<L, F, M, P = Discard> = Result<(<L as Keys>::Key, Item<M, F>
 /// # }
 /// ```
 #[must_use = "a gather does nothing until it is awaited, run or iterated"]
-pub struct Gather<S, M = FailFast, P = Discard> {
+pub struct Gather<S, M = AsIs, P = Discard> {
     children: S,
     options: Options,
     mode: PhantomData<fn() -> (M, P)>,
 }
 
-/// Gathers every output from async code: a [`Gather`] to configure and
-/// `.await`.
+/// Gathers every output from async code, as it is, whatever its type: a
+/// [`Gather`] to configure and `.await`. The async form of [`gather`]; use
+/// [`async_try_gather`] to fail on the first `Err` instead.
 ///
 /// Outputs keep the input's shape: a `Vec` gives a `Vec` in input order, a
-/// map the same map type with the same keys, a tuple a typed tuple. By
-/// default the first `Err` (or panicked task) ends the call at once with
-/// [`Error::Failed`] and drops the other children; `.return_exceptions()`
-/// keeps every output instead.
+/// map the same map type with the same keys, a tuple a typed tuple (as
+/// `tokio::join!` gives, each `Result` in its slot). No child can fail the
+/// call; only a timeout can.
 ///
-/// Dropping children (on a failure, or when the call itself is dropped)
+/// Dropping children (on a timeout, or when the call itself is dropped)
 /// cancels futures at once and aborts tasks held through tokio-util's
-/// `AbortOnDropHandle`; a plain `tokio::task::JoinHandle` only detaches, and
-/// its task runs on, as in Tokio.
+/// `AbortOnDropHandle` or [`task::spawn`](crate::task::spawn); a plain
+/// `tokio::task::JoinHandle` only detaches, and its task runs on, as in
+/// Tokio.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// async fn user() -> Result<String, std::io::Error> { Ok("ada".into()) }
+/// async fn orders() -> Result<u32, std::fmt::Error> { Err(std::fmt::Error) }
+/// // Three types, two error types: each output in its slot, as `tokio::join!` gives.
+/// let (user, orders, n) = concurry::async_gather((user(), orders(), async { 7u64 })).await.unwrap();
+/// assert_eq!(user.unwrap(), "ada");
+/// assert!(orders.is_err());
+/// assert_eq!(n, 7);
+/// # }
+/// ```
+pub fn async_gather<S: IntoChildren>(children: S) -> Gather<S> {
+    Gather { children, options: Options::new(Entry::ASYNC_GATHER), mode: PhantomData }
+}
+
+/// Gathers every output from blocking code, as it is, whatever its type: a
+/// [`Gather`] to configure and [`run`](Gather::run), or
+/// [`iter`](Gather::iter) over. Use [`try_gather`] to fail on the first
+/// `Err` instead.
+///
+/// # Examples
+///
+/// ```
+/// let handle = concurry::shared_runtime().handle();
+/// let tasks: Vec<_> = (0..3).map(|i| handle.spawn(async move { i * i })).collect();
+/// // A JoinHandle outputs `Result<T, JoinError>`: gather keeps each as it is.
+/// let out = concurry::gather(tasks).run().unwrap();
+/// assert_eq!(out.into_iter().map(Result::unwrap).collect::<Vec<_>>(), [0, 1, 4]);
+/// ```
+pub fn gather<S: IntoChildren>(children: S) -> Gather<S> {
+    Gather { children, options: Options::new(Entry::GATHER), mode: PhantomData }
+}
+
+/// Gathers every success value from async code, failing fast: a [`Gather`]
+/// to configure and `.await`.
+///
+/// Each child outputs a `Result` (or a type that implements [`Outcome`]).
+/// The first `Err`, or panicked task, ends the call at once with
+/// [`Error::Failed`] (its key, and the child's error as the
+/// [`source`](std::error::Error::source)), and drops the other children.
+/// Otherwise the outputs are the `Ok` values, in the input's shape. The
+/// children's error types may differ (a tuple of three calls with three
+/// error types works): each error is boxed as a [`BoxError`], so it must be
+/// `Into<BoxError>`, as every `std::error::Error + Send + Sync`,
+/// `anyhow::Error` and `String` is.
+///
+/// The error converts with `?` into `anyhow::Error` and
+/// `Box<dyn Error + Send + Sync>`, whatever the children borrow (see
+/// [`Error`]).
 ///
 /// # Examples
 ///
@@ -178,60 +239,46 @@ pub struct Gather<S, M = FailFast, P = Discard> {
 /// use std::collections::HashMap;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 /// let tasks = HashMap::from([
-///     ("users", tokio::spawn(async { 3 })),
-///     ("orders", tokio::spawn(async { 5 })),
+///     ("users", concurry::task::spawn(async { Ok::<_, std::io::Error>(3) })),
+///     ("orders", concurry::task::spawn(async { Ok(5) })),
 /// ]);
-/// let counts = concurry::async_gather(tasks).await?;
+/// let counts = concurry::async_try_gather(tasks).await?;
 /// assert_eq!(counts["users"] + counts["orders"], 8);
 /// # Ok(())
 /// # }
 /// ```
-pub fn async_gather<S>(children: S) -> Gather<S>
+pub fn async_try_gather<S>(children: S) -> Gather<S, FailFast>
 where
     S: IntoChildren,
-    <S::Future as Future>::Output: Outcome,
+    Out<S::Future>: Outcome<Error: Into<BoxError>>,
 {
-    Gather { children, options: Options::new(Entry::ASYNC_GATHER), mode: PhantomData }
+    Gather { children, options: Options::new(Entry::ASYNC_TRY_GATHER), mode: PhantomData }
 }
 
-/// Gathers every output from blocking code: a [`Gather`] to configure and
-/// [`run`](Gather::run), or [`iter`](Gather::iter) over.
+/// Gathers every success value from blocking code, failing fast: a
+/// [`Gather`] to configure and [`run`](Gather::run), or
+/// [`iter`](Gather::iter) over. See [`async_try_gather`].
 ///
 /// # Examples
 ///
 /// ```
 /// let handle = concurry::shared_runtime().handle();
 /// let tasks: Vec<_> = (0..4).map(|i| handle.spawn(async move { i * i })).collect();
-/// assert_eq!(concurry::gather(tasks).run().unwrap(), [0, 1, 4, 9]);
+/// assert_eq!(concurry::try_gather(tasks).run().unwrap(), [0, 1, 4, 9]);
 /// ```
-pub fn gather<S>(children: S) -> Gather<S>
+pub fn try_gather<S>(children: S) -> Gather<S, FailFast>
 where
     S: IntoChildren,
-    <S::Future as Future>::Output: Outcome,
+    Out<S::Future>: Outcome<Error: Into<BoxError>>,
 {
-    Gather { children, options: Options::new(Entry::GATHER), mode: PhantomData }
+    Gather { children, options: Options::new(Entry::TRY_GATHER), mode: PhantomData }
 }
 
 impl<S, M, P> std::fmt::Debug for Gather<S, M, P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gather").field("options", &self.options).finish_non_exhaustive()
-    }
-}
-
-impl<S: IntoChildren, P> Gather<S, FailFast, P> {
-    /// Keep every output as it is, errors included, in its slot, rather than
-    /// failing on the first error.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let children = vec![Ok(1), Err("bad")].into_iter().map(std::future::ready).collect::<Vec<_>>();
-    /// assert_eq!(concurry::gather(children).return_exceptions().run().unwrap(), [Ok(1), Err("bad")]);
-    /// ```
-    pub fn return_exceptions(self) -> Gather<S, ReturnExceptions, P> {
-        Gather { children: self.children, options: self.options, mode: PhantomData }
     }
 }
 
@@ -250,7 +297,7 @@ impl<S: IntoChildren, M> Gather<S, M, Discard> {
     ///     concurry::shared_runtime().spawn(async { 1 }),
     ///     concurry::shared_runtime().spawn(async { tokio::time::sleep(Duration::from_secs(60)).await; 2 }),
     /// ];
-    /// let err = concurry::gather(tasks).timeout(Duration::from_millis(50)).keep_partial().run().unwrap_err();
+    /// let err = concurry::try_gather(tasks).timeout(Duration::from_millis(50)).keep_partial().run().unwrap_err();
     /// let partial = err.into_timeout().unwrap().into_partial();
     /// assert_eq!(partial.done, [(0, 1)]);
     /// for (_, task) in partial.pending.into_children() {
@@ -262,10 +309,7 @@ impl<S: IntoChildren, M> Gather<S, M, Discard> {
     }
 }
 
-impl<S: IntoChildren, M: Mode, P: PartialPolicy> Gather<S, M, P>
-where
-    Out<S::Future>: Outcome,
-{
+impl<S: IntoChildren, M: Mode<Out<S::Future>>, P: PartialPolicy> Gather<S, M, P> {
     option_methods!(
         "gather",
         "Fail with [`Error::Timeout`] if not every child completes within `timeout` of the call. \
@@ -295,9 +339,9 @@ where
     /// Iterator mode, async: a [`Stream`] of `Ok((key, output))` in
     /// completion order.
     ///
-    /// Without `return_exceptions` the stream yields items up to the first
-    /// failure, then that failure as `Err`, then ends, dropping the other
-    /// children. With a timeout it yields everything that completed in time,
+    /// In the fail-fast mode (`try_gather`) the stream yields items up to
+    /// the first failure, then that failure as `Err`, then ends, dropping
+    /// the other children. With a timeout it yields everything that completed in time,
     /// then `Err(Error::Timeout)` (counting what was yielded), then ends; the
     /// clock starts here, at this call. Dropping the stream drops the
     /// children still pending.
@@ -345,9 +389,8 @@ where
 impl<S, M, P> IntoFuture for Gather<S, M, P>
 where
     S: Shape<Item<M, <S as IntoChildren>::Future>>,
-    M: Mode,
+    M: Mode<Out<S::Future>>,
     P: PartialPolicy,
-    Out<S::Future>: Outcome,
 {
     type Output = GatherResult<S, M, P>;
     type IntoFuture = GatherFuture<S, M, P>;
@@ -381,23 +424,17 @@ where
 /// # }
 /// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct GatherFuture<S: IntoChildren, M: Mode, P = Discard>
-where
-    Out<S::Future>: Outcome,
-{
+pub struct GatherFuture<S: IntoChildren, M: Mode<Out<S::Future>>, P = Discard> {
     engine: Engine<S::Keys, S::Future>,
     outputs: Outputs<Item<M, S::Future>>,
-    failed: Option<Failure<M, S::Future>>,
+    failed: Option<Failure>,
     shape: PhantomData<fn() -> (S, P)>,
 }
 
 // Nothing in it is pinned: the children live pinned in the engine's slab.
-impl<S: IntoChildren, M: Mode, P> Unpin for GatherFuture<S, M, P> where Out<S::Future>: Outcome {}
+impl<S: IntoChildren, M: Mode<Out<S::Future>>, P> Unpin for GatherFuture<S, M, P> {}
 
-impl<S: IntoChildren, M: Mode, P> std::fmt::Debug for GatherFuture<S, M, P>
-where
-    Out<S::Future>: Outcome,
-{
+impl<S: IntoChildren, M: Mode<Out<S::Future>>, P> std::fmt::Debug for GatherFuture<S, M, P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GatherFuture").field("engine", &self.engine).finish_non_exhaustive()
     }
@@ -406,9 +443,8 @@ where
 impl<S, M, P> Future for GatherFuture<S, M, P>
 where
     S: Shape<Item<M, <S as IntoChildren>::Future>>,
-    M: Mode,
+    M: Mode<Out<S::Future>>,
     P: PartialPolicy,
-    Out<S::Future>: Outcome,
 {
     type Output = GatherResult<S, M, P>;
 
@@ -445,7 +481,7 @@ where
             }
             Drive::TimedOut => {
                 let outputs = take_outputs();
-                Poll::Ready(Err(this.engine.timed_out::<_, _, P>(|pending| {
+                Poll::Ready(Err(this.engine.timed_out::<_, P>(|pending| {
                     outputs.into_indexed().map(|(i, item)| (pending.key(i), item)).collect()
                 })))
             }
@@ -491,10 +527,7 @@ impl<L: Keys, F: Future, M, P> std::fmt::Debug for GatherIter<L, F, M, P> {
     }
 }
 
-impl<L: Keys, F: Future, M: Mode, P: PartialPolicy> Stream for GatherStream<L, F, M, P>
-where
-    F::Output: Outcome,
-{
+impl<L: Keys, F: Future, M: Mode<F::Output>, P: PartialPolicy> Stream for GatherStream<L, F, M, P> {
     type Item = GatherItem<L, F, M, P>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -526,7 +559,7 @@ where
                 return Poll::Ready(None);
             }
             // What completed in time was yielded already.
-            Drive::TimedOut => engine.timed_out::<_, _, P>(|_| Vec::new()),
+            Drive::TimedOut => engine.timed_out::<_, P>(|_| Vec::new()),
         };
         // A failure or a timeout ends the stream; the other children go now.
         this.engine = None;
@@ -551,10 +584,7 @@ pub struct GatherIter<L: Keys, F: Future, M, P = Discard> {
     stream: GatherStream<L, F, M, P>,
 }
 
-impl<L: Keys, F: Future, M: Mode, P: PartialPolicy> Iterator for GatherIter<L, F, M, P>
-where
-    F::Output: Outcome,
-{
+impl<L: Keys, F: Future, M: Mode<F::Output>, P: PartialPolicy> Iterator for GatherIter<L, F, M, P> {
     type Item = GatherItem<L, F, M, P>;
 
     fn next(&mut self) -> Option<Self::Item> {

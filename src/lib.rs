@@ -19,10 +19,10 @@ pub mod task;
 mod wait;
 
 pub use blocking::shared_runtime;
-pub use error::{BlockingError, ConfigError, Error, ParseError, ThreadPanic, Timeout};
+pub use error::{BlockingError, BoxError, ConfigError, Error, ParseError, ThreadPanic, Timeout};
 pub use gather::{
-    FailFast, Gather, GatherError, GatherFuture, GatherItem, GatherIter, GatherPartial, GatherResult, GatherStream,
-    Mode, ReturnExceptions, async_gather, gather,
+    AsIs, FailFast, Gather, GatherError, GatherFuture, GatherItem, GatherIter, GatherPartial, GatherResult,
+    GatherStream, Mode, async_gather, async_try_gather, gather, try_gather,
 };
 pub use outcome::Outcome;
 pub use partial::{Discard, KeepPartial, PartialPolicy};

@@ -1,17 +1,29 @@
-//! What counts as a failed child.
+//! What counts as a failed child, for the two places that ask: the
+//! fail-fast verbs ([`try_gather`](crate::try_gather) and
+//! [`async_try_gather`](crate::async_try_gather)) and
+//! [`Wait::return_when`](crate::Wait::return_when) (for
+//! `ReturnWhen::FirstException`).
+//!
+//! [`gather`](crate::gather) and [`async_gather`](crate::async_gather) never
+//! ask: they take any output type, as `join_all` does, and hand every output
+//! back as it is.
 //!
 //! Rust has no specialization, so "an `Err` fails, anything else never fails"
 //! cannot be one blanket impl. [`Outcome`] is implemented for `Result<T, E>`
-//! (an `Err` is a failure), and for the common std output types, which never
-//! fail. For an output type of your own, one line does it:
+//! (an `Err` is a failure), for the tuple shapes' outputs, and for the common
+//! std output types, which never fail. For an output type of your own that
+//! `wait(..).return_when(..)` should accept, one line does it:
 //! [`never_fails!`](crate::never_fails).
 //!
-//! We chose this over a second family of verbs (`try_gather`, as futures-rs
-//! has `try_join_all`) because it keeps the spec's single `gather`: by
-//! default the first `Err` fails the call, `.return_exceptions()` gives every
-//! output as it is, and `ReturnWhen::FirstException` works for every input.
-//! A panicking Tokio task fails too: its `JoinHandle` outputs
-//! `Result<T, JoinError>`.
+//! Why two verbs rather than the spec's one verb and a flag: an output type
+//! the crate cannot know (`bytes::Bytes`, a generic `Page<T>`, a 12-tuple)
+//! must gather with no ceremony, and a `Result` must still fail fast with
+//! one call. With one verb, one of the two needs a trait impl the user
+//! cannot always write (the orphan rule). So we follow the Rust peers
+//! (`join_all` / `try_join_all`, `join!` / `try_join!`): `gather` keeps every
+//! output (the spec's `return_exceptions=True`); `try_gather` fails on the
+//! first `Err` (the spec's default). A panicking Tokio task fails too: its
+//! `JoinHandle` outputs `Result<T, JoinError>`.
 
 use std::convert::Infallible;
 
@@ -29,9 +41,9 @@ use std::convert::Infallible;
 #[diagnostic::on_unimplemented(
     message = "concurry cannot tell whether a `{Self}` output is a failure",
     label = "the children's output type must implement `concurry::Outcome`",
-    note = "`Result<T, E>` fails on `Err`; common std types never fail",
-    note = "for a non-generic type defined in your crate that never fails, write `concurry::never_fails!({Self});`",
-    note = "for any other type, make the output a `Result`: \
+    note = "`try_gather` and `return_when` need to know what a failure is: `Result<T, E>` fails on `Err`; common std types never fail",
+    note = "to keep every output as it is, whatever its type, use `gather`/`async_gather` (as `join_all` does)",
+    note = "to choose a return condition over other outputs, make each output a `Result`: \
             `async move {{ Ok::<_, std::convert::Infallible>(fut.await) }}`"
 )]
 pub trait Outcome {

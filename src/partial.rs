@@ -39,14 +39,14 @@ pub trait PartialPolicy {
 
 /// The default: a timeout drops the pending children and the completed
 /// outputs; the error holds the counts only, so it is `'static` whenever the
-/// keys and the children's error are.
+/// keys are.
 ///
 /// # Examples
 ///
 /// ```
 /// async fn lengths(words: &[String]) -> Result<Vec<usize>, Box<dyn std::error::Error + Send + Sync>> {
 ///     let futs: Vec<_> = words.iter().map(|w| async move { Ok::<usize, std::io::Error>(w.len()) }).collect();
-///     Ok(concurry::async_gather(futs).timeout(std::time::Duration::from_secs(1)).await?)
+///     Ok(concurry::async_try_gather(futs).timeout(std::time::Duration::from_secs(1)).await?)
 /// }
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {

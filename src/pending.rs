@@ -119,7 +119,7 @@ pub(crate) enum Round {
 /// # Examples
 ///
 /// ```
-/// use concurry::{async_wait, async_gather, ReturnWhen};
+/// use concurry::{async_wait, async_try_gather, ReturnWhen};
 /// use tokio::sync::oneshot;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -131,7 +131,7 @@ pub(crate) enum Round {
 /// assert_eq!(first.pending.keys().collect::<Vec<_>>(), [1]);
 ///
 /// tx.send(2).unwrap();
-/// let rest = async_gather(first.pending).await.unwrap();
+/// let rest = async_try_gather(first.pending).await.unwrap();
 /// assert_eq!(rest, [(1, 2)]);
 /// # }
 /// ```

@@ -816,7 +816,7 @@ impl From<PollingAlgorithm> for Polling {
 /// let p = concurry::Polling::from(Duration::from_millis(5));
 /// assert_eq!(p.next_interval(), Duration::from_millis(5));
 /// let h = std::thread::spawn(|| 1);
-/// assert_eq!(concurry::gather([concurry::probe::thread(h)]).polling(Duration::from_millis(1)).run().unwrap(), [1]);
+/// assert_eq!(concurry::try_gather([concurry::probe::thread(h)]).polling(Duration::from_millis(1)).run().unwrap(), [1]);
 /// ```
 impl From<Duration> for Polling {
     fn from(interval: Duration) -> Self {

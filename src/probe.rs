@@ -167,7 +167,7 @@ pub trait Probe {
 ///
 /// ```
 /// let h = std::thread::spawn(|| 7);
-/// let out = concurry::gather([concurry::probe::thread(h)]).run().unwrap();
+/// let out = concurry::try_gather([concurry::probe::thread(h)]).run().unwrap();
 /// assert_eq!(out, [7]);
 /// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
@@ -217,7 +217,7 @@ impl<P> Probed<P> {
     /// ```
     /// let mut p = concurry::probe::thread(std::thread::spawn(|| 1));
     /// let _: &mut concurry::probe::ThreadProbe<i32> = p.get_mut();
-    /// assert_eq!(concurry::gather([p]).run().unwrap(), [1]);
+    /// assert_eq!(concurry::try_gather([p]).run().unwrap(), [1]);
     /// ```
     pub fn get_mut(&mut self) -> &mut P {
         &mut self.probe
@@ -251,7 +251,7 @@ impl<P> Probed<P> {
 ///     type Output = u8;
 ///     fn try_finish(&mut self) -> Option<u8> { Some(1) }
 /// }
-/// assert_eq!(concurry::gather([probe(Done)]).run().unwrap(), [1]);
+/// assert_eq!(concurry::try_gather([probe(Done)]).run().unwrap(), [1]);
 /// ```
 pub fn probe<P: Probe + Unpin>(probe: P) -> Probed<P> {
     Probed { probe, parker: Parker::default() }
@@ -264,7 +264,7 @@ pub fn probe<P: Probe + Unpin>(probe: P) -> Probed<P> {
 /// ```
 /// // Made by `probe::thread`; rarely named.
 /// let p: concurry::probe::Probed<concurry::probe::ThreadProbe<u8>> = concurry::probe::thread(std::thread::spawn(|| 1));
-/// assert_eq!(concurry::gather([p]).run().unwrap(), [1]);
+/// assert_eq!(concurry::try_gather([p]).run().unwrap(), [1]);
 /// ```
 #[derive(Debug)]
 pub struct ThreadProbe<T>(Option<JoinHandle<T>>);
@@ -288,10 +288,10 @@ impl<T> Probe for ThreadProbe<T> {
 /// # Examples
 ///
 /// ```
-/// use concurry::{gather, probe::thread};
+/// use concurry::{try_gather, probe::thread};
 ///
 /// let handles: Vec<_> = (0..4).map(|i| thread(std::thread::spawn(move || i * 10))).collect();
-/// assert_eq!(gather(handles).run().unwrap(), [0, 10, 20, 30]);
+/// assert_eq!(try_gather(handles).run().unwrap(), [0, 10, 20, 30]);
 /// ```
 pub fn thread<T>(handle: JoinHandle<T>) -> Probed<ThreadProbe<T>> {
     probe(ThreadProbe(Some(handle)))
@@ -308,7 +308,7 @@ pub fn thread<T>(handle: JoinHandle<T>) -> Probed<ThreadProbe<T>> {
 /// ```
 /// let child = std::process::Command::new("true").spawn().unwrap();
 /// let p: concurry::probe::Probed<concurry::probe::ProcessProbe> = concurry::probe::process(child);
-/// assert!(concurry::gather([p]).run().unwrap()[0].success());
+/// assert!(concurry::try_gather([p]).run().unwrap()[0].success());
 /// ```
 #[derive(Debug)]
 pub struct ProcessProbe {
@@ -342,7 +342,7 @@ impl ProcessProbe {
     /// let child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
     /// let mut p = concurry::probe::process(child);
     /// p.get_mut().get_mut().kill().unwrap();
-    /// let status = concurry::gather([p]).run().unwrap();
+    /// let status = concurry::try_gather([p]).run().unwrap();
     /// assert!(!status[0].success());
     /// ```
     pub fn get_mut(&mut self) -> &mut Child {
@@ -410,7 +410,7 @@ impl Probed<ProcessProbe> {
     ///
     /// let child = Command::new("sleep").arg("30").spawn().unwrap();
     /// let pid = child.id().to_string();
-    /// let err = concurry::gather([process(child).kill_on_drop(true)])
+    /// let err = concurry::try_gather([process(child).kill_on_drop(true)])
     ///     .timeout(Duration::from_millis(20))
     ///     .run()
     ///     .unwrap_err();
@@ -439,7 +439,7 @@ impl Probed<ProcessProbe> {
 /// use std::process::Command;
 ///
 /// let child = Command::new("true").spawn().unwrap();
-/// let status = concurry::gather([concurry::probe::process(child)]).run().unwrap();
+/// let status = concurry::try_gather([concurry::probe::process(child)]).run().unwrap();
 /// assert!(status[0].success());
 /// ```
 ///
@@ -452,7 +452,7 @@ impl Probed<ProcessProbe> {
 /// use concurry::probe::process;
 ///
 /// let slow = Command::new("sleep").arg("30").spawn().unwrap();
-/// let err = concurry::gather([process(slow)]).timeout(Duration::from_millis(20)).keep_partial().run().unwrap_err();
+/// let err = concurry::try_gather([process(slow)]).timeout(Duration::from_millis(20)).keep_partial().run().unwrap_err();
 /// let partial = err.into_timeout().unwrap().into_partial();
 /// for (_key, probe) in partial.pending.into_children() {
 ///     let mut child = probe.into_inner().into_inner();

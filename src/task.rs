@@ -5,7 +5,7 @@
 //! race cancels the losers instead of leaving them running:
 //!
 //! ```
-//! use concurry::{async_gather, task};
+//! use concurry::{async_try_gather, task};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
@@ -13,22 +13,23 @@
 //!     if i == 2 { Err(format!("disk full at {i}")) } else { Ok(i) }
 //! }
 //! let tasks: Vec<_> = (0..4).map(|i| task::spawn(save(i))).collect();
-//! let err = async_gather(tasks).await.unwrap_err(); // the others are aborted
-//! assert_eq!(err.to_string(), "child 2 failed: disk full at 2");
+//! let err = async_try_gather(tasks).await.unwrap_err(); // the others are aborted
+//! let (key, error) = err.into_failed().unwrap();
+//! assert_eq!((key, error.to_string()), (2, "disk full at 2".to_string()));
 //! # }
 //! ```
 //!
 //! A `JoinHandle<Result<T, E>>` outputs `Result<Result<T, E>, JoinError>`.
-//! As an [`Outcome`](crate::Outcome), only the outer `Err` (a panic or an
-//! abort) is a failure: the task's own `Err(e)` is an ordinary value, as it
-//! is for `tokio::try_join!` over the handles. To make the task's own `Err` a
-//! failure too, for fail-fast gathers and `ReturnWhen::FirstException`, wrap
-//! each handle in [`flatten`].
+//! For [`try_gather`](crate::try_gather) and `ReturnWhen::FirstException`,
+//! only the outer `Err` (a panic or an abort) is a failure: the task's own
+//! `Err(e)` is an ordinary value, as it is for `tokio::try_join!` over the
+//! handles. To make the task's own `Err` a failure too, spawn with
+//! [`spawn`], or wrap each handle in [`flatten`].
 //!
 //! # Examples
 //!
 //! ```
-//! use concurry::{async_gather, task::{flatten, TaskError}};
+//! use concurry::{async_try_gather, task::{flatten, TaskError}};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
@@ -36,13 +37,12 @@
 //!     tokio::spawn(async { Ok::<u8, String>(1) }),
 //!     tokio::spawn(async { Err("no disk".to_string()) }),
 //! ];
-//! // Bad code, do not use: the task's Err is just a value here.
-//! // let out: Vec<Result<u8, String>> = async_gather(tasks).await?;
+//! // The trap: the task's Err is just a value here.
+//! // let out: Vec<Result<u8, String>> = async_try_gather(tasks).await?;
 //!
-//! let err = async_gather(tasks.into_iter().map(flatten).collect::<Vec<_>>()).await.unwrap_err();
-//! let (key, error) = err.into_failed().unwrap();
-//! assert_eq!(key, 1);
-//! assert!(matches!(error, TaskError::Failed(ref e) if e == "no disk"));
+//! let err = async_try_gather(tasks.into_iter().map(flatten).collect::<Vec<_>>()).await.unwrap_err();
+//! assert_eq!(err.to_string(), "child 1 failed");
+//! assert!(matches!(err.child_error::<TaskError<String>>(), Some(TaskError::Failed(e)) if e == "no disk"));
 //! # }
 //! ```
 
@@ -115,7 +115,8 @@ where
 /// ```
 /// use concurry::task::{flatten, TaskError};
 /// let task = concurry::shared_runtime().spawn(async { Err::<u8, _>("disk full") });
-/// let (_, error) = concurry::gather([flatten(task)]).run().unwrap_err().into_failed().unwrap();
+/// let out = concurry::gather([flatten(task)]).run().unwrap();
+/// let error = out[0].as_ref().unwrap_err();
 /// assert!(matches!(error, TaskError::Failed("disk full")));
 /// assert_eq!(error.to_string(), "disk full");
 /// ```
@@ -145,7 +146,7 @@ impl<E: fmt::Debug + fmt::Display> std::error::Error for TaskError<E> {}
 /// ```
 /// let task = concurry::shared_runtime().spawn(async { Ok::<u8, String>(5) });
 /// let flat: concurry::task::Flatten<_> = concurry::task::flatten(task);
-/// assert_eq!(concurry::gather([flat]).run().unwrap(), [5]);
+/// assert_eq!(concurry::try_gather([flat]).run().unwrap(), [5]);
 /// ```
 #[pin_project]
 #[must_use = "futures do nothing unless you `.await` or poll them"]
@@ -177,10 +178,10 @@ where
 /// # Examples
 ///
 /// ```
-/// use concurry::{gather, shared_runtime, task::flatten};
+/// use concurry::{try_gather, shared_runtime, task::flatten};
 ///
 /// let tasks: Vec<_> = (1..=3u32).map(|i| flatten(shared_runtime().spawn(async move { Ok::<_, String>(i) }))).collect();
-/// assert_eq!(gather(tasks).run().unwrap(), [1, 2, 3]);
+/// assert_eq!(try_gather(tasks).run().unwrap(), [1, 2, 3]);
 /// ```
 pub fn flatten<F, T, E>(task: F) -> Flatten<F>
 where

@@ -1,7 +1,6 @@
 //! `wait` / `async_wait`: return when a condition holds, with what completed
 //! and what is still pending.
 
-use std::convert::Infallible;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
@@ -14,7 +13,7 @@ use crate::engine::{Drive, Engine, Entry, Options, option_methods};
 use crate::error::{Error, ParseError};
 use crate::partial::{Discard, KeepPartial, PartialPolicy};
 use crate::progress::End;
-use crate::shape::{IntoChildren, Keys};
+use crate::shape::{IntoChildren, Keys, Slots};
 use crate::{Outcome, Pending};
 
 /// When `wait` returns.
@@ -118,6 +117,39 @@ where
     }
 }
 
+impl<L: Keys<Key = usize>, F, T: Slots> Waited<L, F, T> {
+    /// For a tuple input: the completed outputs as a tuple of `Option`s,
+    /// each in its element's slot (`None` for the elements still pending),
+    /// and the children still pending.
+    ///
+    /// # Examples
+    ///
+    /// A tuple gather that timed out, with `.keep_partial()`: use what
+    /// arrived.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// async fn user() -> Result<&'static str, std::io::Error> { Ok("ada") }
+    /// async fn orders() -> Result<u32, std::io::Error> { tokio::time::sleep(Duration::from_secs(9)).await; Ok(3) }
+    ///
+    /// let err = concurry::async_try_gather((user(), orders()))
+    ///     .timeout(Duration::from_millis(100))
+    ///     .keep_partial()
+    ///     .await
+    ///     .unwrap_err();
+    /// let ((user, orders), pending) = err.into_timeout().unwrap().into_partial().into_slots();
+    /// assert_eq!((user, orders), (Some("ada"), None));
+    /// assert_eq!(pending.len(), 1);
+    /// # }
+    /// ```
+    pub fn into_slots(self) -> (T::Options, Pending<L, F>) {
+        (T::into_slots(self.done), self.pending)
+    }
+}
+
 /// The result of a `wait`.
 ///
 /// # Examples
@@ -129,7 +161,7 @@ where
 /// ```
 pub type WaitResult<L, F, P = Discard> = Result<
     Waited<L, F, <F as Future>::Output>,
-    Error<<L as Keys>::Key, Infallible, <P as PartialPolicy>::Partial<L, F, <F as Future>::Output>>,
+    Error<<L as Keys>::Key, <P as PartialPolicy>::Partial<L, F, <F as Future>::Output>>,
 >;
 
 /// A `wait` call being set up: choose options, then `.await` it
@@ -158,11 +190,21 @@ pub type WaitResult<L, F, P = Discard> = Result<
 /// # }
 /// ```
 #[must_use = "a wait does nothing until it is awaited or run"]
-pub struct Wait<S, P = Discard> {
+pub struct Wait<S: IntoChildren, P = Discard> {
     children: S,
     options: Options,
     return_when: ReturnWhen,
+    /// What `FirstException` counts as a failure: set by `return_when`,
+    /// which alone needs the outputs to be an [`Outcome`].
+    fails: fn(&Out<S>) -> bool,
     partial: PhantomData<fn() -> P>,
+}
+
+type Out<S> = <<S as IntoChildren>::Future as Future>::Output;
+
+/// Until `return_when` says otherwise, no output is a failure.
+fn never<O>(_: &O) -> bool {
+    false
 }
 
 /// Waits on children from async code: a [`Wait`] to configure and `.await`.
@@ -180,17 +222,8 @@ pub struct Wait<S, P = Discard> {
 /// assert_eq!(w.done.len(), 3);
 /// # }
 /// ```
-pub fn async_wait<S>(children: S) -> Wait<S>
-where
-    S: IntoChildren,
-    <S::Future as Future>::Output: Outcome,
-{
-    Wait {
-        children,
-        options: Options::new(Entry::ASYNC_WAIT),
-        return_when: ReturnWhen::default(),
-        partial: PhantomData,
-    }
+pub fn async_wait<S: IntoChildren>(children: S) -> Wait<S> {
+    Wait::new(children, Entry::ASYNC_WAIT)
 }
 
 /// Waits on children from blocking code: a [`Wait`] to configure and
@@ -206,15 +239,18 @@ where
 /// assert_eq!(w.done.len(), 3);
 /// assert!(w.pending.is_empty());
 /// ```
-pub fn wait<S>(children: S) -> Wait<S>
-where
-    S: IntoChildren,
-    <S::Future as Future>::Output: Outcome,
-{
-    Wait { children, options: Options::new(Entry::WAIT), return_when: ReturnWhen::default(), partial: PhantomData }
+pub fn wait<S: IntoChildren>(children: S) -> Wait<S> {
+    Wait::new(children, Entry::WAIT)
 }
 
-impl<S, P> fmt::Debug for Wait<S, P> {
+impl<S: IntoChildren> Wait<S> {
+    fn new(children: S, entry: Entry) -> Self {
+        let options = Options::new(entry);
+        Wait { children, options, return_when: ReturnWhen::default(), fails: never, partial: PhantomData }
+    }
+}
+
+impl<S: IntoChildren, P> fmt::Debug for Wait<S, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Wait")
             .field("options", &self.options)
@@ -241,15 +277,19 @@ impl<S: IntoChildren> Wait<S, Discard> {
     /// assert_eq!((waited.done.len(), waited.pending.len()), (1, 1));
     /// ```
     pub fn keep_partial(self) -> Wait<S, KeepPartial> {
-        Wait { children: self.children, options: self.options, return_when: self.return_when, partial: PhantomData }
+        let Wait { children, options, return_when, fails, .. } = self;
+        Wait { children, options, return_when, fails, partial: PhantomData }
     }
 }
 
-impl<S: IntoChildren, P: PartialPolicy> Wait<S, P>
-where
-    <S::Future as Future>::Output: Outcome,
-{
+impl<S: IntoChildren, P: PartialPolicy> Wait<S, P> {
     /// When to return (default [`ReturnWhen::AllCompleted`]).
+    ///
+    /// `FirstException` needs to know what a failure is, so this takes
+    /// outputs that are an [`Outcome`]: `Result`s (an `Err` fails), tuple
+    /// outputs, and the common std types (which never fail). For
+    /// `FirstCompleted` over outputs of any other type, use
+    /// [`first_completed`](Self::first_completed).
     ///
     /// # Examples
     ///
@@ -259,8 +299,31 @@ where
     /// let w = concurry::wait(children).return_when(ReturnWhen::FirstCompleted).run().unwrap();
     /// assert_eq!((w.done.len(), w.pending.len()), (1, 1));
     /// ```
-    pub fn return_when(mut self, when: ReturnWhen) -> Self {
+    pub fn return_when(mut self, when: ReturnWhen) -> Self
+    where
+        Out<S>: Outcome,
+    {
         self.return_when = when;
+        self.fails = <Out<S> as Outcome>::is_failure;
+        self
+    }
+
+    /// Return as soon as at least one child has completed: the same as
+    /// `.return_when(ReturnWhen::FirstCompleted)`, for outputs of any type.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// struct Page(Vec<u8>); // a type concurry knows nothing about
+    /// let children = vec![
+    ///     Box::pin(std::future::ready(Page(vec![1]))) as std::pin::Pin<Box<dyn Future<Output = Page> + Send>>,
+    ///     Box::pin(std::future::pending()),
+    /// ];
+    /// let w = concurry::wait(children).first_completed().run().unwrap();
+    /// assert_eq!((w.done[0].1.0.len(), w.pending.len()), (1, 1));
+    /// ```
+    pub fn first_completed(mut self) -> Self {
+        self.return_when = ReturnWhen::FirstCompleted;
         self
     }
 
@@ -290,10 +353,7 @@ where
     }
 }
 
-impl<S: IntoChildren, P: PartialPolicy> IntoFuture for Wait<S, P>
-where
-    <S::Future as Future>::Output: Outcome,
-{
+impl<S: IntoChildren, P: PartialPolicy> IntoFuture for Wait<S, P> {
     type Output = WaitResult<S::Keys, S::Future, P>;
     type IntoFuture = WaitFuture<S::Keys, S::Future, P>;
 
@@ -302,6 +362,7 @@ where
             engine: Engine::new(self.children.into_pending(), self.options),
             done: Vec::new(),
             return_when: self.return_when,
+            fails: self.fails,
             partial: PhantomData,
         }
     }
@@ -332,6 +393,7 @@ pub struct WaitFuture<L: Keys, F: Future, P = Discard> {
     engine: Engine<L, F>,
     done: Vec<(L::Key, F::Output)>,
     return_when: ReturnWhen,
+    fails: fn(&F::Output) -> bool,
     partial: PhantomData<fn() -> P>,
 }
 
@@ -356,10 +418,7 @@ impl<L: Keys, F: Future, P> WaitFuture<L, F, P> {
     }
 }
 
-impl<L: Keys, F: Future, P: PartialPolicy> Future for WaitFuture<L, F, P>
-where
-    F::Output: Outcome,
-{
+impl<L: Keys, F: Future, P: PartialPolicy> Future for WaitFuture<L, F, P> {
     type Output = WaitResult<L, F, P>;
 
     /// # Panics
@@ -367,9 +426,10 @@ where
     /// When polled again after it returned `Ready`.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let (done, first_exception) = (&mut this.done, this.return_when == ReturnWhen::FirstException);
+        let (done, first_exception, fails) =
+            (&mut this.done, this.return_when == ReturnWhen::FirstException, this.fails);
         let drive = this.engine.poll_drive(cx, &mut |index, out: F::Output, keys: &L| {
-            let stop = first_exception && out.is_failure();
+            let stop = first_exception && fails(&out);
             done.push((keys.key(index), out));
             if stop { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
         });
@@ -382,7 +442,7 @@ where
             Poll::Ready(Drive::Exhausted) => Poll::Ready(Ok(this.finish(End::Success))),
             Poll::Ready(Drive::TimedOut) if first_done => Poll::Ready(Ok(this.finish(End::Success))),
             Poll::Ready(Drive::TimedOut) => {
-                Poll::Ready(Err(this.engine.timed_out::<_, _, P>(|_| std::mem::take(&mut this.done))))
+                Poll::Ready(Err(this.engine.timed_out::<_, P>(|_| std::mem::take(&mut this.done))))
             }
             // The budget ran out with more children ready: `FirstCompleted`
             // takes every child that is complete when first polled, then

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{BoxFut, CountPolls, DropCounter, after, yield_once};
-use concurry::async_gather;
+use common::{BoxFut, CountPolls, DropCounter, after, failed, yield_once};
+use concurry::{async_gather, async_try_gather};
 use indexmap::IndexMap;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -18,7 +18,7 @@ use tokio_util::task::AbortOnDropHandle;
 async fn vec_outputs_keep_input_order_not_completion_order() {
     let children = vec![after(30, 'a'), after(10, 'b'), after(20, 'c')];
     let started = Instant::now();
-    let out = async_gather(children).await.unwrap();
+    let out = async_try_gather(children).await.unwrap();
     assert_eq!(out, ['a', 'b', 'c']);
     // Concurrent, not sequential: the slowest child sets the pace.
     assert_eq!(started.elapsed(), Duration::from_millis(30));
@@ -26,18 +26,18 @@ async fn vec_outputs_keep_input_order_not_completion_order() {
 
 #[tokio::test(start_paused = true)]
 async fn arrays_give_arrays() {
-    let out: [u32; 3] = async_gather([after(5, 1u32), after(1, 2), after(3, 3)]).await.unwrap();
+    let out: [u32; 3] = async_try_gather([after(5, 1u32), after(1, 2), after(3, 3)]).await.unwrap();
     assert_eq!(out, [1, 2, 3]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn maps_give_the_same_map_type_with_the_same_keys() {
     let hash = HashMap::from([("x", after(2, 1)), ("y", after(1, 2))]);
-    let out: HashMap<&str, i32> = async_gather(hash).await.unwrap();
+    let out: HashMap<&str, i32> = async_try_gather(hash).await.unwrap();
     assert_eq!(out, HashMap::from([("x", 1), ("y", 2)]));
 
     let btree = BTreeMap::from([(2, after(1, "two")), (1, after(2, "one"))]);
-    let out: BTreeMap<i32, &str> = async_gather(btree).await.unwrap();
+    let out: BTreeMap<i32, &str> = async_try_gather(btree).await.unwrap();
     assert_eq!(out.into_iter().collect::<Vec<_>>(), [(1, "one"), (2, "two")]);
 
     // IndexMap keeps insertion order, like a Python dict.
@@ -45,7 +45,7 @@ async fn maps_give_the_same_map_type_with_the_same_keys() {
     index.insert("zeta", after(1, 26));
     index.insert("alpha", after(3, 1));
     index.insert("mu", after(2, 12));
-    let out: IndexMap<&str, i32> = async_gather(index).await.unwrap();
+    let out: IndexMap<&str, i32> = async_try_gather(index).await.unwrap();
     assert_eq!(out.into_iter().collect::<Vec<_>>(), [("zeta", 26), ("alpha", 1), ("mu", 12)]);
 }
 
@@ -58,20 +58,20 @@ struct TaskId {
 #[tokio::test(start_paused = true)]
 async fn maps_accept_tuple_and_struct_keys() {
     let tuples = HashMap::from([(("user", 123), after(1, "a")), (("user", 456), after(2, "b"))]);
-    let out = async_gather(tuples).await.unwrap();
+    let out = async_try_gather(tuples).await.unwrap();
     assert_eq!(out[&("user", 456)], "b");
 
     let structs = BTreeMap::from([
         (TaskId { category: "fetch", id: 1 }, after(2, 10)),
         (TaskId { category: "process", id: 1 }, after(1, 20)),
     ]);
-    let out = async_gather(structs).await.unwrap();
+    let out = async_try_gather(structs).await.unwrap();
     assert_eq!(out[&TaskId { category: "process", id: 1 }], 20);
 }
 
 #[tokio::test(start_paused = true)]
 async fn tuples_give_typed_tuples() {
-    let (n, s, v) = async_gather((after(3, 1u8), after(1, "two"), after(2, vec![3]))).await.unwrap();
+    let (n, s, v) = async_try_gather((after(3, 1u8), after(1, "two"), after(2, vec![3]))).await.unwrap();
     assert_eq!((n, s, v), (1, "two", vec![3]));
 
     let twelve = (
@@ -88,7 +88,7 @@ async fn tuples_give_typed_tuples() {
         after(1, String::from("k")),
         after(1, true),
     );
-    let out = async_gather(twelve).await.unwrap();
+    let out = async_try_gather(twelve).await.unwrap();
     assert_eq!(out.9, "j");
     assert!(out.11);
 }
@@ -96,27 +96,27 @@ async fn tuples_give_typed_tuples() {
 #[tokio::test(start_paused = true)]
 async fn tuple_of_results_fails_fast_with_the_shared_error_type() {
     let t = (after(5, Ok::<u8, &str>(1)), after(1, Err::<String, &str>("no")));
-    let err = async_gather(t).await.unwrap_err();
-    assert_eq!(err.into_failed(), Some((1, "no")));
+    let err = async_try_gather(t).await.unwrap_err();
+    assert_eq!(failed(err), Some((1, "no".to_string())));
 }
 
 #[tokio::test]
 async fn empty_inputs_return_empty_outputs_at_once() {
     let v: Vec<BoxFut<u8>> = Vec::new();
-    assert!(async_gather(v).await.unwrap().is_empty());
+    assert!(async_try_gather(v).await.unwrap().is_empty());
     let a: [BoxFut<u8>; 0] = [];
-    assert_eq!(async_gather(a).await.unwrap().len(), 0);
+    assert_eq!(async_try_gather(a).await.unwrap().len(), 0);
     let m: HashMap<&str, BoxFut<u8>> = HashMap::new();
-    assert!(async_gather(m).await.unwrap().is_empty());
+    assert!(async_try_gather(m).await.unwrap().is_empty());
     // A zero timeout is fine on an empty input too.
     let v: Vec<BoxFut<u8>> = Vec::new();
-    assert!(async_gather(v).timeout(Duration::ZERO).await.unwrap().is_empty());
+    assert!(async_try_gather(v).timeout(Duration::ZERO).await.unwrap().is_empty());
 }
 
 #[tokio::test(start_paused = true)]
 async fn return_exceptions_keeps_each_error_in_its_slot() {
     let children = vec![after(3, Ok(1)), after(1, Err("bad 1")), after(2, Ok(3)), after(4, Err("bad 3"))];
-    let out = async_gather(children).return_exceptions().await.unwrap();
+    let out = async_gather(children).await.unwrap();
     assert_eq!(out, [Ok(1), Err("bad 1"), Ok(3), Err("bad 3")]);
 }
 
@@ -134,10 +134,10 @@ async fn first_error_in_completion_order_returns_at_once_and_drops_the_rest() {
     let children =
         vec![child(1000, Ok(0)), child(50, Err("late".into())), child(10, Err("first".into())), child(5, Ok(3))];
     let started = Instant::now();
-    let err = async_gather(children).await.unwrap_err();
+    let err = async_try_gather(children).await.unwrap_err();
     assert_eq!(started.elapsed(), Duration::from_millis(10), "did not wait for the others");
-    assert_eq!(err.to_string(), "child 2 failed: first");
-    assert_eq!(err.into_failed(), Some((2, "first".to_string())));
+    assert_eq!(err.to_string(), "child 2 failed");
+    assert_eq!(failed(err), Some((2, "first".to_string())));
     assert_eq!(drops.count(), 4, "every child was dropped by the time the error came back");
 }
 
@@ -158,7 +158,7 @@ async fn fail_fast_aborts_tasks_held_through_abort_on_drop_handle() {
         children.push(Box::pin(async move { AbortOnDropHandle::new(task).await.unwrap() }) as BoxFut<_>);
     }
     children.push(after(10, Err("stop")));
-    assert!(async_gather(children).await.is_err());
+    assert!(async_try_gather(children).await.is_err());
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(finished.load(Ordering::SeqCst), 0, "aborted tasks never finished");
     assert_eq!(dropped.count(), 3, "the tasks' futures were dropped by the abort");
@@ -178,7 +178,7 @@ async fn fail_fast_detaches_plain_join_handles() {
         children.push(Box::pin(async move { task.await.unwrap() }) as BoxFut<_>);
     }
     children.push(after(10, Err("stop")));
-    assert!(async_gather(children).await.is_err());
+    assert!(async_try_gather(children).await.is_err());
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(finished.load(Ordering::SeqCst), 3, "detached tasks ran to the end");
 }
@@ -187,15 +187,15 @@ async fn fail_fast_detaches_plain_join_handles() {
 async fn a_panicking_task_is_an_error_value_not_a_crash() {
     let tasks =
         vec![tokio::spawn(async { 1 }), tokio::spawn(async { panic!("task blew up") }), tokio::spawn(async { 3 })];
-    let out = async_gather(tasks).return_exceptions().await.unwrap();
+    let out = async_gather(tasks).await.unwrap();
     assert_eq!(*out[0].as_ref().unwrap(), 1);
     assert!(out[1].as_ref().unwrap_err().is_panic());
     assert_eq!(*out[2].as_ref().unwrap(), 3);
 
     let tasks = vec![tokio::spawn(async { 1 }), tokio::spawn(async { panic!("task blew up") })];
-    let (key, error) = async_gather(tasks).await.unwrap_err().into_failed().unwrap();
+    let (key, error) = async_try_gather(tasks).await.unwrap_err().into_failed().unwrap();
     assert_eq!(key, 1);
-    assert!(error.is_panic());
+    assert!(error.downcast_ref::<tokio::task::JoinError>().unwrap().is_panic());
 }
 
 #[tokio::test]
@@ -207,7 +207,7 @@ async fn oneshot_receivers_are_children_too() {
             tokio::task::yield_now().await;
         }
     });
-    assert_eq!(async_gather(rxs).await.unwrap(), [0, 10, 20, 30, 40]);
+    assert_eq!(async_try_gather(rxs).await.unwrap(), [0, 10, 20, 30, 40]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -223,14 +223,14 @@ async fn timeout_names_the_entry_point_and_hands_back_everything() {
     assert_eq!(partial.done, [(0, 'a'), (2, 'c')]);
     assert_eq!(partial.pending.keys().collect::<Vec<_>>(), [1, 3]);
     // Nothing is lost: the pending children can still be gathered.
-    let rest = async_gather(partial.pending).await.unwrap();
+    let rest = async_try_gather(partial.pending).await.unwrap();
     assert_eq!(rest, [(1, 'b'), (3, 'd')]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn timeout_of_a_map_gives_keys() {
     let children = BTreeMap::from([("fast", after(1, 1)), ("slow", after(10_000, 2))]);
-    let partial = async_gather(children)
+    let partial = async_try_gather(children)
         .timeout(Duration::from_millis(50))
         .keep_partial()
         .await
@@ -245,19 +245,19 @@ async fn timeout_of_a_map_gives_keys() {
 #[tokio::test]
 async fn zero_timeout_succeeds_when_every_child_is_already_complete() {
     let ready: Vec<_> = (0..300).map(std::future::ready).collect();
-    assert_eq!(async_gather(ready).timeout(Duration::ZERO).await.unwrap().len(), 300);
+    assert_eq!(async_try_gather(ready).timeout(Duration::ZERO).await.unwrap().len(), 300);
 
     // Finished tasks too, more of them than one coop budget (128) allows per turn.
     let tasks: Vec<_> = (0..300).map(|i| tokio::spawn(async move { i })).collect();
     while !tasks.iter().all(|t| t.is_finished()) {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    assert_eq!(async_gather(tasks).timeout(Duration::ZERO).await.unwrap().len(), 300);
+    assert_eq!(async_try_gather(tasks).timeout(Duration::ZERO).await.unwrap().len(), 300);
 }
 
 #[tokio::test(start_paused = true)]
 async fn zero_timeout_fails_at_once_when_a_child_is_pending() {
-    let err = async_gather(vec![after(0, 1), after(10, 2)]).timeout(Duration::ZERO).await.unwrap_err();
+    let err = async_try_gather(vec![after(0, 1), after(10, 2)]).timeout(Duration::ZERO).await.unwrap_err();
     assert!(err.is_timeout());
 }
 
@@ -266,7 +266,7 @@ async fn plain_futures_cost_no_timer_wake_ups() {
     // One child pending for 50 ms on a channel: the gather must be polled
     // once to start and once when the channel wakes it, never by a timer.
     let (tx, rx) = oneshot::channel::<u8>();
-    let (fut, polls) = CountPolls::new(async_gather(vec![rx]).into_future());
+    let (fut, polls) = CountPolls::new(async_try_gather(vec![rx]).into_future());
     let sender = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(50)).await;
         tx.send(7).unwrap();
@@ -282,7 +282,7 @@ async fn a_wake_polls_only_the_child_that_woke() {
     let n = 1000;
     let counters: Vec<_> = (0..n).map(|i| CountPolls::new(yield_once(i))).collect();
     let (children, polls): (Vec<_>, Vec<_>) = counters.into_iter().unzip();
-    let out = async_gather(children).await.unwrap();
+    let out = async_try_gather(children).await.unwrap();
     assert_eq!(out, (0..n).collect::<Vec<_>>());
     let total: usize = polls.iter().map(|p| p.load(Ordering::SeqCst)).sum();
     assert_eq!(total, 2 * n);
@@ -301,7 +301,7 @@ async fn dropping_the_future_drops_every_child() {
             }) as BoxFut<u64>
         })
         .collect();
-    let gather = async_gather(children);
+    let gather = async_try_gather(children);
     let timed = tokio::time::timeout(Duration::from_millis(1500), gather.into_future()).await;
     assert!(timed.is_err());
     assert_eq!(drops.count(), 5);
@@ -324,7 +324,7 @@ async fn children_woken_one_at_a_time_cost_a_bounded_number_of_polls() {
             tokio::task::yield_now().await;
         }
     });
-    let out = async_gather(children).await.unwrap();
+    let out = async_try_gather(children).await.unwrap();
     assert_eq!(out, (0..n).collect::<Vec<_>>());
     let total: usize = polls.iter().map(|p| p.load(Ordering::SeqCst)).sum();
     assert!(total <= 4 * n, "{total} polls for {n} children");
@@ -345,7 +345,7 @@ async fn dropping_the_call_aborts_abort_on_drop_handles() {
         })
         .collect();
     tokio::select! {
-        _ = async_gather(handles).into_future() => panic!("the tasks take 10 s"),
+        _ = async_try_gather(handles).into_future() => panic!("the tasks take 10 s"),
         _ = tokio::time::sleep(Duration::from_millis(100)) => {}
     }
     tokio::time::sleep(Duration::from_secs(20)).await;

@@ -14,7 +14,7 @@ use std::time::Duration;
 use common::{BoxFut, after};
 use concurry::polling::Progressive;
 use concurry::probe::{Probe, probe, thread};
-use concurry::{Error, PollingAlgorithm, ReturnWhen, async_gather, async_wait, gather, wait};
+use concurry::{Error, PollingAlgorithm, ReturnWhen, async_try_gather, async_wait, try_gather, wait};
 use tokio::time::Instant;
 
 /// Fails the test if `fut` takes longer than `secs`: a hang is a failure.
@@ -37,12 +37,12 @@ fn budget_hog<T: Send + 'static>() -> BoxFut<T> {
 /// before it ever looked at the deadline, so a 100 ms timeout never fired.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_budget_hog_cannot_hold_off_the_deadline() {
-    let r =
-        watchdog(10, async_gather(vec![budget_hog::<u8>()]).timeout(Duration::from_millis(100)).into_future()).await;
+    let r = watchdog(10, async_try_gather(vec![budget_hog::<u8>()]).timeout(Duration::from_millis(100)).into_future())
+        .await;
     assert!(r.unwrap_err().is_timeout());
     // Iterator mode too.
     use futures::StreamExt;
-    let mut stream = async_gather(vec![budget_hog::<u8>()]).timeout(Duration::from_millis(50)).stream();
+    let mut stream = async_try_gather(vec![budget_hog::<u8>()]).timeout(Duration::from_millis(50)).stream();
     let item = watchdog(10, stream.next()).await;
     assert!(item.unwrap().unwrap_err().is_timeout());
 }
@@ -76,18 +76,18 @@ use std::future::IntoFuture;
 /// duration to instant". A huge timeout means no deadline in practice.
 #[tokio::test(start_paused = true)]
 async fn a_timeout_of_duration_max_means_no_deadline() {
-    let out = async_gather(vec![after(10, 1), after(20, 2)]).timeout(Duration::MAX).await.unwrap();
+    let out = async_try_gather(vec![after(10, 1), after(20, 2)]).timeout(Duration::MAX).await.unwrap();
     assert_eq!(out, [1, 2]);
     let w = async_wait(vec![after(10, 1)]).timeout(Duration::MAX).await.unwrap();
     assert_eq!(w.done, [(0, 1)]);
     // Still pending after a long while, and no panic.
-    let never = async_gather(vec![std::future::pending::<u8>()]).timeout(Duration::MAX);
+    let never = async_try_gather(vec![std::future::pending::<u8>()]).timeout(Duration::MAX);
     assert!(tokio::time::timeout(Duration::from_secs(3600), never.into_future()).await.is_err());
 }
 
 #[test]
 fn a_blocking_timeout_of_duration_max_means_no_deadline() {
-    assert_eq!(gather(vec![after(5, 1)]).timeout(Duration::MAX).run().unwrap(), [1]);
+    assert_eq!(try_gather(vec![after(5, 1)]).timeout(Duration::MAX).run().unwrap(), [1]);
     assert_eq!(wait(vec![after(5, 1)]).timeout(Duration::MAX).run().unwrap().done, [(0, 1)]);
 }
 
@@ -96,7 +96,8 @@ fn a_blocking_timeout_of_duration_max_means_no_deadline() {
 #[tokio::test(start_paused = true)]
 async fn a_polling_level_of_duration_max_does_not_panic() {
     let schedule = Progressive::new(vec![Duration::from_millis(1), Duration::MAX], 1).unwrap();
-    let err = async_gather([probe(common::Never)]).polling(schedule).timeout(Duration::from_secs(1)).await.unwrap_err();
+    let err =
+        async_try_gather([probe(common::Never)]).polling(schedule).timeout(Duration::from_secs(1)).await.unwrap_err();
     assert!(err.is_timeout());
 }
 
@@ -108,12 +109,12 @@ async fn a_polling_level_of_duration_max_does_not_panic() {
 fn a_blocking_call_in_a_local_set_on_a_multi_thread_runtime_is_refused() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let local = tokio::task::LocalSet::new();
-    let got = rt.block_on(local.run_until(async { gather(vec![async { 1 }]).run() }));
+    let got = rt.block_on(local.run_until(async { try_gather(vec![async { 1 }]).run() }));
     assert!(matches!(got, Err(Error::Blocking(_))), "{got:?}");
     let got = rt.block_on(local.run_until(async { wait(vec![async { 1 }]).run() }));
     assert!(matches!(got, Err(Error::Blocking(_))));
     // Outside the LocalSet, the same thread's `block_on` may block.
-    assert_eq!(rt.block_on(async { gather(vec![async { 1 }]).run() }).unwrap(), [1]);
+    assert_eq!(rt.block_on(async { try_gather(vec![async { 1 }]).run() }).unwrap(), [1]);
 }
 
 /// Fault: on a `spawn_blocking` thread of a current-thread runtime (where
@@ -122,7 +123,7 @@ fn a_blocking_call_in_a_local_set_on_a_multi_thread_runtime_is_refused() {
 async fn blocking_calls_work_on_spawn_blocking_threads_of_a_current_thread_runtime() {
     let out = tokio::task::spawn_blocking(|| {
         let task = tokio::spawn(async { 7 }); // on the caller's runtime
-        gather(vec![after(5, 1), after(1, 2)]).run().map(|v| (v, task))
+        try_gather(vec![after(5, 1), after(1, 2)]).run().map(|v| (v, task))
     });
     let (out, task) = watchdog(10, out).await.unwrap().unwrap();
     assert_eq!(out, [1, 2]);
@@ -130,7 +131,7 @@ async fn blocking_calls_work_on_spawn_blocking_threads_of_a_current_thread_runti
     let w = tokio::task::spawn_blocking(|| wait(vec![after(1, 'a')]).run());
     assert_eq!(watchdog(10, w).await.unwrap().unwrap().done, [(0, 'a')]);
     // The runtime's own thread is still refused.
-    assert!(matches!(gather(vec![async { 1 }]).run(), Err(Error::Blocking(_))));
+    assert!(matches!(try_gather(vec![async { 1 }]).run(), Err(Error::Blocking(_))));
 }
 
 // ---- 4. the return condition is checked before the deadline ----
@@ -165,8 +166,8 @@ fn a_blocking_call_in_a_drop_at_runtime_shutdown_returns() {
         fn drop(&mut self) {
             let finished = std::thread::spawn(|| 3u8);
             std::thread::sleep(Duration::from_millis(10));
-            let threads = gather([thread(finished)]).timeout(Duration::from_secs(5)).run();
-            let sleeper = gather(vec![after(5, 4u8)]).timeout(Duration::from_secs(5)).run();
+            let threads = try_gather([thread(finished)]).timeout(Duration::from_secs(5)).run();
+            let sleeper = try_gather(vec![after(5, 4u8)]).timeout(Duration::from_secs(5)).run();
             let _ = self.0.send(format!(
                 "{:?} {:?}",
                 threads.map_err(|e| e.to_string()),
@@ -296,7 +297,7 @@ async fn each_algorithm_reacts_to_the_check_that_saw_a_completion() {
             probe(Logged { start, finish_at: Some(finish_at), log: None }),
         ];
         let err =
-            async_gather(children).polling(algorithm).timeout(total + Duration::from_millis(1)).await.unwrap_err();
+            async_try_gather(children).polling(algorithm).timeout(total + Duration::from_millis(1)).await.unwrap_err();
         assert!(err.is_timeout());
         let times = log.lock().unwrap().clone();
         let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
@@ -309,17 +310,17 @@ async fn each_algorithm_reacts_to_the_check_that_saw_a_completion() {
 /// wake-ups.
 #[test]
 fn nested_blocking_calls_work() {
-    let inner = async { gather(vec![after(5, 2), after(1, 3)]).run().unwrap().iter().sum::<i32>() };
+    let inner = async { try_gather(vec![after(5, 2), after(1, 3)]).run().unwrap().iter().sum::<i32>() };
     let out =
-        gather(vec![Box::pin(inner) as BoxFut<i32>, after(10, 1)]).timeout(Duration::from_secs(10)).run().unwrap();
+        try_gather(vec![Box::pin(inner) as BoxFut<i32>, after(10, 1)]).timeout(Duration::from_secs(10)).run().unwrap();
     assert_eq!(out, [5, 1]);
     // Iterator mode from a spawn_blocking thread of a multi-thread runtime.
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let items = rt.block_on(async {
-        tokio::task::spawn_blocking(|| gather(vec![after(2, 'a'), after(1, 'b')]).iter().count()).await
+        tokio::task::spawn_blocking(|| try_gather(vec![after(2, 'a'), after(1, 'b')]).iter().count()).await
     });
     assert_eq!(items.unwrap(), 2);
     // And from a worker, with a timer child.
-    let got = rt.block_on(async { tokio::spawn(async { gather(vec![after(2, 7)]).run().unwrap() }).await });
+    let got = rt.block_on(async { tokio::spawn(async { try_gather(vec![after(2, 7)]).run().unwrap() }).await });
     assert_eq!(got.unwrap(), [7]);
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use concurry::polling::{Exponential, Fixed};
 use concurry::probe::{Batch, BatchProbe, Probe, probe, process, thread};
-use concurry::{PollingAlgorithm, ReturnWhen, async_gather, config, gather, wait};
+use concurry::{PollingAlgorithm, ReturnWhen, async_try_gather, config, gather, try_gather, wait};
 
 fn sixteen_threads() -> Vec<concurry::probe::Probed<concurry::probe::ThreadProbe<u64>>> {
     (0..16u64)
@@ -24,13 +24,13 @@ fn sixteen_threads() -> Vec<concurry::probe::Probed<concurry::probe::ThreadProbe
 /// The spec's main use from plain `fn main`: no async anywhere.
 #[test]
 fn gather_over_sixteen_os_threads_from_plain_code() {
-    let out = gather(sixteen_threads()).run().unwrap();
+    let out = try_gather(sixteen_threads()).run().unwrap();
     assert_eq!(out, (0..16u64).map(|i| i * i).collect::<Vec<_>>());
 }
 
 #[tokio::test]
 async fn async_gather_over_sixteen_os_threads() {
-    let out = async_gather(sixteen_threads()).await.unwrap();
+    let out = async_try_gather(sixteen_threads()).await.unwrap();
     assert_eq!(out, (0..16u64).map(|i| i * i).collect::<Vec<_>>());
 }
 
@@ -38,7 +38,7 @@ async fn async_gather_over_sixteen_os_threads() {
 fn a_panicked_thread_is_an_error_value() {
     let ok = thread(std::thread::spawn(|| 1u8));
     let bad = thread(std::thread::spawn(|| -> u8 { panic!("thread blew up") }));
-    let out = gather(vec![ok, bad]).return_exceptions().run().unwrap();
+    let out = gather(vec![ok, bad]).run().unwrap();
     assert_eq!(out[0], Ok(1));
     let err = out[1].as_ref().unwrap_err();
     assert_eq!(err.message(), Some("thread blew up"));
@@ -46,7 +46,7 @@ fn a_panicked_thread_is_an_error_value() {
 
     let ok = thread(std::thread::spawn(|| 1u8));
     let bad = thread(std::thread::spawn(|| -> u8 { panic!("thread blew up") }));
-    let (key, _) = gather(vec![ok, bad]).run().unwrap_err().into_failed().unwrap();
+    let (key, _) = try_gather(vec![ok, bad]).run().unwrap_err().into_failed().unwrap();
     assert_eq!(key, 1);
 }
 
@@ -65,7 +65,7 @@ fn wait_first_completed_over_threads() {
     let w = wait(vec![slow, fast]).return_when(ReturnWhen::FirstCompleted).run().unwrap();
     assert_eq!(w.done, [(1, Ok("fast"))]);
     gate.wait();
-    let rest = gather(w.pending).run().unwrap();
+    let rest = try_gather(w.pending).run().unwrap();
     assert_eq!(rest, [(0, "slow")]);
 }
 
@@ -73,14 +73,14 @@ fn wait_first_completed_over_threads() {
 fn child_processes_give_their_exit_status() {
     let ok = std::process::Command::new("sh").args(["-c", "sleep 0.05; exit 0"]).spawn().unwrap();
     let bad = std::process::Command::new("sh").args(["-c", "exit 3"]).spawn().unwrap();
-    let out = gather(vec![process(ok), process(bad)]).run().unwrap();
+    let out = try_gather(vec![process(ok), process(bad)]).run().unwrap();
     assert!(out[0].success());
     assert_eq!(out[1].code(), Some(3));
 }
 
 #[test]
 fn ready_values_are_the_sync_mode() {
-    let out = gather((0..5).map(std::future::ready).collect::<Vec<_>>()).run().unwrap();
+    let out = try_gather((0..5).map(std::future::ready).collect::<Vec<_>>()).run().unwrap();
     assert_eq!(out, [0, 1, 2, 3, 4]);
 }
 
@@ -106,7 +106,7 @@ impl BatchProbe for Waves {
 fn batch_probe_makes_one_call_per_check_for_a_thousand_handles() {
     let batch = Batch::new(Waves { calls: AtomicUsize::new(0), sizes: Mutex::new(Vec::new()) });
     let handles: Vec<_> = (0..1000).map(|id| batch.handle(id)).collect();
-    let out = gather(handles).polling(Fixed::new(Duration::from_millis(1)).unwrap()).run().unwrap();
+    let out = try_gather(handles).polling(Fixed::new(Duration::from_millis(1)).unwrap()).run().unwrap();
     assert_eq!(out, (0..1000).map(|id| id * 3).collect::<Vec<_>>());
     assert_eq!(batch.backend().calls.load(Ordering::SeqCst), 10);
     // Each call asked about every handle still pending, once.
@@ -117,7 +117,7 @@ fn batch_probe_makes_one_call_per_check_for_a_thousand_handles() {
 async fn batch_probe_under_async_gather() {
     let batch = Batch::new(Waves { calls: AtomicUsize::new(0), sizes: Mutex::new(Vec::new()) });
     let handles: Vec<_> = (0..1000).map(|id| batch.handle(id)).collect();
-    let out = async_gather(handles).await.unwrap();
+    let out = async_try_gather(handles).await.unwrap();
     assert_eq!(out.len(), 1000);
     assert_eq!(batch.backend().calls.load(Ordering::SeqCst), 10);
 }
@@ -143,13 +143,13 @@ async fn per_call_polling_beats_the_global_default() {
     let started = tokio::time::Instant::now();
     let child = probe(CountChecks { checks: checks.clone(), finish_after: 4 });
     // Exponential: 1 + 2 + 4 ms between the four checks.
-    async_gather([child]).polling(Exponential::default()).await.unwrap();
+    async_try_gather([child]).polling(Exponential::default()).await.unwrap();
     assert_eq!(started.elapsed(), Duration::from_millis(7));
     assert_eq!(checks.load(Ordering::SeqCst), 4);
 
     let started = tokio::time::Instant::now();
     let child = probe(CountChecks { checks: Arc::new(AtomicUsize::new(0)), finish_after: 4 });
-    async_gather([child]).polling(PollingAlgorithm::Fixed).await.unwrap();
+    async_try_gather([child]).polling(PollingAlgorithm::Fixed).await.unwrap();
     assert_eq!(started.elapsed(), Duration::from_millis(30));
 }
 
@@ -160,7 +160,7 @@ async fn changed_defaults_apply_to_later_calls_and_bad_values_are_refused() {
     let child = || probe(CountChecks { checks: Arc::new(AtomicUsize::new(0)), finish_after: 3 });
     config::update(|d| d.async_gather_poll_interval = Duration::from_millis(5)).unwrap();
     let started = tokio::time::Instant::now();
-    async_gather([child()]).await.unwrap();
+    async_try_gather([child()]).await.unwrap();
     assert_eq!(started.elapsed(), Duration::from_millis(10));
 
     let err = config::update(|d| d.async_gather_poll_interval = Duration::ZERO).unwrap_err();
@@ -172,7 +172,7 @@ async fn changed_defaults_apply_to_later_calls_and_bad_values_are_refused() {
         .join()
         .unwrap();
     let started = tokio::time::Instant::now();
-    async_gather([child()]).await.unwrap();
+    async_try_gather([child()]).await.unwrap();
     assert_eq!(started.elapsed(), Duration::from_millis(4));
     config::reset();
 }
@@ -214,7 +214,11 @@ fn a_dropped_process_probe_kills_its_process_with_kill_on_drop() {
     let child = sleep_30();
     let pid = child.id();
     let err = within_20s(move || {
-        gather([process(child).kill_on_drop(true)]).timeout(Duration::from_millis(50)).keep_partial().run().unwrap_err()
+        try_gather([process(child).kill_on_drop(true)])
+            .timeout(Duration::from_millis(50))
+            .keep_partial()
+            .run()
+            .unwrap_err()
     });
     let partial = err.into_timeout().unwrap().into_partial();
     assert_eq!(partial.pending.len(), 1);
@@ -238,14 +242,14 @@ async fn a_failed_or_dropped_call_kills_its_process_with_kill_on_drop() {
             Err(std::io::Error::other("boom"))
         }),
     ];
-    let call = tokio::time::timeout(Duration::from_secs(20), async_gather(children));
+    let call = tokio::time::timeout(Duration::from_secs(20), async_try_gather(children));
     let err = call.await.expect("the call hung").unwrap_err();
     assert_eq!(err.into_failed().unwrap().0, 1);
     assert!(!exists(pid), "killed and reaped with the failed call");
 
     let child = sleep_30();
     let pid = child.id();
-    let call = async_gather([process(child).kill_on_drop(true)]);
+    let call = async_try_gather([process(child).kill_on_drop(true)]);
     tokio::select! {
         _ = call => panic!("sleep 30 finished first"),
         () = tokio::time::sleep(Duration::from_millis(20)) => {}
@@ -261,7 +265,7 @@ fn into_inner_gives_the_child_back() {
     let child = sleep_30();
     let pid = child.id();
     let err = within_20s(move || {
-        gather([process(child)]).timeout(Duration::from_millis(50)).keep_partial().run().unwrap_err()
+        try_gather([process(child)]).timeout(Duration::from_millis(50)).keep_partial().run().unwrap_err()
     });
     let partial = err.into_timeout().unwrap().into_partial();
     let mut children = partial.pending.into_children();

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::{BoxFut, DropCounter, after};
 use concurry::progress::Bar;
-use concurry::{Progress, ReturnWhen, async_gather, async_wait, gather};
+use concurry::{Progress, ReturnWhen, async_try_gather, async_wait, try_gather};
 use futures::StreamExt;
 use indicatif::{InMemoryTerm, ProgressBar, ProgressDrawTarget};
 
@@ -29,7 +29,7 @@ fn recorder() -> (Calls, Progress) {
 #[tokio::test(start_paused = true)]
 async fn default_bar_reads_gathering_with_count_rate_and_eta() {
     let (term, target) = term();
-    let out = async_gather(vec![after(1, 1), after(2, 2), after(3, 3)])
+    let out = async_try_gather(vec![after(1, 1), after(2, 2), after(3, 3)])
         .progress(Bar::default().draw_target(target))
         .await
         .unwrap();
@@ -51,7 +51,7 @@ async fn wait_bar_reads_waiting() {
 async fn configured_bar_shows_desc_and_unit() {
     let (term, target) = term();
     let bar = Bar::default().desc("Processing batches").unit("batch").colour("green").miniters(2).draw_target(target);
-    async_gather(vec![after(1, 1), after(2, 2), after(3, 3), after(4, 4)]).progress(bar).await.unwrap();
+    async_try_gather(vec![after(1, 1), after(2, 2), after(3, 3), after(4, 4)]).progress(bar).await.unwrap();
     let screen = term.contents();
     assert!(screen.starts_with("Processing batches: 100%|"), "{screen}");
     assert!(screen.contains("4/4 batch"), "{screen}");
@@ -61,14 +61,14 @@ async fn configured_bar_shows_desc_and_unit() {
 async fn custom_template() {
     let (term, target) = term();
     let bar = Bar::default().template("{msg} {pos} of {len}").desc("jobs").draw_target(target);
-    async_gather(vec![after(1, 1), after(2, 2)]).progress(bar).await.unwrap();
+    async_try_gather(vec![after(1, 1), after(2, 2)]).progress(bar).await.unwrap();
     assert_eq!(term.contents().trim(), "jobs 2 of 2");
 }
 
 #[tokio::test(start_paused = true)]
 async fn timeout_leaves_the_bar_marked_timeout() {
     let (term, target) = term();
-    let err = async_gather(vec![after(1, 1), after(10_000, 2)])
+    let err = async_try_gather(vec![after(1, 1), after(10_000, 2)])
         .timeout(Duration::from_millis(50))
         .progress(Bar::default().draw_target(target))
         .await
@@ -82,7 +82,7 @@ async fn timeout_leaves_the_bar_marked_timeout() {
 #[tokio::test(start_paused = true)]
 async fn failure_leaves_the_bar_marked_failed() {
     let (term, target) = term();
-    let err = async_gather(vec![after(1, Ok(1)), after(2, Err("no")), after(100, Ok(3))])
+    let err = async_try_gather(vec![after(1, Ok(1)), after(2, Err("no")), after(100, Ok(3))])
         .progress(Bar::default().draw_target(target))
         .await
         .unwrap_err();
@@ -95,7 +95,7 @@ async fn failure_leaves_the_bar_marked_failed() {
 #[tokio::test(start_paused = true)]
 async fn your_own_bar_gets_the_total_and_the_final_position() {
     let bar = ProgressBar::hidden();
-    async_gather(vec![after(1, 1), after(2, 2), after(3, 3)]).progress(bar.clone()).await.unwrap();
+    async_try_gather(vec![after(1, 1), after(2, 2), after(3, 3)]).progress(bar.clone()).await.unwrap();
     assert_eq!(bar.length(), Some(3));
     assert_eq!(bar.position(), 3);
     assert!(bar.is_finished());
@@ -105,7 +105,7 @@ async fn your_own_bar_gets_the_total_and_the_final_position() {
 async fn miniters_limits_redraws() {
     let bar = ProgressBar::hidden();
     let children: Vec<_> = (0..25).map(|i| after(i + 1, i)).collect();
-    let mut stream = async_gather(children).progress(Bar::default().with_bar(bar.clone()).miniters(10)).stream();
+    let mut stream = async_try_gather(children).progress(Bar::default().with_bar(bar.clone()).miniters(10)).stream();
     let mut positions = Vec::new();
     while let Some(item) = stream.next().await {
         item.unwrap();
@@ -122,7 +122,7 @@ async fn miniters_limits_redraws() {
 async fn default_miniters_is_one_percent_of_the_total() {
     let bar = ProgressBar::hidden();
     let children: Vec<_> = (0..300).map(|i| after(i + 1, i)).collect();
-    let mut stream = async_gather(children).progress(bar.clone()).stream();
+    let mut stream = async_try_gather(children).progress(bar.clone()).stream();
     let mut positions = Vec::new();
     while let Some(item) = stream.next().await {
         item.unwrap();
@@ -139,7 +139,7 @@ async fn default_miniters_is_one_percent_of_the_total() {
 #[tokio::test(start_paused = true)]
 async fn callback_calls_follow_the_rule() {
     let (calls, progress) = recorder();
-    async_gather(vec![after(10, 'a'), after(20, 'b'), after(20, 'c'), after(30, 'd')])
+    async_try_gather(vec![after(10, 'a'), after(20, 'b'), after(20, 'c'), after(30, 'd')])
         .progress(progress)
         .await
         .unwrap();
@@ -149,8 +149,10 @@ async fn callback_calls_follow_the_rule() {
 #[tokio::test(start_paused = true)]
 async fn callback_on_timeout_and_on_wait() {
     let (calls, progress) = recorder();
-    let _ =
-        async_gather(vec![after(10, 1), after(10_000, 2)]).timeout(Duration::from_millis(50)).progress(progress).await;
+    let _ = async_try_gather(vec![after(10, 1), after(10_000, 2)])
+        .timeout(Duration::from_millis(50))
+        .progress(progress)
+        .await;
     assert_eq!(*calls.lock().unwrap(), [(0, 2), (1, 2)]);
 
     let (calls, progress) = recorder();
@@ -166,7 +168,7 @@ async fn callback_on_timeout_and_on_wait() {
 async fn callback_in_iterator_mode_is_called_per_item() {
     let (calls, progress) = recorder();
     let items: Vec<_> =
-        async_gather(vec![after(10, 1), after(10, 2), after(20, 3)]).progress(progress).stream().collect().await;
+        async_try_gather(vec![after(10, 1), after(10, 2), after(20, 3)]).progress(progress).stream().collect().await;
     assert_eq!(items.len(), 3);
     assert_eq!(*calls.lock().unwrap(), [(0, 3), (1, 3), (2, 3), (3, 3)]);
 }
@@ -174,7 +176,7 @@ async fn callback_in_iterator_mode_is_called_per_item() {
 #[test]
 fn callback_from_blocking_code() {
     let (calls, progress) = recorder();
-    let out = gather(vec![after(1, 1), after(2, 2)]).progress(progress).run().unwrap();
+    let out = try_gather(vec![after(1, 1), after(2, 2)]).progress(progress).run().unwrap();
     assert_eq!(out, [1, 2]);
     let calls = calls.lock().unwrap();
     assert_eq!(calls.first(), Some(&(0, 2)));
@@ -184,7 +186,7 @@ fn callback_from_blocking_code() {
 #[test]
 fn off_by_default_and_with_false() {
     // Nothing to observe but that it runs: the default sink does no work.
-    assert_eq!(gather(vec![after(1, 1)]).progress(false).run().unwrap(), [1]);
+    assert_eq!(try_gather(vec![after(1, 1)]).progress(false).run().unwrap(), [1]);
 }
 
 /// A panicking callback propagates out of the call like a panicking child;
@@ -203,10 +205,11 @@ fn a_panicking_callback_propagates_cleanly() {
         })
         .collect();
     let progress = Progress::callback(|done, _, _| assert!(done < 2, "callback gave up at {done}"));
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| gather(children).progress(progress).run()));
+    let outcome =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| try_gather(children).progress(progress).run()));
     assert!(outcome.is_err());
     assert_eq!(drops.count(), 3);
-    assert_eq!(gather(vec![after(1, 7)]).run().unwrap(), [7]);
+    assert_eq!(try_gather(vec![after(1, 7)]).run().unwrap(), [7]);
 }
 
 /// Several gathers at once on one `MultiProgress`, as a service would show
@@ -215,8 +218,8 @@ fn a_panicking_callback_propagates_cleanly() {
 async fn gathers_share_a_multi_progress() {
     let (term, target) = term();
     let multi = indicatif::MultiProgress::with_draw_target(target);
-    let first = async_gather(vec![after(1, 1), after(3, 2)]).progress(Bar::default().desc("first").multi(&multi));
-    let second = async_gather(vec![after(2, 1)]).progress(Bar::default().desc("second").multi(&multi));
+    let first = async_try_gather(vec![after(1, 1), after(3, 2)]).progress(Bar::default().desc("first").multi(&multi));
+    let second = async_try_gather(vec![after(2, 1)]).progress(Bar::default().desc("second").multi(&multi));
     let (a, b) = tokio::join!(first.into_future(), second.into_future());
     assert_eq!((a.unwrap().len(), b.unwrap().len()), (2, 1));
     let screen = term.contents();
@@ -231,7 +234,7 @@ async fn gathers_share_a_multi_progress() {
 fn nothing_is_drawn_when_stderr_is_not_a_terminal() {
     const CHILD: &str = "CONCURRY_PROGRESS_TEST_CHILD";
     if std::env::var_os(CHILD).is_some() {
-        let out = gather(vec![after(5, 1), after(10, 2)]).progress(true).run().unwrap();
+        let out = try_gather(vec![after(5, 1), after(10, 2)]).progress(true).run().unwrap();
         assert_eq!(out, [1, 2]);
         return;
     }
@@ -294,7 +297,7 @@ async fn an_early_return_leaves_your_own_bar_at_the_true_count() {
 #[tokio::test(start_paused = true)]
 async fn a_failed_or_dropped_stream_does_not_show_100_percent() {
     let (failed, target) = term();
-    let mut stream = async_gather(vec![after(1, Ok(1)), after(2, Err("no")), after(100, Ok(3))])
+    let mut stream = async_try_gather(vec![after(1, Ok(1)), after(2, Err("no")), after(100, Ok(3))])
         .progress(Bar::default().draw_target(target))
         .stream();
     assert!(stream.next().await.unwrap().is_ok());
@@ -304,7 +307,7 @@ async fn a_failed_or_dropped_stream_does_not_show_100_percent() {
     assert!(screen.contains("| 2/3 result ["), "{screen}");
 
     let (dropped, target) = term();
-    let mut stream = async_gather(vec![after(1, 1), after(50, 2), after(60, 3)])
+    let mut stream = async_try_gather(vec![after(1, 1), after(50, 2), after(60, 3)])
         .progress(Bar::default().draw_target(target))
         .stream();
     assert_eq!(stream.next().await.unwrap().unwrap(), (0, 1));
@@ -319,18 +322,18 @@ async fn a_failed_or_dropped_stream_does_not_show_100_percent() {
 #[tokio::test(start_paused = true)]
 async fn the_final_callback_call_is_not_repeated() {
     let (calls, progress) = recorder();
-    async_gather(vec![after(10, 'a'), after(20, 'b'), after(30, 'c'), after(40, 'd')])
+    async_try_gather(vec![after(10, 'a'), after(20, 'b'), after(30, 'c'), after(40, 'd')])
         .progress(progress)
         .await
         .unwrap();
     assert_eq!(*calls.lock().unwrap(), [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]);
 
     let (calls, progress) = recorder();
-    let _ = async_gather(vec![after(10, Ok(1)), after(20, Err("no")), after(30, Ok(3))]).progress(progress).await;
+    let _ = async_try_gather(vec![after(10, Ok(1)), after(20, Err("no")), after(30, Ok(3))]).progress(progress).await;
     assert_eq!(*calls.lock().unwrap(), [(0, 3), (1, 3), (2, 3)]);
 
     let (calls, progress) = recorder();
-    let _ = async_gather(Vec::<common::BoxFut<u8>>::new()).progress(progress).await;
+    let _ = async_try_gather(Vec::<common::BoxFut<u8>>::new()).progress(progress).await;
     assert_eq!(*calls.lock().unwrap(), [(0, 0)]);
 }
 
@@ -369,7 +372,7 @@ async fn a_coloured_bar_draws_its_bar() {
     let term = InMemoryTerm::new(4, 120);
     let target = ProgressDrawTarget::term_like(Box::new(term.clone()));
     let bar = Bar::default().desc("Processing batches").unit("batch").colour("green").draw_target(target);
-    let out = async_gather((0..200).map(std::future::ready).collect::<Vec<_>>()).progress(bar).await.unwrap();
+    let out = async_try_gather((0..200).map(std::future::ready).collect::<Vec<_>>()).progress(bar).await.unwrap();
     assert_eq!(out.len(), 200);
     let screen = term.contents();
     assert_eq!(screen.chars().count(), 120, "the bar fills the line: {screen}");
@@ -388,7 +391,7 @@ async fn a_bad_colour_draws_an_uncoloured_bar() {
     for colour in ["chartreuse", "green}{", "green bold", "", "{wide_bar}"] {
         let (term, target) = term();
         let bar = Bar::default().colour(colour).draw_target(target);
-        async_gather(vec![after(1, 1), after(2, 2)]).progress(bar).await.unwrap();
+        async_try_gather(vec![after(1, 1), after(2, 2)]).progress(bar).await.unwrap();
         let (before, bar, after) = bar_parts(&term);
         assert_eq!(before, "Gathering: 100%", "{colour:?}");
         assert!(!bar.is_empty() && bar.chars().all(|c| c == '█'), "{colour:?}: {}", term.contents());
@@ -406,7 +409,7 @@ fn colour_is_drawn_in_that_colour() {
         let draw = |colour: &str| {
             let term = InMemoryTerm::new(2, 80);
             let target = ProgressDrawTarget::term_like(Box::new(term.clone()));
-            gather(vec![after(1, 1)]).progress(Bar::default().colour(colour).draw_target(target)).run().unwrap();
+            try_gather(vec![after(1, 1)]).progress(Bar::default().colour(colour).draw_target(target)).run().unwrap();
             (term.contents(), String::from_utf8_lossy(&term.contents_formatted()).into_owned())
         };
         let (plain, formatted) = draw("green");
@@ -439,7 +442,7 @@ async fn desc_replaces_the_label() {
 #[tokio::test(start_paused = true)]
 async fn unit_names_the_count_and_the_rate() {
     let (term, target) = term();
-    async_gather(vec![after(1, 1), after(2, 2)])
+    async_try_gather(vec![after(1, 1), after(2, 2)])
         .progress(Bar::default().unit("file").draw_target(target))
         .await
         .unwrap();
@@ -455,7 +458,7 @@ async fn unit_names_the_count_and_the_rate() {
 async fn miniters_limits_what_the_terminal_shows() {
     let (term, target) = term();
     let children: Vec<_> = (0..25).map(|i| after(i + 1, i)).collect();
-    let mut stream = async_gather(children).progress(Bar::default().miniters(10).draw_target(target)).stream();
+    let mut stream = async_try_gather(children).progress(Bar::default().miniters(10).draw_target(target)).stream();
     let mut shown = Vec::new();
     while let Some(item) = stream.next().await {
         item.unwrap();
@@ -474,14 +477,14 @@ async fn template_replaces_the_default_and_a_bad_one_falls_back() {
     let (jobs, target) = term();
     let bar =
         Bar::default().template("{msg} {pos} of {len} {unit}s, {wide_bar:.green}|").unit("job").draw_target(target);
-    async_gather(vec![after(1, 1), after(2, 2)]).progress(bar).await.unwrap();
+    async_try_gather(vec![after(1, 1), after(2, 2)]).progress(bar).await.unwrap();
     let screen = jobs.contents();
     assert!(screen.starts_with("Gathering 2 of 2 jobs, ██████"), "{screen}");
     assert_eq!(screen.chars().count(), 100, "{screen}");
 
     let (fallback, target) = term();
     let bar = Bar::default().template("{pos:x}").draw_target(target);
-    async_gather(vec![after(1, 1)]).progress(bar).await.unwrap();
+    async_try_gather(vec![after(1, 1)]).progress(bar).await.unwrap();
     assert_eq!(bar_parts(&fallback).0, "Gathering: 100%");
 }
 
@@ -490,14 +493,17 @@ async fn with_bar_draws_your_bar_in_its_own_style() {
     let (term, target) = term();
     let style = indicatif::ProgressStyle::with_template("mine {pos}/{len}").unwrap();
     let mine = ProgressBar::with_draw_target(None, target).with_style(style);
-    async_gather(vec![after(1, 1), after(2, 2), after(3, 3)]).progress(Bar::default().with_bar(mine)).await.unwrap();
+    async_try_gather(vec![after(1, 1), after(2, 2), after(3, 3)])
+        .progress(Bar::default().with_bar(mine))
+        .await
+        .unwrap();
     assert_eq!(term.contents(), "mine 3/3");
 }
 
 #[tokio::test(start_paused = true)]
 async fn draw_target_is_where_the_bar_is_drawn() {
     let (term, target) = term();
-    async_gather(vec![after(1, 1), after(2, 2)]).progress(Bar::default().draw_target(target)).await.unwrap();
+    async_try_gather(vec![after(1, 1), after(2, 2)]).progress(Bar::default().draw_target(target)).await.unwrap();
     let (before, bar, after) = bar_parts(&term);
     assert_eq!(before, "Gathering: 100%");
     assert!(!bar.is_empty() && bar.chars().all(|c| c == '█'));

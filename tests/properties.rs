@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use concurry::{Error, Progress, ReturnWhen, async_gather, async_wait};
+use concurry::{Error, Progress, ReturnWhen, async_gather, async_try_gather, async_wait};
 use futures::StreamExt;
 use proptest::prelude::*;
 
@@ -181,7 +181,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
         match &case.call {
             Call::Gather { return_exceptions: true } => {
                 let fut = std::future::IntoFuture::into_future(
-                    async_gather(kids).return_exceptions().timeout(timeout).keep_partial().progress(progress),
+                    async_gather(kids).timeout(timeout).keep_partial().progress(progress),
                 );
                 match drive(fut, case.drop_after_polls).await {
                     Some(Ok(out)) => r.outputs = (0..out.len()).collect(),
@@ -192,7 +192,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
             }
             Call::Gather { return_exceptions: false } => {
                 let fut = std::future::IntoFuture::into_future(
-                    async_gather(kids).timeout(timeout).keep_partial().progress(progress),
+                    async_try_gather(kids).timeout(timeout).keep_partial().progress(progress),
                 );
                 match drive(fut, case.drop_after_polls).await {
                     Some(Ok(out)) => r.outputs = (0..out.len()).collect(),
@@ -221,10 +221,9 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                 }
             }
             Call::Stream { return_exceptions, take } => {
-                let g = async_gather(kids).timeout(timeout).keep_partial().progress(progress);
                 let limit = take.unwrap_or(usize::MAX).min(case.drop_after_polls.unwrap_or(usize::MAX));
                 if *return_exceptions {
-                    let mut s = g.return_exceptions().stream();
+                    let mut s = async_gather(kids).timeout(timeout).keep_partial().progress(progress).stream();
                     while r.outputs.len() < limit {
                         match s.next().await {
                             Some(Ok((k, _))) => r.outputs.push(k),
@@ -234,7 +233,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                         }
                     }
                 } else {
-                    let mut s = g.stream();
+                    let mut s = async_try_gather(kids).timeout(timeout).keep_partial().progress(progress).stream();
                     while r.outputs.len() < limit {
                         match s.next().await {
                             Some(Ok((k, _))) => r.outputs.push(k),

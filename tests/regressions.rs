@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{BoxFut, DropCounter, after};
 use concurry::polling::Exponential;
 use concurry::probe::probe;
-use concurry::{PollingAlgorithm, ReturnWhen, async_gather, async_wait};
+use concurry::{PollingAlgorithm, ReturnWhen, async_gather, async_try_gather, async_wait};
 
 /// Original fault: a timeout overshoots by up to one polling interval. Ours
 /// has its own deadline timer: even with 500 ms between checks of a probe,
@@ -20,7 +20,8 @@ use concurry::{PollingAlgorithm, ReturnWhen, async_gather, async_wait};
 async fn timeout_does_not_wait_for_the_next_check() {
     let slow = Exponential::new(Duration::from_millis(500), Duration::from_secs(5), 2.0).unwrap();
     let started = tokio::time::Instant::now();
-    let err = async_gather([probe(common::Never)]).polling(slow).timeout(Duration::from_millis(50)).await.unwrap_err();
+    let err =
+        async_try_gather([probe(common::Never)]).polling(slow).timeout(Duration::from_millis(50)).await.unwrap_err();
     assert_eq!(started.elapsed(), Duration::from_millis(50));
     assert_eq!(err.into_timeout().unwrap().elapsed(), Duration::from_millis(50));
 }
@@ -28,14 +29,14 @@ async fn timeout_does_not_wait_for_the_next_check() {
 /// Original fault: a cancelled child escapes `return_exceptions`. Ours: an
 /// aborted task is an error value in its slot like any other.
 #[tokio::test]
-async fn a_cancelled_task_is_a_value_under_return_exceptions() {
+async fn a_cancelled_task_is_a_value_under_gather() {
     let slow = tokio::spawn(async {
         tokio::time::sleep(Duration::from_secs(60)).await;
         1
     });
     slow.abort();
     let tasks = vec![tokio::spawn(async { 0 }), slow];
-    let out = async_gather(tasks).return_exceptions().await.unwrap();
+    let out = async_gather(tasks).await.unwrap();
     assert_eq!(*out[0].as_ref().unwrap(), 0);
     assert!(out[1].as_ref().unwrap_err().is_cancelled());
 }
@@ -63,7 +64,7 @@ async fn timeout_neither_cancels_nor_miscounts() {
     let waited = timeout.into_partial();
     assert_eq!(waited.pending.len(), 3);
     // The caller still owns the three tasks, which run to the end.
-    let rest = async_gather(waited.pending).await.unwrap();
+    let rest = async_try_gather(waited.pending).await.unwrap();
     assert_eq!(rest, [(1, 1), (2, 2), (3, 3)]);
     assert_eq!(finished.load(Ordering::SeqCst), 4);
 }
@@ -74,7 +75,7 @@ async fn timeout_neither_cancels_nor_miscounts() {
 #[test]
 fn a_bad_polling_name_is_refused_even_for_an_empty_input() {
     let empty: Vec<std::future::Ready<u8>> = Vec::new();
-    let result = "sometimes".parse::<PollingAlgorithm>().map(|alg| concurry::gather(empty).polling(alg).run());
+    let result = "sometimes".parse::<PollingAlgorithm>().map(|alg| concurry::try_gather(empty).polling(alg).run());
     let err = result.expect_err("refused");
     assert!(err.to_string().contains("valid values are: fixed, adaptive, exponential, progressive"));
 }
@@ -100,7 +101,7 @@ fn a_panic_in_an_inline_child_propagates_and_drops_the_rest() {
         tokio::time::sleep(Duration::from_millis(1)).await;
         panic!("inline child panicked")
     }));
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| concurry::gather(children).run()));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| concurry::try_gather(children).run()));
     let payload = outcome.unwrap_err();
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"inline child panicked"));
     assert_eq!(drops.count(), 3);
@@ -119,7 +120,7 @@ async fn local_set_with_non_send_children() {
                     tokio::task::spawn_local(async move { *shared + i })
                 })
                 .collect();
-            assert_eq!(async_gather(children).await.unwrap(), [5, 6, 7]);
+            assert_eq!(async_try_gather(children).await.unwrap(), [5, 6, 7]);
 
             let shared = Rc::new(1);
             let inline: Vec<_> = (0..3)
@@ -140,11 +141,11 @@ async fn local_set_with_non_send_children() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_async_entry_point_on_a_multi_thread_runtime() {
     use futures::StreamExt;
-    let out = async_gather(vec![after(5, 1), after(1, 2)]).await.unwrap();
+    let out = async_try_gather(vec![after(5, 1), after(1, 2)]).await.unwrap();
     assert_eq!(out, [1, 2]);
     let w = async_wait(vec![after(300, 1), after(1, 2)]).return_when(ReturnWhen::FirstCompleted).await.unwrap();
     assert_eq!(w.done.len(), 1);
-    let n = async_gather(vec![after(3, 1), after(1, 2)]).stream().count().await;
+    let n = async_try_gather(vec![after(3, 1), after(1, 2)]).stream().count().await;
     assert_eq!(n, 2);
 }
 
@@ -153,13 +154,13 @@ async fn every_async_entry_point_on_a_multi_thread_runtime() {
 fn futures_and_streams_are_send() {
     fn assert_send<T: Send>(_: &T) {}
     let children = vec![after(1, 1u8)];
-    let fut = std::future::IntoFuture::into_future(async_gather(children));
+    let fut = std::future::IntoFuture::into_future(async_try_gather(children));
     assert_send(&fut);
-    let stream = async_gather(vec![after(1, 1u8)]).stream();
+    let stream = async_try_gather(vec![after(1, 1u8)]).stream();
     assert_send(&stream);
     let wait = std::future::IntoFuture::into_future(async_wait(vec![after(1, 1u8)]));
     assert_send(&wait);
-    let err = async_gather(vec![after(1, Err::<u8, String>("e".into()))]);
+    let err = async_try_gather(vec![after(1, Err::<u8, String>("e".into()))]);
     assert_send(&err);
     fn assert_error<E: std::error::Error + Send + Sync + 'static>() {}
     assert_error::<concurry::GatherError<concurry::shape::Indices, BoxFut<Result<u8, String>>, concurry::FailFast>>();
@@ -172,7 +173,7 @@ fn debug_needs_no_debug_outputs() {
     struct Opaque;
     concurry::never_fails!(Opaque);
     let children = vec![std::future::ready(Opaque)];
-    let g = async_gather(children).timeout(Duration::from_secs(1));
+    let g = async_try_gather(children).timeout(Duration::from_secs(1));
     let shown = format!("{g:?}");
     assert!(shown.contains("Gather") && shown.contains("timeout"), "{shown}");
     let fut = std::future::IntoFuture::into_future(async_wait(vec![std::future::ready(Opaque)]));

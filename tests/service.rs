@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use concurry::{async_gather, async_wait, task};
+use concurry::{async_gather, async_try_gather, async_wait, task};
 
 /// Children that borrow the caller's data.
 async fn lengths(words: &[String]) -> anyhow::Result<Vec<usize>> {
     let futs: Vec<_> = words.iter().map(|w| async move { Ok::<usize, std::io::Error>(w.len()) }).collect();
-    Ok(async_gather(futs).timeout(Duration::from_secs(5)).await?)
+    Ok(async_try_gather(futs).timeout(Duration::from_secs(5)).await?)
 }
 
 /// The plain version, for comparison: the same length.
@@ -34,7 +34,7 @@ impl Shop {
     }
     /// Children that borrow `self`.
     async fn page(&self, id: u32) -> anyhow::Result<String> {
-        let both = async_gather(vec![
+        let both = async_try_gather(vec![
             Box::pin(self.user(id)) as std::pin::Pin<Box<dyn Future<Output = _> + Send + '_>>,
             Box::pin(self.orders(id)),
         ])
@@ -61,7 +61,7 @@ async fn local_counts() -> Result<Vec<usize>, Box<dyn std::error::Error>> {
             async move { Ok::<usize, std::io::Error>(shared[i]) }
         })
         .collect();
-    Ok(async_gather(futs).timeout(Duration::from_secs(1)).await?)
+    Ok(async_try_gather(futs).timeout(Duration::from_secs(1)).await?)
 }
 
 #[tokio::test]
@@ -89,6 +89,8 @@ fn errors_are_send_sync_static() {
     type Borrowing<'a> = std::future::Ready<Result<&'a str, std::io::Error>>;
     fn with_lifetime<'a>(_borrowed: &'a str) {
         check::<concurry::GatherError<concurry::shape::Indices, Borrowing<'a>, concurry::FailFast>>();
+        check::<concurry::GatherError<concurry::shape::Indices, Borrowing<'a>, concurry::AsIs>>();
+        check::<concurry::Error<&'static str>>();
     }
     with_lifetime("x");
 }
@@ -119,17 +121,166 @@ async fn spawned_tasks_fail_on_their_own_err_and_cancel_the_rest() {
     let stopped = Arc::new(AtomicUsize::new(0));
     let plain: Vec<_> = (0..3).map(|i| tokio::spawn(save(i, Flag(stopped.clone())))).collect();
     let out = async_gather(plain).await.unwrap(); // no `Err`: it waited 60 s for all three
-    assert!(out[1].is_err() && out[0].is_ok());
+    assert!(out[1].as_ref().unwrap().is_err() && out[0].is_ok());
 
     let stopped = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..3).map(|i| task::spawn(save(i, Flag(stopped.clone())))).collect();
     let started = tokio::time::Instant::now();
-    let err = async_gather(tasks).await.unwrap_err();
+    let err = async_try_gather(tasks).await.unwrap_err();
     assert_eq!(started.elapsed(), Duration::ZERO, "fails at once");
-    assert_eq!(err.to_string(), "child 1 failed: disk full at 1");
+    assert_eq!(err.to_string(), "child 1 failed");
     tokio::task::yield_now().await;
     assert_eq!(stopped.load(Ordering::SeqCst), 3, "the other two tasks were aborted");
-    // And `?` keeps working into anyhow.
+    // And `?` keeps working into anyhow, with the task's error as the cause.
     let as_anyhow: anyhow::Error = err.into();
-    assert!(as_anyhow.to_string().contains("disk full"));
+    assert_eq!(format!("{as_anyhow:#}"), "child 1 failed: disk full at 1");
+}
+
+// ---- Issue 12, item 2: the child's error survives conversion. ----
+
+#[derive(Debug, thiserror::Error)]
+#[error("orders service down")]
+struct OrdersDown;
+
+async fn user_ok() -> Result<String, std::io::Error> {
+    Ok("ada".into())
+}
+async fn orders_down() -> Result<Vec<u32>, OrdersDown> {
+    Err(OrdersDown)
+}
+async fn prices_ok() -> Result<f64, anyhow::Error> {
+    Ok(9.5)
+}
+
+/// What a handler does: map the error type to a status.
+fn status(err: &anyhow::Error) -> u16 {
+    if err.root_cause().downcast_ref::<OrdersDown>().is_some() { 503 } else { 500 }
+}
+
+#[tokio::test]
+async fn the_childs_error_is_the_source_and_survives_anyhow() {
+    async fn handler() -> anyhow::Result<(String, Vec<u32>, f64)> {
+        Ok(async_try_gather((user_ok(), orders_down(), prices_ok())).await?)
+    }
+    let err = handler().await.unwrap_err();
+    assert_eq!(err.chain().count(), 2);
+    assert_eq!(status(&err), 503);
+    assert_eq!(err.to_string(), "child 1 failed");
+    assert_eq!(format!("{err:#}"), "child 1 failed: orders service down");
+
+    // A child whose error is an `anyhow::Error`: its messages survive (its
+    // typed root is anyhow's to give, see `BoxError`).
+    let futs = vec![async { Err::<u8, _>(anyhow::Error::from(OrdersDown).context("loading orders")) }];
+    let err = anyhow::Error::from(async_try_gather(futs).await.unwrap_err());
+    assert_eq!(format!("{err:#}"), "child 0 failed: loading orders: orders service down");
+
+    // The plain version loses the key, and needs one error type for all three.
+    let plain = tokio::try_join!(
+        async { user_ok().await.map_err(anyhow::Error::from) },
+        async { orders_down().await.map_err(anyhow::Error::from) },
+        prices_ok(),
+    )
+    .unwrap_err();
+    assert_eq!(status(&plain), 503);
+}
+
+// ---- Issue 12, item 3: tuples at least as good as join! / try_join!. ----
+
+#[tokio::test]
+async fn a_tuple_with_three_error_types_gives_each_result_in_its_slot() {
+    let (user, orders, prices) = async_gather((user_ok(), orders_down(), prices_ok())).await.unwrap();
+    let (u, o, p) = tokio::join!(user_ok(), orders_down(), prices_ok());
+    assert_eq!(user.unwrap(), u.unwrap());
+    assert!(orders.is_err() && o.is_err());
+    assert_eq!(prices.unwrap(), p.unwrap());
+}
+
+#[tokio::test]
+async fn fail_fast_over_a_tuple_with_mixed_error_types() {
+    async fn fine() -> Result<u8, std::fmt::Error> {
+        Ok(1)
+    }
+    let (user, n, price) = async_try_gather((user_ok(), fine(), prices_ok())).await.unwrap();
+    assert_eq!((user.as_str(), n, price), ("ada", 1, 9.5));
+    let err = async_try_gather((user_ok(), orders_down(), prices_ok())).await.unwrap_err();
+    assert!(err.child_error::<OrdersDown>().is_some());
+    assert_eq!(err.into_failed().unwrap().0, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_tuple_timeout_gives_the_partial_outputs_as_options() {
+    async fn slow_prices() -> Result<f64, anyhow::Error> {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        Ok(1.0)
+    }
+    let err = async_gather((user_ok(), orders_down(), slow_prices()))
+        .timeout(Duration::from_millis(50))
+        .keep_partial()
+        .await
+        .unwrap_err();
+    let ((user, orders, prices), pending) = err.into_timeout().unwrap().into_partial().into_slots();
+    assert_eq!(user.unwrap().unwrap(), "ada");
+    assert!(orders.unwrap().is_err());
+    assert!(prices.is_none());
+    assert_eq!(pending.keys().collect::<Vec<_>>(), [2]);
+}
+
+// ---- Issue 12, item 4: any output type, as join_all takes it. ----
+
+/// A generic type of the caller's crate, like an API page.
+#[derive(Debug, PartialEq)]
+struct Page<T> {
+    items: Vec<T>,
+}
+
+async fn page<T: Clone>(item: T) -> Page<T> {
+    Page { items: vec![item.clone(), item] }
+}
+
+#[tokio::test]
+async fn any_output_type_gathers_with_no_ceremony() {
+    // A generic type.
+    let pages = async_gather(vec![page(1u8), page(2)]).await.unwrap();
+    assert_eq!(pages[1], Page { items: vec![2, 2] });
+    // A foreign type the crate knows nothing about.
+    let instants = async_gather([async { tokio::time::Instant::now() }]).await.unwrap();
+    assert_eq!(instants.len(), 1);
+    // A borrowed `&str`.
+    let text = String::from("borrowed words");
+    let words: Vec<_> = text.split(' ').map(|w| async move { w }).collect();
+    assert_eq!(async_gather(words).await.unwrap(), ["borrowed", "words"]);
+    // A 12-tuple output, and twelve children of different types.
+    let twelve = async { (1u8, 2u16, 3u32, 4u64, 5i8, 6i16, 7i32, 8i64, 'c', "s", 1.0f32, 2.0f64) };
+    assert_eq!(async_gather([twelve]).await.unwrap()[0].8, 'c');
+    let (a, b, .., l) = async_gather((
+        async { page(1u8).await },
+        async { 2u16 },
+        async { 3u32 },
+        async { 4u64 },
+        async { 5i8 },
+        async { 6i16 },
+        async { 7i32 },
+        async { 8i64 },
+        async { 'c' },
+        async { "s" },
+        async { 1.0f32 },
+        async { tokio::time::Instant::now() },
+    ))
+    .await
+    .unwrap();
+    assert_eq!((a.items.len(), b), (2, 2));
+    let _: tokio::time::Instant = l;
+    // The plain version, for comparison: the same call.
+    let plain = futures::future::join_all(vec![page(1u8), page(2)]).await;
+    assert_eq!(plain, pages);
+}
+
+#[tokio::test]
+async fn wait_takes_any_output_type_and_first_completed_too() {
+    let pages = vec![
+        Box::pin(page(1u8)) as std::pin::Pin<Box<dyn Future<Output = Page<u8>> + Send>>,
+        Box::pin(std::future::pending()),
+    ];
+    let w = async_wait(pages).first_completed().await.unwrap();
+    assert_eq!((w.done.len(), w.pending.len()), (1, 1));
 }

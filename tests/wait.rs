@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::{BoxFut, DropCounter, after};
-use concurry::{ReturnWhen, async_gather, async_wait};
+use concurry::{ReturnWhen, async_try_gather, async_wait};
 use tokio::time::Instant;
 
 #[tokio::test(start_paused = true)]
@@ -28,7 +28,7 @@ async fn first_completed_returns_the_fastest_and_hands_back_the_rest() {
     // The pending set is waited on again as it is.
     let next = async_wait(w.pending).return_when(ReturnWhen::FirstCompleted).await.unwrap();
     assert_eq!(next.done, [(2, "cache")]);
-    let last = async_gather(next.pending).await.unwrap();
+    let last = async_try_gather(next.pending).await.unwrap();
     assert_eq!(last, [(0, "api1")]);
 }
 

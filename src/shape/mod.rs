@@ -25,6 +25,7 @@ use std::future::Future;
 use crate::Pending;
 
 pub use map::KeyList;
+pub use tuple::Slots;
 
 /// The keys of a call's children, by index.
 ///

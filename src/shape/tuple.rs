@@ -3,20 +3,29 @@
 //! The engine holds children of one type, so each element is wrapped in one
 //! variant of an enum future (`TupleN`), whose output is an enum of the
 //! element outputs (`TupleNOutput`); assembly unwraps each slot back into
-//! its place in the tuple. For `gather`'s fail-fast mode every element's
-//! [`Outcome::Error`] must be the same type, as
-//! `tokio::try_join!` requires: wrap a plain value as `Ok::<_, E>(v)` to mix
-//! it with fallible ones.
+//! its place in the tuple.
+//!
+//! - `gather` gives each element's output in its slot, `Result`s included,
+//!   as `tokio::join!` does.
+//! - `try_gather` gives the `Ok` values, and fails on the first `Err`, as
+//!   `tokio::try_join!` does; unlike `try_join!`, the elements' error types
+//!   may differ (each is boxed as a [`crate::BoxError`], and stays
+//!   reachable by `downcast_ref`).
+//! - A timeout with `.keep_partial()` hands back the completed elements as
+//!   a tuple of `Option`s: [`Waited::into_slots`](crate::Waited::into_slots).
 //!
 //! # Examples
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() {
-//! let (n, s, v) = concurry::async_gather((async { 1u8 }, async { "two" }, async { vec![3] }))
-//!     .await
-//!     .unwrap();
-//! assert_eq!((n, s, v), (1, "two", vec![3]));
+//! # async fn main() -> Result<(), concurry::Error<usize>> {
+//! async fn user() -> Result<String, std::io::Error> { Ok("ada".into()) }
+//! async fn orders() -> Result<Vec<u32>, std::num::ParseIntError> { Ok(vec![7]) }
+//! async fn price() -> Result<f64, String> { Ok(9.5) }
+//!
+//! let (u, o, p) = concurry::async_try_gather((user(), orders(), price())).await?;
+//! assert_eq!((u.as_str(), o, p), ("ada", vec![7], 9.5));
+//! # Ok(())
 //! # }
 //! ```
 
@@ -27,7 +36,25 @@ use std::task::{Context, Poll};
 use pin_project::pin_project;
 
 use super::{Indices, IntoChildren, Outputs, Shape};
-use crate::{Outcome, Pending};
+use crate::{BoxError, Outcome, Pending};
+
+/// The output of one element of a tuple input, and how the completed ones
+/// come back as a tuple of `Option`s: see
+/// [`Waited::into_slots`](crate::Waited::into_slots).
+///
+/// # Examples
+///
+/// ```
+/// use concurry::shape::{tuple::Tuple2Output, Slots};
+/// let slots = Tuple2Output::<u8, &str>::into_slots([(1, Tuple2Output::E1("b"))]);
+/// assert_eq!(slots, (None, Some("b")));
+/// ```
+pub trait Slots: Sized {
+    /// One `Option` per element.
+    type Options;
+    /// Puts each `(index, output)` in its slot.
+    fn into_slots(done: impl IntoIterator<Item = (usize, Self)>) -> Self::Options;
+}
 
 macro_rules! tuple_shape {
     ($n:literal $Fut:ident $Out:ident $Proj:ident; $($F:ident $v:ident $idx:tt),+) => {
@@ -67,9 +94,9 @@ macro_rules! tuple_shape {
             }
         }
 
-        impl<CommonErr, $($F: Outcome<Error = CommonErr>),+> Outcome for $Out<$($F),+> {
+        impl<$($F: Outcome<Error: Into<BoxError>>),+> Outcome for $Out<$($F),+> {
             type Value = $Out<$($F::Value),+>;
-            type Error = CommonErr;
+            type Error = BoxError;
 
             fn is_failure(&self) -> bool {
                 match self {
@@ -77,10 +104,24 @@ macro_rules! tuple_shape {
                 }
             }
 
-            fn into_result(self) -> Result<Self::Value, CommonErr> {
+            fn into_result(self) -> Result<Self::Value, BoxError> {
                 match self {
-                    $($Out::$v(o) => o.into_result().map($Out::$v),)+
+                    $($Out::$v(o) => o.into_result().map($Out::$v).map_err(Into::into),)+
                 }
+            }
+        }
+
+        impl<$($F),+> Slots for $Out<$($F),+> {
+            type Options = ($(Option<$F>,)+);
+
+            fn into_slots(done: impl IntoIterator<Item = (usize, Self)>) -> Self::Options {
+                let mut slots: Self::Options = Default::default();
+                for (_, out) in done {
+                    match out {
+                        $($Out::$v(x) => slots.$idx = Some(x),)+
+                    }
+                }
+                slots
             }
         }
 

@@ -92,3 +92,8 @@ impl concurry::probe::Probe for Never {
         None
     }
 }
+
+/// A failure's key and the child's error message, for comparisons.
+pub fn failed<K, P>(err: concurry::Error<K, P>) -> Option<(K, String)> {
+    err.into_failed().map(|(key, error)| (key, error.to_string()))
+}
