@@ -1,5 +1,6 @@
 //! The spec's `gather()` section: blocking mode, iterator mode,
-//! `return_exceptions` and input formats, from blocking code.
+//! `return_exceptions` (here: `gather` keeps every output, `try_gather`
+//! fails fast) and input formats, from blocking code.
 //!
 //! Run with `cargo run --example gather`.
 
@@ -35,8 +36,9 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
     println!("iterator mode saw completion order {order:?}");
 
-    // return_exceptions: each error is a value in its slot. (A task's own
-    // `Err` is a value here in any case; see `task::flatten` to fail on it.)
+    // The spec's return_exceptions=True is `gather`: each output as it is,
+    // errors in their slots. (`try_gather` would fail on a panic only: a
+    // task's own `Err` fails it once spawned with `task::spawn`.)
     let results = gather((0..6).map(risky_task).collect::<Vec<_>>()).run()?;
     for (i, result) in results.iter().enumerate() {
         match result {
