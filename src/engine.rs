@@ -44,13 +44,14 @@ use tokio::time::Sleep;
 
 use crate::Pending;
 use crate::Waited;
-use crate::error::{Error, Timeout};
+use crate::error::{ConfigError, Error, Interrupted};
 use crate::partial::PartialPolicy;
 use crate::pending::Round;
 use crate::polling::Polling;
 use crate::probe;
 use crate::progress::{End, Progress, Tracker};
-use crate::shape::Keys;
+use crate::shape::{Feed, Keys};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 /// Which entry point a call came from: its name, label and default pacing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,11 +93,13 @@ pub(crate) struct Options {
     pub(crate) timeout: Option<Duration>,
     pub(crate) polling: Option<Polling>,
     pub(crate) progress: Progress,
+    pub(crate) limit: Option<usize>,
+    pub(crate) cancel: Option<CancellationToken>,
 }
 
 impl Options {
     pub(crate) fn new(entry: Entry) -> Self {
-        Self { entry, timeout: None, polling: None, progress: Progress::off() }
+        Self { entry, timeout: None, polling: None, progress: Progress::off(), limit: None, cancel: None }
     }
 }
 
@@ -157,6 +160,71 @@ macro_rules! option_methods {
             self.options.progress = progress.into();
             self
         }
+
+        /// Poll at most `n` children at once: the others start, in input
+        /// order, as running ones finish; like `buffer_unordered(n)`, with
+        /// keys, progress, timeouts and partial results as without a
+        /// limit. Over a [`lazy`](crate::lazy()) input, the futures
+        /// themselves are made only as slots free, so a million inputs at
+        /// limit 100 hold about 100 futures at a time.
+        ///
+        /// A limit bounds children that start when first polled: futures.
+        /// A spawned task or a thread runs from its spawn, whatever the
+        /// limit; the limit then only bounds how many are being waited on,
+        /// so spawn lazily (`lazy(items.map(|i| async move { .. }))`)
+        /// to bound the work itself. Probes are checked only while
+        /// started, so a probed process not yet started is not checked.
+        /// On a timeout or a cancellation, children that never started
+        /// come back pending, untouched.
+        ///
+        /// `n = 0` ends the call at once with [`Error::Config`](crate::Error::Config).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        ///
+        /// let (running, peak) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        /// let work = (0..50).map(|i| {
+        ///     let (running, peak) = (&running, &peak);
+        ///     async move {
+        ///         peak.fetch_max(running.fetch_add(1, SeqCst) + 1, SeqCst);
+        ///         tokio::task::yield_now().await;
+        ///         running.fetch_sub(1, SeqCst);
+        ///         i
+        ///     }
+        /// });
+        #[doc = concat!("let out = concurry::", $entry, "(concurry::lazy(work)).limit(4).run().unwrap();")]
+        /// assert_eq!(peak.load(SeqCst), 4);
+        #[doc = concat!("assert!(concurry::", $entry, "([std::future::ready(1)]).limit(0).run().is_err());")]
+        /// ```
+        pub fn limit(mut self, n: usize) -> Self {
+            self.options.limit = Some(n);
+            self
+        }
+
+        /// End the call when `token` is cancelled, as a timeout does, but
+        /// with [`Error::Cancelled`](crate::Error::Cancelled): the counts,
+        /// and with `.keep_partial()` the completed outputs and the
+        /// children still pending. Iterator mode yields what completed,
+        /// then the error. A token already cancelled ends the call at once,
+        /// every child still pending. For graceful shutdown: tokio-util's
+        /// `CancellationToken`, cancelled on Ctrl-C or by the service.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let token = tokio_util::sync::CancellationToken::new();
+        /// token.cancel();
+        /// let never = vec![std::future::pending::<u8>()];
+        #[doc = concat!("let err = concurry::", $entry, "(never).cancel_on(token).run().unwrap_err();")]
+        /// assert!(err.is_cancelled());
+        #[doc = concat!("assert!(err.to_string().starts_with(\"", $entry, " was cancelled after\"));")]
+        /// ```
+        pub fn cancel_on(mut self, token: tokio_util::sync::CancellationToken) -> Self {
+            self.options.cancel = Some(token);
+            self
+        }
     };
 }
 pub(crate) use option_methods;
@@ -186,6 +254,10 @@ pub(crate) enum Drive {
     Yielded,
     /// The deadline passed with children still pending.
     TimedOut,
+    /// The cancellation token fired with children still pending.
+    Cancelled,
+    /// A setting of the call was refused before anything started.
+    Refused(ConfigError),
 }
 
 pub(crate) struct Engine<L, F> {
@@ -205,6 +277,8 @@ pub(crate) struct Engine<L, F> {
     check_in_round: bool,
     completed_at_last_check: usize,
     progress: Tracker,
+    cancel: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
+    refused: Option<ConfigError>,
 }
 
 impl<L, F> std::fmt::Debug for Engine<L, F> {
@@ -226,12 +300,16 @@ impl<L, F> Engine<L, F> {
     }
 }
 
-impl<L: Keys, F: Future> Engine<L, F> {
+impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
     /// The clock starts here: at the call, not at the first poll. It is
     /// Tokio's clock, so paused time in tests applies.
-    pub(crate) fn new(pending: Pending<L, F>, options: Options) -> Self {
-        let needs_clock = options.timeout.is_some() || options.progress.is_on();
+    pub(crate) fn new(mut pending: Pending<L, F>, options: Options) -> Self {
+        let needs_clock = options.timeout.is_some() || options.progress.is_on() || options.cancel.is_some();
         let started = needs_clock.then(Instant::now);
+        let refused = (options.limit == Some(0)).then(|| {
+            ConfigError::new("limit", "0", "a call runs at least 1 child at a time; give `.limit(n)` an n of 1 or more")
+        });
+        pending.set_limit(options.limit.unwrap_or(usize::MAX));
         Self {
             total: pending.len(),
             pending: Some(pending),
@@ -244,6 +322,8 @@ impl<L: Keys, F: Future> Engine<L, F> {
             check_in_round: false,
             completed_at_last_check: 0,
             progress: Tracker::new(options.progress, started),
+            cancel: options.cancel.map(|token| Box::pin(token.cancelled_owned())),
+            refused,
         }
     }
 
@@ -260,6 +340,15 @@ impl<L: Keys, F: Future> Engine<L, F> {
         cx: &mut Context<'_>,
         on_child: &mut impl FnMut(usize, F::Output, &L) -> ControlFlow<()>,
     ) -> Poll<Drive> {
+        if let Some(refused) = self.refused.take() {
+            self.finish(End::Failed);
+            return Poll::Ready(Drive::Refused(refused));
+        }
+        // First, so that a token cancelled before the call ends it with
+        // every child untouched.
+        if self.pending.is_some() && self.cancel.as_mut().is_some_and(|c| c.as_mut().poll(cx).is_ready()) {
+            return Poll::Ready(Drive::Cancelled);
+        }
         let completed_before = self.completed();
         let yielded = loop {
             let Some(pending) = self.pending.as_mut() else { return Poll::Ready(Drive::Exhausted) };
@@ -286,6 +375,9 @@ impl<L: Keys, F: Future> Engine<L, F> {
         let progressed = yielded && self.completed() > completed_before;
         if !progressed && self.poll_deadline(cx) {
             return Poll::Ready(Drive::TimedOut);
+        }
+        if !progressed && self.cancel.as_mut().is_some_and(|c| c.as_mut().poll(cx).is_ready()) {
+            return Poll::Ready(Drive::Cancelled);
         }
         self.report();
         if yielded { Poll::Ready(Drive::Yielded) } else { Poll::Pending }
@@ -382,19 +474,23 @@ impl<L: Keys, F: Future> Engine<L, F> {
         self.pending = None;
     }
 
-    /// Ends the call on its deadline: marks the progress, and hands back,
-    /// as the policy `P` says, the outputs `done` picks (by key) with the
-    /// children still pending, or nothing (dropping the children now).
-    pub(crate) fn timed_out<T, P: PartialPolicy>(
+    /// Ends the call on its deadline, or on its cancellation token: marks
+    /// the progress, and hands back, as the policy `P` says, the outputs
+    /// `done` picks (by key) with the children still pending, or nothing
+    /// (dropping the children now).
+    pub(crate) fn interrupted<T, P: PartialPolicy>(
         &mut self,
+        drive: &Drive,
         done: impl FnOnce(&Pending<L, F>) -> Vec<(L::Key, T)>,
     ) -> Error<L::Key, P::Partial<L, F, T>> {
-        self.finish(End::Timeout);
+        let cancelled = matches!(drive, Drive::Cancelled);
+        self.finish(if cancelled { End::Cancelled } else { End::Timeout });
         let completed = self.completed();
         let pending = self.take_pending().expect("the engine holds its children until it finishes");
         let partial = P::partial(Waited { done: done(&pending), pending });
         let elapsed = self.started.map(|s| s.elapsed()).unwrap_or_default();
-        Error::Timeout(Box::new(Timeout::new(self.entry.name, elapsed, completed, self.total, partial)))
+        let stopped = Box::new(Interrupted::new(self.entry.name, cancelled, elapsed, completed, self.total, partial));
+        if cancelled { Error::Cancelled(stopped) } else { Error::Timeout(stopped) }
     }
 
     pub(crate) fn entry(&self) -> Entry {

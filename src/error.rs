@@ -118,10 +118,12 @@ impl BlockingError {
     }
 }
 
-/// The deadline passed first. Says which entry point, after how long, and how
+/// A call stopped before it could return: its deadline passed
+/// ([`Error::Timeout`]) or its cancellation token fired
+/// ([`Error::Cancelled`]). Says which entry point, after how long, and how
 /// many of how many children completed; for a call made with
 /// `.keep_partial()`, hands back everything through
-/// [`into_partial`](Timeout::into_partial).
+/// [`into_partial`](Interrupted::into_partial).
 ///
 /// For `wait` the partial result is the [`Waited`](crate::Waited) value the
 /// call would have returned; for `gather` it holds the outputs that completed
@@ -147,17 +149,25 @@ impl BlockingError {
 /// assert_eq!(partial.pending.len(), 1);
 /// # }
 /// ```
-pub struct Timeout<P> {
+pub struct Interrupted<P> {
     entry: &'static str,
+    cancelled: bool,
     elapsed: Duration,
     completed: usize,
     total: usize,
     partial: SyncWrapper<P>,
 }
 
-impl<P> Timeout<P> {
-    pub(crate) fn new(entry: &'static str, elapsed: Duration, completed: usize, total: usize, partial: P) -> Self {
-        Self { entry, elapsed, completed, total, partial: SyncWrapper::new(partial) }
+impl<P> Interrupted<P> {
+    pub(crate) fn new(
+        entry: &'static str,
+        cancelled: bool,
+        elapsed: Duration,
+        completed: usize,
+        total: usize,
+        partial: P,
+    ) -> Self {
+        Self { entry, cancelled, elapsed, completed, total, partial: SyncWrapper::new(partial) }
     }
 
     /// The entry point that timed out (`"async_gather"`, `"wait"`, ...).
@@ -237,16 +247,18 @@ impl<P> Timeout<P> {
     }
 }
 
-impl<P> fmt::Display for Timeout<P> {
+impl<P> fmt::Display for Interrupted<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} timed out after {:?}: {} of {} completed", self.entry, self.elapsed, self.completed, self.total)
+        let what = if self.cancelled { "was cancelled" } else { "timed out" };
+        write!(f, "{} {what} after {:?}: {} of {} completed", self.entry, self.elapsed, self.completed, self.total)
     }
 }
 
-impl<P> fmt::Debug for Timeout<P> {
+impl<P> fmt::Debug for Interrupted<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Timeout")
+        f.debug_struct("Interrupted")
             .field("entry", &self.entry)
+            .field("cancelled", &self.cancelled)
             .field("elapsed", &self.elapsed)
             .field("completed", &self.completed)
             .field("total", &self.total)
@@ -254,7 +266,7 @@ impl<P> fmt::Debug for Timeout<P> {
     }
 }
 
-impl<P> std::error::Error for Timeout<P> {}
+impl<P> std::error::Error for Interrupted<P> {}
 
 /// A child's error, as the fail-fast verbs ([`try_gather`](crate::try_gather),
 /// [`async_try_gather`](crate::async_try_gather)) hand it back: boxed, so
@@ -326,7 +338,14 @@ pub enum Error<K, P = ()> {
     },
     /// The timeout passed before the call could return. Boxed, so that
     /// results stay small on the success path.
-    Timeout(Box<Timeout<P>>),
+    Timeout(Box<Interrupted<P>>),
+    /// The call's cancellation token ([`cancel_on`](crate::Gather::cancel_on))
+    /// fired before the call could return: as a timeout, with the same
+    /// counts and partial result.
+    Cancelled(Box<Interrupted<P>>),
+    /// A setting of this call is out of range (a `.limit(0)`): nothing was
+    /// started.
+    Config(ConfigError),
     /// A blocking call was made where it cannot block.
     Blocking(BlockingError),
 }
@@ -344,11 +363,60 @@ impl<K, P> Error<K, P> {
     /// assert_eq!(err.into_timeout().unwrap().total(), 1);
     /// # }
     /// ```
-    pub fn into_timeout(self) -> Option<Timeout<P>> {
+    pub fn into_timeout(self) -> Option<Interrupted<P>> {
         match self {
             Self::Timeout(t) => Some(*t),
             _ => None,
         }
+    }
+
+    /// The cancellation, if this is one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let token = tokio_util::sync::CancellationToken::new();
+    /// token.cancel();
+    /// let never = vec![std::future::pending::<u8>()];
+    /// let err = concurry::gather(never).cancel_on(token).run().unwrap_err();
+    /// assert_eq!(err.into_cancelled().unwrap().completed(), 0);
+    /// ```
+    pub fn into_cancelled(self) -> Option<Interrupted<P>> {
+        match self {
+            Self::Cancelled(t) => Some(*t),
+            _ => None,
+        }
+    }
+
+    /// The timeout or the cancellation, if this is either: both hand back
+    /// the same partial result.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let never = vec![std::future::pending::<u8>()];
+    /// let err = concurry::gather(never).timeout(std::time::Duration::ZERO).run().unwrap_err();
+    /// assert_eq!(err.into_interrupted().unwrap().total(), 1);
+    /// ```
+    pub fn into_interrupted(self) -> Option<Interrupted<P>> {
+        match self {
+            Self::Timeout(t) | Self::Cancelled(t) => Some(*t),
+            _ => None,
+        }
+    }
+
+    /// `true` for a cancellation.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let token = tokio_util::sync::CancellationToken::new();
+    /// token.cancel();
+    /// let err = concurry::gather([std::future::pending::<u8>()]).cancel_on(token).run().unwrap_err();
+    /// assert!(err.is_cancelled() && !err.is_timeout());
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Self::Cancelled(_))
     }
 
     /// The failed child's key and error, if this is a failure.
@@ -428,8 +496,9 @@ impl<K: fmt::Debug, P> fmt::Display for Error<K, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Failed { key, .. } => write!(f, "child {key:?} failed"),
-            Self::Timeout(t) => t.fmt(f),
+            Self::Timeout(t) | Self::Cancelled(t) => t.fmt(f),
             Self::Blocking(b) => b.fmt(f),
+            Self::Config(c) => c.fmt(f),
         }
     }
 }
@@ -439,7 +508,9 @@ impl<K: fmt::Debug, P> fmt::Debug for Error<K, P> {
         match self {
             Self::Failed { key, error } => f.debug_struct("Failed").field("key", key).field("error", error).finish(),
             Self::Timeout(t) => f.debug_tuple("Timeout").field(t).finish(),
+            Self::Cancelled(t) => f.debug_tuple("Cancelled").field(t).finish(),
             Self::Blocking(b) => f.debug_tuple("Blocking").field(b).finish(),
+            Self::Config(c) => f.debug_tuple("Config").field(c).finish(),
         }
     }
 }
@@ -448,7 +519,7 @@ impl<K: fmt::Debug, P> std::error::Error for Error<K, P> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Failed { error, .. } => Some(error.as_ref()),
-            Self::Timeout(_) | Self::Blocking(_) => None,
+            Self::Timeout(_) | Self::Cancelled(_) | Self::Blocking(_) | Self::Config(_) => None,
         }
     }
 }

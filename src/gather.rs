@@ -15,7 +15,7 @@ use crate::engine::{Drive, Engine, Entry, Options, option_methods};
 use crate::error::{BoxError, Error};
 use crate::partial::{Discard, KeepPartial, PartialPolicy};
 use crate::progress::End;
-use crate::shape::{IntoChildren, Keys, Outputs, Shape};
+use crate::shape::{Feed, IntoChildren, Keys, Outputs, Shape};
 use crate::{Outcome, Waited};
 
 /// How a gather treats each output `O`: the typestate of [`Gather`], chosen
@@ -284,7 +284,7 @@ impl<S, M, P> std::fmt::Debug for Gather<S, M, P> {
 
 impl<S: IntoChildren, M> Gather<S, M, Discard> {
     /// On a timeout, hand back the completed outputs and the children still
-    /// pending in the error ([`Timeout::into_partial`](crate::Timeout::into_partial)),
+    /// pending in the error ([`Interrupted::into_partial`](crate::Interrupted::into_partial)),
     /// rather than dropping them. The error then holds the children, so it
     /// is `'static` (for `?` into `anyhow::Error`) only when they are; see
     /// [`partial`](crate::partial).
@@ -479,11 +479,15 @@ where
                 let pending = this.engine.take_pending().expect("a gather future polled after it completed");
                 Poll::Ready(Ok(S::assemble(pending.into_keys(), take_outputs())))
             }
-            Drive::TimedOut => {
+            Drive::TimedOut | Drive::Cancelled => {
                 let outputs = take_outputs();
-                Poll::Ready(Err(this.engine.timed_out::<_, P>(|pending| {
+                Poll::Ready(Err(this.engine.interrupted::<_, P>(&drive, |pending| {
                     outputs.into_indexed().map(|(i, item)| (pending.key(i), item)).collect()
                 })))
+            }
+            Drive::Refused(config) => {
+                this.engine.cancel();
+                Poll::Ready(Err(Error::Config(config)))
             }
         }
     }
@@ -527,7 +531,7 @@ impl<L: Keys, F: Future, M, P> std::fmt::Debug for GatherIter<L, F, M, P> {
     }
 }
 
-impl<L: Keys, F: Future, M: Mode<F::Output>, P: PartialPolicy> Stream for GatherStream<L, F, M, P> {
+impl<L: Keys + Feed<F>, F: Future, M: Mode<F::Output>, P: PartialPolicy> Stream for GatherStream<L, F, M, P> {
     type Item = GatherItem<L, F, M, P>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -559,7 +563,8 @@ impl<L: Keys, F: Future, M: Mode<F::Output>, P: PartialPolicy> Stream for Gather
                 return Poll::Ready(None);
             }
             // What completed in time was yielded already.
-            Drive::TimedOut => engine.timed_out::<_, P>(|_| Vec::new()),
+            Drive::TimedOut | Drive::Cancelled => engine.interrupted::<_, P>(&drive, |_| Vec::new()),
+            Drive::Refused(config) => Error::Config(config),
         };
         // A failure or a timeout ends the stream; the other children go now.
         this.engine = None;
@@ -584,7 +589,7 @@ pub struct GatherIter<L: Keys, F: Future, M, P = Discard> {
     stream: GatherStream<L, F, M, P>,
 }
 
-impl<L: Keys, F: Future, M: Mode<F::Output>, P: PartialPolicy> Iterator for GatherIter<L, F, M, P> {
+impl<L: Keys + Feed<F>, F: Future, M: Mode<F::Output>, P: PartialPolicy> Iterator for GatherIter<L, F, M, P> {
     type Item = GatherItem<L, F, M, P>;
 
     fn next(&mut self) -> Option<Self::Item> {

@@ -19,7 +19,7 @@ pub mod task;
 mod wait;
 
 pub use blocking::shared_runtime;
-pub use error::{BlockingError, BoxError, ConfigError, Error, ParseError, ThreadPanic, Timeout};
+pub use error::{BlockingError, BoxError, ConfigError, Error, Interrupted, ParseError, ThreadPanic};
 pub use gather::{
     AsIs, FailFast, Gather, GatherError, GatherFuture, GatherItem, GatherIter, GatherPartial, GatherResult,
     GatherStream, Mode, async_gather, async_try_gather, gather, try_gather,
@@ -29,5 +29,6 @@ pub use partial::{Discard, KeepPartial, PartialPolicy};
 pub use pending::Pending;
 pub use polling::{Polling, PollingAlgorithm};
 pub use progress::Progress;
+pub use shape::lazy::{lazy, lazy_keyed};
 pub use shape::nested::nested;
 pub use wait::{ReturnWhen, Wait, WaitFuture, WaitResult, Waited, async_wait, wait};

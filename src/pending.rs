@@ -37,7 +37,7 @@ use std::task::{Context, Poll};
 use futures::task::{ArcWake, AtomicWaker, waker_ref};
 
 use crate::probe::{self, Scope};
-use crate::shape::Keys;
+use crate::shape::{Feed, Keys};
 use crate::slab::Slab;
 
 /// What the wakers of one set share.
@@ -153,6 +153,9 @@ pub struct Pending<L, F> {
     // Probes parked for the next check. They stay with the children, so a
     // set handed back by `wait` and waited on again still checks them.
     pub(crate) scope: Scope,
+    // At most this many children started and not finished: the call's
+    // `.limit(n)`, set for each call.
+    limit: usize,
 }
 
 // The slab pins its children on the heap; nothing else here is pinned.
@@ -185,11 +188,24 @@ impl<L, F> Pending<L, F> {
     pub fn is_empty(&self) -> bool {
         self.live == 0
     }
+
+    /// Children started and not finished.
+    fn in_flight(&self) -> usize {
+        self.live - self.slab.unreached()
+    }
 }
 
 impl<L: Keys, F> Pending<L, F> {
     pub(crate) fn new(keys: L, children: impl IntoIterator<Item = F>) -> Self {
-        let slab = Slab::new(children);
+        Self::with_slab(keys, Slab::new(children))
+    }
+
+    /// `len` children that `keys` hands over one at a time (a lazy input).
+    pub(crate) fn lazy(keys: L, len: usize) -> Self {
+        Self::with_slab(keys, Slab::lazy(len))
+    }
+
+    fn with_slab(keys: L, slab: Slab<F>) -> Self {
         assert!(u32::try_from(slab.capacity()).is_ok(), "concurry takes at most {} children in one call", u32::MAX);
         let shared = Arc::new(Shared {
             parent: AtomicWaker::new(),
@@ -210,6 +226,7 @@ impl<L: Keys, F> Pending<L, F> {
             own: Vec::new(),
             promoted: Vec::new(),
             scope: Scope::default(),
+            limit: usize::MAX,
         }
     }
 
@@ -268,9 +285,17 @@ impl<L: Keys, F> Pending<L, F> {
     pub fn into_children(mut self) -> Vec<(L::Key, F)>
     where
         F: Unpin,
+        L: Feed<F>,
     {
+        let children = self.slab.take_all(&mut self.keys);
         let keys = &self.keys;
-        self.slab.take_all().into_iter().map(|(i, f)| (keys.key(i), f)).collect()
+        children.into_iter().map(|(i, f)| (keys.key(i), f)).collect()
+    }
+
+    /// At most `limit` children started and not finished at once, for the
+    /// call about to drive the set.
+    pub(crate) fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
     }
 
     /// Some children have never been polled.
@@ -292,7 +317,7 @@ impl<L: Keys, F> Pending<L, F> {
     }
 }
 
-impl<L, F: Future> Pending<L, F> {
+impl<L: Feed<F>, F: Future> Pending<L, F> {
     /// Polls the children that need it and hands each output to `on_child`,
     /// until every child finished, `on_child` breaks, or nothing is left to
     /// poll (`Pending`: a wake-up is registered, or the task was asked to
@@ -319,55 +344,67 @@ impl<L, F: Future> Pending<L, F> {
         // executor rather than spin here. Tokio's budget, once spent, makes
         // task handles answer `Pending` for nothing: yield then too.
         let mut idle_polls = 0usize;
-        let limit = self.live.max(1);
-        // The first pass, in index order, in a loop of its own: no queue to
-        // consult and one context for all, since every fresh child is polled
-        // with the shared waker.
-        let shared = waker_ref(&self.shared);
-        let mut shared_cx = Context::from_waker(&shared);
-        if self.slab.has_fresh() {
-            if !tokio::task::coop::has_budget_remaining() {
-                return yield_turn(cx);
-            }
-            let (live, once, keys) = (&mut self.live, &mut self.once, &self.keys);
-            let mut reached = 0usize;
-            let mut stop = None;
-            let _ = self.slab.poll_fresh_run(&mut shared_cx, |index, polled| {
-                match polled {
-                    Poll::Ready(out) => {
-                        *live -= 1;
-                        if on_child(index, out, keys).is_break() {
-                            stop = Some(Round::Stopped);
-                            return ControlFlow::Break(());
+        let idle_limit = self.live.max(1);
+        loop {
+            // The first pass, in index order, in a loop of its own: no queue
+            // to consult. Under a limit it stops when the limit is reached,
+            // and goes on from here as children finish.
+            if self.slab.has_fresh() && self.in_flight() < self.limit {
+                if !tokio::task::coop::has_budget_remaining() {
+                    return yield_turn(cx);
+                }
+                let mut room = self.limit - self.in_flight();
+                // Fresh children are polled with the shared waker: one
+                // context for all.
+                let shared = waker_ref(&self.shared);
+                let mut shared_cx = Context::from_waker(&shared);
+                let (live, once) = (&mut self.live, &mut self.once);
+                let mut reached = 0usize;
+                let mut stop = None;
+                let _ = self.slab.poll_fresh_run(&mut shared_cx, &mut self.keys, |index, polled, keys| {
+                    match polled {
+                        Poll::Ready(out) => {
+                            *live -= 1;
+                            if on_child(index, out, keys).is_break() {
+                                stop = Some(Round::Stopped);
+                                return ControlFlow::Break(());
+                            }
+                        }
+                        Poll::Pending => {
+                            once.push(index as u32);
+                            room -= 1;
+                            if room == 0 {
+                                return ControlFlow::Break(());
+                            }
                         }
                     }
-                    Poll::Pending => once.push(index as u32),
+                    // The budget is a thread-local: look every few children,
+                    // so a run of ready ones pays for it rarely. A task handle
+                    // reached after the budget ran out just answers `Pending`
+                    // and is met again in a rescan.
+                    reached += 1;
+                    if reached % FRESH_BUDGET_STRIDE == 0 && !tokio::task::coop::has_budget_remaining() {
+                        stop = Some(Round::Yielded);
+                        return ControlFlow::Break(());
+                    }
+                    ControlFlow::Continue(())
+                });
+                // An input that ended before its stated length has fewer
+                // children than counted.
+                self.live -= self.slab.take_missing();
+                match stop {
+                    Some(Round::Yielded) => return yield_turn(cx),
+                    Some(round) => return Poll::Ready(round),
+                    None => {}
                 }
-                // The budget is a thread-local: look every few children, so
-                // a run of ready ones pays for it rarely. A task handle
-                // reached after the budget ran out just answers `Pending`
-                // and is met again in a rescan.
-                reached += 1;
-                if reached % FRESH_BUDGET_STRIDE == 0 && !tokio::task::coop::has_budget_remaining() {
-                    stop = Some(Round::Yielded);
-                    return ControlFlow::Break(());
-                }
-                ControlFlow::Continue(())
-            });
-            match stop {
-                Some(Round::Yielded) => return yield_turn(cx),
-                Some(round) => return Poll::Ready(round),
-                None => {}
             }
-        }
-        loop {
             if self.live == 0 {
                 return Poll::Ready(Round::Exhausted);
             }
             if !tokio::task::coop::has_budget_remaining() {
                 return yield_turn(cx);
             }
-            if idle_polls > limit {
+            if idle_polls > idle_limit {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }

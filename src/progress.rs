@@ -379,6 +379,7 @@ pub(crate) enum End {
     Success,
     Timeout,
     Failed,
+    Cancelled,
 }
 
 enum Sink {
@@ -433,6 +434,7 @@ impl Tracker {
                 End::Success => bar.abandon_with_message("Done"),
                 End::Timeout => bar.abandon_with_message("Timeout"),
                 End::Failed => bar.abandon_with_message("Failed"),
+                End::Cancelled => bar.abandon_with_message("Cancelled"),
             }
         }
     }

@@ -32,6 +32,8 @@ use std::task::{Context, Poll};
 
 use pin_project::pin_project;
 
+use crate::shape::Feed;
+
 macro_rules! block {
     ($name:ident $proj:ident; $($field:ident $i:literal)+) => {
         #[pin_project(project = $proj)]
@@ -88,8 +90,13 @@ pub(crate) struct Slab<F> {
     blocks: Vec<Block<F>>,
     /// log2 of the slots per block (32, 8 or 1).
     shift: u32,
-    /// Slots in use, densely from 0: the next child goes into this one.
+    /// Slots ever used, densely from 0: a child goes into a free slot, or
+    /// into this one.
     placed: usize,
+    /// Slots below `placed` freed by a child that finished after its first
+    /// poll, for the next children: under a concurrency limit, slots stay
+    /// as many as the children in flight.
+    free: Vec<u32>,
     /// Children not reached yet, in index order.
     unbuilt: std::vec::IntoIter<F>,
     /// How many children have been taken from `unbuilt`: the next index.
@@ -98,6 +105,8 @@ pub(crate) struct Slab<F> {
     loc: Vec<u32>,
     /// Children placed at construction (in slots `0..preplaced`).
     preplaced: usize,
+    /// Children a lazy input failed to hand over: see `take_missing`.
+    missing: usize,
     capacity: usize,
 }
 
@@ -128,21 +137,24 @@ fn grow<F>(blocks: &mut Vec<Block<F>>, shift: u32) {
     });
 }
 
-/// Records that child `i` stays in slot `*placed`, and moves `placed` on.
-fn keep_in(loc: &mut Vec<u32>, capacity: usize, placed: &mut usize, i: usize) {
-    let at = *placed;
+/// Records that child `i` stays in slot `at` (a free slot, or `*placed`,
+/// which then moves on).
+fn keep_in(loc: &mut Vec<u32>, capacity: usize, placed: &mut usize, at: usize, i: usize) {
     if loc.is_empty() && at != i {
         // The first child out of its own slot: from here on, write down
-        // where each sits. Every child kept so far sits in its own slot.
+        // where each sits. Every child kept so far sits in its own slot
+        // (finished ones are marked by their empty slot).
         *loc = vec![NOWHERE; capacity];
-        for (j, entry) in loc.iter_mut().enumerate().take(at) {
+        for (j, entry) in loc.iter_mut().enumerate().take(*placed) {
             *entry = j as u32;
         }
     }
     if !loc.is_empty() {
         loc[i] = at as u32;
     }
-    *placed += 1;
+    if at == *placed {
+        *placed += 1;
+    }
 }
 
 impl<F> Slab<F> {
@@ -168,10 +180,12 @@ impl<F> Slab<F> {
             blocks: Vec::new(),
             shift: 0,
             placed: 0,
+            free: Vec::new(),
             unbuilt: Vec::new().into_iter(),
             reached: 0,
             loc: Vec::new(),
             preplaced: 0,
+            missing: 0,
             capacity: 0,
         };
         if few {
@@ -193,6 +207,15 @@ impl<F> Slab<F> {
         slab
     }
 
+    /// A slab whose `len` children come from a lazy input's iterator, one
+    /// at a time, as the first pass reaches them.
+    pub(crate) fn lazy(len: usize) -> Self {
+        let mut slab = Self::new(std::iter::empty());
+        slab.capacity = len;
+        slab.shift = 5;
+        slab
+    }
+
     /// How many children the slab was built with.
     pub(crate) fn capacity(&self) -> usize {
         self.capacity
@@ -201,6 +224,17 @@ impl<F> Slab<F> {
     /// Children not reached yet remain.
     pub(crate) fn has_fresh(&self) -> bool {
         self.reached < self.capacity
+    }
+
+    /// How many children are not reached yet.
+    pub(crate) fn unreached(&self) -> usize {
+        self.capacity - self.reached
+    }
+
+    /// How many children a lazy input said it had and did not hand over
+    /// (its iterator ended early), since the last call.
+    pub(crate) fn take_missing(&mut self) -> usize {
+        std::mem::take(&mut self.missing)
     }
 
     #[inline(always)]
@@ -238,7 +272,7 @@ impl<F> Slab<F> {
 impl<F: Unpin> Slab<F> {
     /// Every child still here, moved out, with its index. Only `Unpin`
     /// children can leave their pinned slot.
-    pub(crate) fn take_all(&mut self) -> Vec<(usize, F)> {
+    pub(crate) fn take_all(&mut self, source: &mut impl Feed<F>) -> Vec<(usize, F)> {
         let mut out = Vec::new();
         let in_slots = self.reached.max(self.preplaced);
         for i in 0..in_slots {
@@ -248,7 +282,10 @@ impl<F: Unpin> Slab<F> {
                 }
             }
         }
+        let before = out.len();
         out.extend((in_slots..).zip(self.unbuilt.by_ref()));
+        let next = in_slots + (out.len() - before);
+        out.extend((next..self.capacity).map_while(|i| Some((i, source.next_child()?))));
         self.reached = self.capacity;
         out
     }
@@ -261,7 +298,7 @@ impl<F: Future> Slab<F> {
     #[cfg(test)]
     fn poll_fresh(&mut self, cx: &mut Context<'_>) -> Option<(usize, Poll<F::Output>)> {
         let mut got = None;
-        let _ = self.poll_fresh_run(cx, |index, polled| {
+        let _ = self.poll_fresh_run(cx, &mut NoMore, |index, polled, _| {
             got = Some((index, polled));
             ControlFlow::Break(())
         });
@@ -286,21 +323,36 @@ impl<F: Future> Slab<F> {
     /// next free slot and handing `on` its index and poll, until `on` breaks
     /// or none is left. The free slot is looked up once per child that stays
     /// pending, not once per child: a run of ready children polls in one.
-    pub(crate) fn poll_fresh_run(
+    ///
+    /// Children come from the slab's own list, then from `source` (a lazy
+    /// input), which `on` also gets to read (keys live there).
+    pub(crate) fn poll_fresh_run<S: Feed<F>>(
         &mut self,
         cx: &mut Context<'_>,
-        mut on: impl FnMut(usize, Poll<F::Output>) -> ControlFlow<()>,
+        source: &mut S,
+        mut on: impl FnMut(usize, Poll<F::Output>, &S) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
         while self.reached < self.preplaced {
             let (index, polled) = self.poll_preplaced(cx);
-            on(index, polled)?;
+            on(index, polled, source)?;
         }
-        if self.unbuilt.len() == 0 {
+        if self.reached >= self.capacity {
             return ControlFlow::Continue(());
         }
-        let Self { blocks, shift, placed, unbuilt, reached, loc, capacity, .. } = self;
-        let mut slot = slot_in(blocks, *shift, *placed);
-        for fut in unbuilt.by_ref() {
+        let Self { blocks, shift, placed, free, unbuilt, reached, loc, capacity, missing, .. } = self;
+        let mut at = free.pop().map_or(*placed, |at| at as usize);
+        let mut slot = slot_in(blocks, *shift, at);
+        let flow = loop {
+            if *reached >= *capacity {
+                break ControlFlow::Continue(());
+            }
+            let Some(fut) = unbuilt.next().or_else(|| source.next_child()) else {
+                // An iterator that said it had more: the call is over with
+                // the children it did hand over.
+                *missing += *capacity - *reached;
+                *capacity = *reached;
+                break ControlFlow::Continue(());
+            };
             let index = *reached;
             *reached += 1;
             slot.set(Some(fut));
@@ -308,20 +360,28 @@ impl<F: Future> Slab<F> {
                 Some(fut) => fut.poll(cx),
                 None => unreachable!("slab invariant: the slot was just filled"),
             };
-            match polled {
+            let flow = match polled {
                 Poll::Ready(out) => {
                     // The slot is free again, for the next child.
                     slot.set(None);
-                    on(index, Poll::Ready(out))?;
+                    on(index, Poll::Ready(out), source)
                 }
                 Poll::Pending => {
-                    keep_in(loc, *capacity, placed, index);
-                    slot = slot_in(blocks, *shift, *placed);
-                    on(index, Poll::Pending)?;
+                    keep_in(loc, *capacity, placed, at, index);
+                    at = free.pop().map_or(*placed, |at| at as usize);
+                    slot = slot_in(blocks, *shift, at);
+                    on(index, Poll::Pending, source)
                 }
+            };
+            if flow.is_break() {
+                break flow;
             }
+        };
+        // The slot chosen for a next child that did not come stays free.
+        if at < *placed {
+            free.push(at as u32);
         }
-        ControlFlow::Continue(())
+        flow
     }
 
     /// Polls child `i` again; on completion drops it and returns its output.
@@ -339,9 +399,32 @@ impl<F: Future> Slab<F> {
         if let Some(entry) = self.loc.get_mut(i) {
             *entry = NOWHERE;
         }
+        // Only children still to be reached can use the slot: once all are
+        // (every call without a limit, after its first pass), freeing costs
+        // nothing.
+        if self.reached < self.capacity {
+            if self.loc.is_empty() {
+                // A slot is about to be reused: from here on, write down
+                // where each child sits (until now child `j` sat in slot
+                // `j`), and that this one sits nowhere.
+                self.loc = vec![NOWHERE; self.capacity];
+                for (j, entry) in self.loc.iter_mut().enumerate().take(self.placed) {
+                    *entry = j as u32;
+                }
+                self.loc[i] = NOWHERE;
+            }
+            self.free.push(at as u32);
+        }
         Poll::Ready(out)
     }
 }
+
+/// A source with nothing more: inputs that hold their children up front.
+#[cfg(test)]
+struct NoMore;
+
+#[cfg(test)]
+impl<F> Feed<F> for NoMore {}
 
 #[cfg(test)]
 mod tests {
@@ -408,7 +491,7 @@ mod tests {
             let _ = slab.poll_fresh(&mut cx());
         }
         assert_eq!(slab.poll(3, &mut cx()), Poll::Ready(3));
-        let taken: Vec<usize> = slab.take_all().into_iter().map(|(i, _)| i).collect();
+        let taken: Vec<usize> = slab.take_all(&mut NoMore).into_iter().map(|(i, _)| i).collect();
         assert_eq!(taken, (0..40).filter(|&i| i != 3).collect::<Vec<_>>());
         assert!((0..40).all(|i| !slab.is_live(i)));
     }
@@ -430,7 +513,7 @@ mod tests {
         assert_eq!(slab.poll_fresh(&mut cx()), Some((0, Poll::Ready(0))));
         assert_eq!(slab.poll_fresh(&mut cx()), Some((1, Poll::Pending)));
         assert!(slab.is_live(1) && slab.is_live(2) && !slab.is_live(0));
-        let taken: Vec<usize> = slab.take_all().into_iter().map(|(i, _)| i).collect();
+        let taken: Vec<usize> = slab.take_all(&mut NoMore).into_iter().map(|(i, _)| i).collect();
         assert_eq!(taken, [1, 2]);
     }
 

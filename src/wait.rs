@@ -13,7 +13,7 @@ use crate::engine::{Drive, Engine, Entry, Options, option_methods};
 use crate::error::{Error, ParseError};
 use crate::partial::{Discard, KeepPartial, PartialPolicy};
 use crate::progress::End;
-use crate::shape::{IntoChildren, Keys, Slots};
+use crate::shape::{Feed, IntoChildren, Keys, Slots};
 use crate::{Outcome, Pending};
 
 /// When `wait` returns.
@@ -261,7 +261,7 @@ impl<S: IntoChildren, P> fmt::Debug for Wait<S, P> {
 
 impl<S: IntoChildren> Wait<S, Discard> {
     /// On a timeout, hand back what the wait had in the error
-    /// ([`Timeout::into_partial`](crate::Timeout::into_partial)): the
+    /// ([`Interrupted::into_partial`](crate::Interrupted::into_partial)): the
     /// [`Waited`] value with the completed outputs and the children still
     /// pending, rather than dropping them. The error then holds the
     /// children, so it is `'static` only when they are; see
@@ -410,7 +410,7 @@ impl<L: Keys, F: Future, P> fmt::Debug for WaitFuture<L, F, P> {
     }
 }
 
-impl<L: Keys, F: Future, P> WaitFuture<L, F, P> {
+impl<L: Keys + Feed<F>, F: Future, P> WaitFuture<L, F, P> {
     fn finish(&mut self, end: End) -> Waited<L, F, F::Output> {
         self.engine.finish(end);
         let pending = self.engine.take_pending().expect("a wait future polled after it completed");
@@ -418,7 +418,7 @@ impl<L: Keys, F: Future, P> WaitFuture<L, F, P> {
     }
 }
 
-impl<L: Keys, F: Future, P: PartialPolicy> Future for WaitFuture<L, F, P> {
+impl<L: Keys + Feed<F>, F: Future, P: PartialPolicy> Future for WaitFuture<L, F, P> {
     type Output = WaitResult<L, F, P>;
 
     /// # Panics
@@ -440,9 +440,13 @@ impl<L: Keys, F: Future, P: PartialPolicy> Future for WaitFuture<L, F, P> {
             // `FirstException` saw a failure: the bar ends as "Failed".
             Poll::Ready(Drive::Stopped) => Poll::Ready(Ok(this.finish(End::Failed))),
             Poll::Ready(Drive::Exhausted) => Poll::Ready(Ok(this.finish(End::Success))),
-            Poll::Ready(Drive::TimedOut) if first_done => Poll::Ready(Ok(this.finish(End::Success))),
-            Poll::Ready(Drive::TimedOut) => {
-                Poll::Ready(Err(this.engine.timed_out::<_, P>(|_| std::mem::take(&mut this.done))))
+            Poll::Ready(Drive::TimedOut | Drive::Cancelled) if first_done => Poll::Ready(Ok(this.finish(End::Success))),
+            Poll::Ready(drive @ (Drive::TimedOut | Drive::Cancelled)) => {
+                Poll::Ready(Err(this.engine.interrupted::<_, P>(&drive, |_| std::mem::take(&mut this.done))))
+            }
+            Poll::Ready(Drive::Refused(config)) => {
+                this.engine.cancel();
+                Poll::Ready(Err(Error::Config(config)))
             }
             // The budget ran out with more children ready: `FirstCompleted`
             // takes every child that is complete when first polled, then

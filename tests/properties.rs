@@ -43,6 +43,8 @@ struct Case {
     call: Call,
     /// Drop the call's future after this many polls, if it is still running.
     drop_after_polls: Option<usize>,
+    /// `.limit(n)`, or none.
+    limit: Option<usize>,
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -60,12 +62,14 @@ fn case() -> impl Strategy<Value = Case> {
         proptest::option::of(0u64..50),
         call,
         proptest::option::weighted(0.2, 0usize..6),
+        proptest::option::weighted(0.4, 1usize..5),
     )
-        .prop_map(|(children, timeout_ms, call, drop_after_polls)| Case {
+        .prop_map(|(children, timeout_ms, call, drop_after_polls, limit)| Case {
             children,
             timeout_ms,
             call,
             drop_after_polls,
+            limit,
         })
 }
 
@@ -159,7 +163,7 @@ struct Returned {
 impl Returned {
     /// Records a timeout: its counts, the outputs it handed back (added to
     /// those already yielded), and the keys still pending.
-    fn timed_out<T>(&mut self, t: concurry::Timeout<concurry::Waited<concurry::shape::Indices, Tracked, T>>) {
+    fn timed_out<T>(&mut self, t: concurry::Interrupted<concurry::Waited<concurry::shape::Indices, Tracked, T>>) {
         self.timeout_counts = Some((t.completed(), t.total()));
         let partial = t.into_partial();
         self.outputs.extend(partial.done.iter().map(|(k, _)| *k));
@@ -177,11 +181,12 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
         let log = progress_calls.clone();
         let progress = Progress::callback(move |done, total, _| log.lock().unwrap().push((done, total)));
         let timeout = case.timeout_ms.map(Duration::from_millis).unwrap_or(Duration::from_secs(3600));
+        let limit = case.limit.unwrap_or(usize::MAX);
         let mut r = Returned::default();
         match &case.call {
             Call::Gather { return_exceptions: true } => {
                 let fut = std::future::IntoFuture::into_future(
-                    async_gather(kids).timeout(timeout).keep_partial().progress(progress),
+                    async_gather(kids).timeout(timeout).keep_partial().progress(progress).limit(limit),
                 );
                 match drive(fut, case.drop_after_polls).await {
                     Some(Ok(out)) => r.outputs = (0..out.len()).collect(),
@@ -192,7 +197,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
             }
             Call::Gather { return_exceptions: false } => {
                 let fut = std::future::IntoFuture::into_future(
-                    async_try_gather(kids).timeout(timeout).keep_partial().progress(progress),
+                    async_try_gather(kids).timeout(timeout).keep_partial().progress(progress).limit(limit),
                 );
                 match drive(fut, case.drop_after_polls).await {
                     Some(Ok(out)) => r.outputs = (0..out.len()).collect(),
@@ -204,7 +209,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
             }
             Call::Wait(when) => {
                 let fut = std::future::IntoFuture::into_future(
-                    async_wait(kids).return_when(*when).timeout(timeout).keep_partial().progress(progress),
+                    async_wait(kids).return_when(*when).timeout(timeout).keep_partial().progress(progress).limit(limit),
                 );
                 match drive(fut, case.drop_after_polls).await {
                     Some(Ok(w)) => {
@@ -223,7 +228,8 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
             Call::Stream { return_exceptions, take } => {
                 let limit = take.unwrap_or(usize::MAX).min(case.drop_after_polls.unwrap_or(usize::MAX));
                 if *return_exceptions {
-                    let mut s = async_gather(kids).timeout(timeout).keep_partial().progress(progress).stream();
+                    let mut s =
+                        async_gather(kids).timeout(timeout).keep_partial().progress(progress).limit(limit).stream();
                     while r.outputs.len() < limit {
                         match s.next().await {
                             Some(Ok((k, _))) => r.outputs.push(k),
@@ -233,7 +239,8 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                         }
                     }
                 } else {
-                    let mut s = async_try_gather(kids).timeout(timeout).keep_partial().progress(progress).stream();
+                    let mut s =
+                        async_try_gather(kids).timeout(timeout).keep_partial().progress(progress).limit(limit).stream();
                     while r.outputs.len() < limit {
                         match s.next().await {
                             Some(Ok((k, _))) => r.outputs.push(k),

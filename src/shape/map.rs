@@ -24,6 +24,8 @@ use crate::Pending;
 #[derive(Debug, Clone)]
 pub struct KeyList<K>(Vec<K>);
 
+impl<K, F> super::Feed<F> for KeyList<K> {}
+
 impl<K: Clone> Keys for KeyList<K> {
     type Key = K;
     fn key(&self, index: usize) -> K {

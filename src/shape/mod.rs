@@ -15,6 +15,7 @@
 //! | [`nested`](nested::nested)`(..)`: `Vec`s and maps of `Vec`s and maps | [`Path`](nested::Path) | the same nested shape |
 
 mod array;
+pub mod lazy;
 mod map;
 pub mod nested;
 pub mod tuple;
@@ -41,6 +42,25 @@ pub trait Keys {
     /// The key of the child at `index`.
     fn key(&self, index: usize) -> Self::Key;
 }
+
+/// Where children not handed over yet come from, for a lazy input
+/// ([`lazy`](crate::lazy())): its iterator, read one child at a time as the
+/// call starts them. Inputs that hold their children up front have none.
+///
+/// # Examples
+///
+/// ```
+/// use concurry::shape::{Feed, Indices};
+/// assert!(Feed::<std::future::Ready<u8>>::next_child(&mut Indices).is_none());
+/// ```
+pub trait Feed<F> {
+    /// The next child, in input order, or `None` when there are no more.
+    fn next_child(&mut self) -> Option<F> {
+        None
+    }
+}
+
+impl<F> Feed<F> for Indices {}
 
 /// Keys of positional inputs: the index itself.
 ///
@@ -94,8 +114,9 @@ impl Keys for Indices {
     note = "a single future goes in as `[fut]` or `(fut,)`"
 )]
 pub trait IntoChildren: Sized {
-    /// How the children are keyed.
-    type Keys: Keys;
+    /// How the children are keyed (and, for a lazy input, where the
+    /// children not started yet come from).
+    type Keys: Keys + Feed<Self::Future>;
     /// The children's future type.
     type Future: Future;
     /// The children, indexed in input order, with their keys.
@@ -246,7 +267,7 @@ impl<T> Outputs<T> {
     }
 }
 
-impl<L: Keys, F: Future> IntoChildren for Pending<L, F> {
+impl<L: Keys + Feed<F>, F: Future> IntoChildren for Pending<L, F> {
     type Keys = L;
     type Future = F;
     fn into_pending(self) -> Self {
@@ -254,7 +275,7 @@ impl<L: Keys, F: Future> IntoChildren for Pending<L, F> {
     }
 }
 
-impl<L: Keys, F: Future, T> Shape<T> for Pending<L, F> {
+impl<L: Keys + Feed<F>, F: Future, T> Shape<T> for Pending<L, F> {
     type Output = Vec<(L::Key, T)>;
     fn assemble(keys: L, outputs: Outputs<T>) -> Self::Output {
         outputs.into_indexed().map(|(i, t)| (keys.key(i), t)).collect()

@@ -282,6 +282,8 @@ pub struct NestedKeys<Layout> {
     layout: Layout,
 }
 
+impl<Layout, F> super::Feed<F> for NestedKeys<Layout> {}
+
 impl<Layout> Keys for NestedKeys<Layout> {
     type Key = Path;
     fn key(&self, index: usize) -> Path {
