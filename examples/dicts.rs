@@ -63,8 +63,8 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 
     // Exceptions as values, checked per key.
     let tasks = HashMap::from([
-        ("critical_task", flatten(job(5, Ok::<&str, String>("done")))),
-        ("optional_task", flatten(job(5, Err("quota exceeded".to_string())))),
+        ("critical_task", flatten(job(5, Ok::<&str, anyhow::Error>("done")))),
+        ("optional_task", flatten(job(5, Err(anyhow::anyhow!("quota exceeded"))))),
         ("backup_task", flatten(job(5, Ok("saved")))),
     ]);
     let results = gather(tasks).timeout(Duration::from_secs(60)).run()?;

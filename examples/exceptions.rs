@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use concurry::{Error, ReturnWhen, gather, shared_runtime, task::flatten, try_gather, wait};
 
-type Task = concurry::task::Flatten<tokio::task::JoinHandle<Result<u32, String>>>;
+type Task = concurry::task::Flatten<tokio::task::JoinHandle<anyhow::Result<u32>>, anyhow::Error>;
 
 fn task(i: u32, ms: u64) -> Task {
     flatten(shared_runtime().spawn(async move {
         tokio::time::sleep(Duration::from_millis(ms)).await;
-        if i % 4 == 1 { Err(format!("ValueError: task {i}")) } else { Ok(i) }
+        if i % 4 == 1 { Err(anyhow::anyhow!("ValueError: task {i}")) } else { Ok(i) }
     }))
 }
 

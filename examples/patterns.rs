@@ -1,5 +1,6 @@
 //! The spec's "Advanced Patterns" and "Performance Optimization" batching:
-//! concurrent map in batches, racing requests by key, conditional
+//! concurrent map (with a concurrency limit rather than the spec's
+//! batches), racing requests by key, conditional
 //! continuation, retry with backoff, and a large batch with progress.
 //! (Streaming results and deadline-based processing have their own
 //! examples: `streaming` and `deadline`.)
@@ -11,21 +12,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use concurry::{PollingAlgorithm, ReturnWhen, gather, shared_runtime, task::flatten, try_gather, wait};
-use tokio::task::JoinHandle;
+use concurry::{PollingAlgorithm, ReturnWhen, gather, lazy, shared_runtime, task::flatten, try_gather, wait};
 
-fn transform(x: u64) -> JoinHandle<u64> {
-    shared_runtime().spawn(async move { x * 2 })
+async fn transform(x: u64) -> u64 {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    x * 2
 }
 
-/// Maps `items` through `transform`, `batch_size` at a time.
-fn concurrent_map(items: &[u64], batch_size: usize) -> Vec<u64> {
-    let mut results = Vec::with_capacity(items.len());
-    for batch in items.chunks(batch_size) {
-        let futures: Vec<_> = batch.iter().map(|&x| transform(x)).collect();
-        results.extend(try_gather(futures).timeout(Duration::from_secs(60)).run().expect("batch completes"));
-    }
-    results
+/// Maps `items` through `transform`, at most `limit` at a time. The spec
+/// cuts the input into batches, so each batch waits for its slowest item;
+/// a limit starts the next item as soon as any finishes, and `lazy` makes
+/// each future only then.
+fn concurrent_map(items: &[u64], limit: usize) -> Vec<u64> {
+    let futures = lazy(items.iter().map(|&x| transform(x)));
+    gather(futures).limit(limit).timeout(Duration::from_secs(60)).run().expect("all complete")
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -62,7 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .iter()
         .flatten()
         .filter(|(status, _)| *status == "success")
-        .map(|&(_, data)| flatten(shared_runtime().spawn(async move { Ok::<_, String>(data * 100) })))
+        .map(|&(_, data)| flatten(shared_runtime().spawn(async move { Ok::<_, anyhow::Error>(data * 100) })))
         .collect();
     if !phase2.is_empty() {
         let phase2 = gather(phase2).run()?;
@@ -75,7 +75,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let attempts = attempts.clone();
         flatten(shared_runtime().spawn(async move {
             let n = attempts.fetch_add(1, Ordering::Relaxed);
-            if (i + u64::from(n)) % 3 == 0 { Err(format!("flaky {i}")) } else { Ok(i) }
+            if (i + u64::from(n)) % 3 == 0 { Err(anyhow::anyhow!("flaky {i}")) } else { Ok(i) }
         }))
     };
     let mut pending_ids: Vec<u64> = (0..10).collect();

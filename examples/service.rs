@@ -137,17 +137,13 @@ async fn profile_partial_plain(id: u32, state: Orders) -> (Option<String>, Optio
 }
 
 async fn hedged_plain(stopped: &Arc<AtomicUsize>) -> anyhow::Result<u64> {
-    let mut a = tokio::spawn(replica(10, stopped.clone()));
-    let mut b = tokio::spawn(replica(5_000, stopped.clone()));
-    let first = tokio::time::timeout(DEADLINE, async {
-        tokio::select! { r = &mut a => r, r = &mut b => r }
-    })
-    .await;
-    // Forget these two lines and the loser runs on; an early return or a
-    // panic above skips them.
-    a.abort();
-    b.abort();
-    Ok(first???)
+    // A `JoinSet` aborts the loser when dropped (plain `tokio::spawn`
+    // handles would leave it running); it does not say which replica won.
+    let mut set = tokio::task::JoinSet::new();
+    set.spawn(replica(10, stopped.clone()));
+    set.spawn(replica(5_000, stopped.clone()));
+    let first = tokio::time::timeout(DEADLINE, set.join_next()).await?;
+    Ok(first.expect("two replicas")??)
 }
 
 #[tokio::main]

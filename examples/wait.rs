@@ -11,10 +11,10 @@ use concurry::{Error, ReturnWhen, probe, shared_runtime, wait};
 use tokio::task::JoinHandle;
 
 /// A "worker" call: a task on the shared runtime that takes `ms`.
-fn task(id: u64, ms: u64) -> JoinHandle<Result<u64, String>> {
+fn task(id: u64, ms: u64) -> JoinHandle<anyhow::Result<u64>> {
     shared_runtime().spawn(async move {
         tokio::time::sleep(Duration::from_millis(ms)).await;
-        if id == 13 { Err(format!("task {id} failed")) } else { Ok(id * 10) }
+        if id == 13 { Err(anyhow::anyhow!("task {id} failed")) } else { Ok(id * 10) }
     })
 }
 

@@ -273,11 +273,9 @@ impl<P> std::error::Error for Interrupted<P> {}
 /// that children with different error types can share one call, and so that
 /// `anyhow::Error`, `String` and every `std::error::Error + Send + Sync`
 /// fit. The original error is reachable with `downcast_ref` (or
-/// [`Error::child_error`]), except for an `anyhow::Error` child error:
-/// anyhow boxes its own wrapper, which keeps the messages and the chain but
-/// not the typed root; return a typed error from such children, or
-/// `anyhow::Error::reallocate_into_boxed_dyn_error_without_backtrace()`,
-/// if a handler must downcast.
+/// [`Error::child_error`]); for a child's `anyhow::Error`, the error it was
+/// made from is (with the default `anyhow` feature; its backtrace is
+/// dropped).
 ///
 /// # Examples
 ///
@@ -287,6 +285,24 @@ impl<P> std::error::Error for Interrupted<P> {}
 /// assert!(error.downcast_ref::<std::fmt::Error>().is_some());
 /// ```
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A child's error, boxed. An `anyhow::Error` is boxed as its own error
+/// (anyhow's `From` boxes a wrapper that `downcast_ref` cannot see through),
+/// so that a handler finds the typed error it was made from.
+pub(crate) fn box_error<E: Into<BoxError> + 'static>(error: E) -> BoxError {
+    #[cfg(feature = "anyhow")]
+    {
+        let mut slot = Some(error);
+        if let Some(anyhow) = (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<anyhow::Error>>() {
+            if let Some(anyhow) = anyhow.take() {
+                return anyhow.reallocate_into_boxed_dyn_error_without_backtrace();
+            }
+        }
+        slot.map_or_else(|| unreachable!("taken only when it is an anyhow::Error"), Into::into)
+    }
+    #[cfg(not(feature = "anyhow"))]
+    error.into()
+}
 
 /// Why a `wait` or `gather` did not return its result.
 ///

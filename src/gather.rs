@@ -76,12 +76,12 @@ impl<O> Mode<O> for AsIs {
 
 impl<O: Outcome> Mode<O> for FailFast
 where
-    O::Error: Into<BoxError>,
+    O::Error: Into<BoxError> + 'static,
 {
     type Item = O::Value;
     #[inline]
     fn accept(out: O) -> Result<O::Value, BoxError> {
-        out.into_result().map_err(Into::into)
+        out.into_result().map_err(crate::error::box_error)
     }
 }
 
@@ -252,7 +252,7 @@ pub fn gather<S: IntoChildren>(children: S) -> Gather<S> {
 pub fn async_try_gather<S>(children: S) -> Gather<S, FailFast>
 where
     S: IntoChildren,
-    Out<S::Future>: Outcome<Error: Into<BoxError>>,
+    Out<S::Future>: Outcome<Error: Into<BoxError> + 'static>,
 {
     Gather { children, options: Options::new(Entry::ASYNC_TRY_GATHER), mode: PhantomData }
 }
@@ -271,7 +271,7 @@ where
 pub fn try_gather<S>(children: S) -> Gather<S, FailFast>
 where
     S: IntoChildren,
-    Out<S::Future>: Outcome<Error: Into<BoxError>>,
+    Out<S::Future>: Outcome<Error: Into<BoxError> + 'static>,
 {
     Gather { children, options: Options::new(Entry::TRY_GATHER), mode: PhantomData }
 }

@@ -43,7 +43,8 @@ use std::convert::Infallible;
     label = "the children's output type must implement `concurry::Outcome`",
     note = "`try_gather` and `return_when` need to know what a failure is: `Result<T, E>` fails on `Err`; common std types never fail",
     note = "to keep every output as it is, whatever its type, use `gather`/`async_gather` (as `join_all` does)",
-    note = "to choose a return condition over other outputs, make each output a `Result`: \
+    note = "to return on the first completion over outputs of any type, use `.first_completed()` instead of `.return_when(..)`",
+    note = "for `FirstException` over other outputs, make each output a `Result`: \
             `async move {{ Ok::<_, std::convert::Infallible>(fut.await) }}`"
 )]
 pub trait Outcome {
@@ -70,18 +71,25 @@ impl<T, E> Outcome for Result<T, E> {
     }
 }
 
-/// Implements [`Outcome`] for types that never fail.
+/// Implements [`Outcome`] for types of your crate that never fail, so that
+/// [`try_gather`](crate::try_gather) and
+/// [`Wait::return_when`](crate::Wait::return_when) accept them. (`gather`
+/// and `wait` themselves take any output type, and need nothing.) Only for
+/// non-generic types defined in your crate: the orphan rule refuses it for
+/// a foreign type; wrap such outputs in `Ok::<_, Infallible>(..)` instead.
 ///
 /// # Examples
 ///
 /// ```
+/// use concurry::ReturnWhen;
+///
 /// struct Report { rows: usize }
 /// concurry::never_fails!(Report);
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let out = concurry::async_gather(vec![async { Report { rows: 3 } }]).await.unwrap();
-/// assert_eq!(out[0].rows, 3);
+/// let w = concurry::async_wait(vec![async { Report { rows: 3 } }]).return_when(ReturnWhen::FirstException).await.unwrap();
+/// assert_eq!(w.done[0].1.rows, 3);
 /// # }
 /// ```
 #[macro_export]
@@ -169,7 +177,7 @@ never_fails_generic!(
     [A, B, C] (A, B, C),
     [A, B, C, D] (A, B, C, D),
     [A, B, C, D, E] (A, B, C, D, E),
-    [A, B, C, D, E, G] (A, B, C, D, E, G),
+    [A, B, C, D, E, F] (A, B, C, D, E, F),
     [T] std::collections::BinaryHeap<T>,
     [T] std::collections::LinkedList<T>,
     [T] std::sync::Mutex<T>,

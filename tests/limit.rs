@@ -189,7 +189,7 @@ fn blocking_calls_take_a_limit_too() {
     assert!(matches!(gather([std::future::ready(1)]).limit(0).run(), Err(Error::Config(_))));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_limit_works_with_wait_progress_and_first_completed() {
     let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = calls.clone();

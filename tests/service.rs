@@ -168,11 +168,21 @@ async fn the_childs_error_is_the_source_and_survives_anyhow() {
     assert_eq!(err.to_string(), "child 1 failed");
     assert_eq!(format!("{err:#}"), "child 1 failed: orders service down");
 
-    // A child whose error is an `anyhow::Error`: its messages survive (its
-    // typed root is anyhow's to give, see `BoxError`).
+    // A child whose error is an `anyhow::Error` made from a typed error,
+    // with or without context: the typed error is found.
     let futs = vec![async { Err::<u8, _>(anyhow::Error::from(OrdersDown).context("loading orders")) }];
     let err = anyhow::Error::from(async_try_gather(futs).await.unwrap_err());
     assert_eq!(format!("{err:#}"), "child 0 failed: loading orders: orders service down");
+    assert_eq!(status(&err), 503);
+    let futs = vec![async { Err::<u8, _>(anyhow::Error::from(OrdersDown)) }];
+    let err = async_try_gather(futs).await.unwrap_err();
+    assert!(err.child_error::<OrdersDown>().is_some());
+    assert_eq!(status(&anyhow::Error::from(err)), 503);
+
+    // A spawned task's typed error, through anyhow: found too.
+    let tasks = vec![task::spawn(async { Ok::<u8, anyhow::Error>(1) }), task::spawn(async { Err(OrdersDown.into()) })];
+    let err = anyhow::Error::from(async_try_gather(tasks).await.unwrap_err());
+    assert_eq!(status(&err), 503);
 
     // The plain version loses the key, and needs one error type for all three.
     let plain = tokio::try_join!(

@@ -94,7 +94,7 @@ macro_rules! tuple_shape {
             }
         }
 
-        impl<$($F: Outcome<Error: Into<BoxError>>),+> Outcome for $Out<$($F),+> {
+        impl<$($F: Outcome<Error: Into<BoxError> + 'static>),+> Outcome for $Out<$($F),+> {
             type Value = $Out<$($F::Value),+>;
             type Error = BoxError;
 
@@ -106,7 +106,7 @@ macro_rules! tuple_shape {
 
             fn into_result(self) -> Result<Self::Value, BoxError> {
                 match self {
-                    $($Out::$v(o) => o.into_result().map($Out::$v).map_err(Into::into),)+
+                    $($Out::$v(o) => o.into_result().map($Out::$v).map_err(crate::error::box_error),)+
                 }
             }
         }
