@@ -6,6 +6,7 @@
 #[path = "support/peers.rs"]
 mod peers;
 
+use std::future::IntoFuture;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -168,9 +169,35 @@ fn progress_overhead(c: &mut Criterion) {
     group.finish();
 }
 
+/// A limit of 100 over 100,000 futures that yield once, made lazily: in
+/// completion order against `buffer_unordered(100)`, in input order
+/// against `buffered(100)`.
+fn limit(c: &mut Criterion) {
+    let rt = current_thread();
+    let n = 100_000u64;
+    let mut group = c.benchmark_group("limit_unordered_100");
+    group.sample_size(10).throughput(Throughput::Elements(n));
+    group.bench_function(OURS, |b| {
+        b.iter(|| rt.block_on(async_gather(concurry::lazy((0..n).map(yield_once))).limit(100).stream().count()))
+    });
+    group.bench_function("buffer_unordered", |b| {
+        b.iter(|| rt.block_on(futures::stream::iter((0..n).map(yield_once)).buffer_unordered(100).count()))
+    });
+    group.finish();
+    let mut group = c.benchmark_group("limit_ordered_100");
+    group.sample_size(10).throughput(Throughput::Elements(n));
+    group.bench_function(OURS, |b| {
+        b.iter(|| rt.block_on(async_gather(concurry::lazy((0..n).map(yield_once))).limit(100).into_future()))
+    });
+    group.bench_function("buffered", |b| {
+        b.iter(|| rt.block_on(futures::stream::iter((0..n).map(yield_once)).buffered(100).collect::<Vec<_>>()))
+    });
+    group.finish();
+}
+
 #[allow(missing_docs)]
 mod group {
     use super::*;
-    criterion_group!(benches, gather_inline, gather_spawned, wait_and_iter, sync_threads, progress_overhead);
+    criterion_group!(benches, gather_inline, gather_spawned, wait_and_iter, sync_threads, progress_overhead, limit);
 }
 criterion_main!(group::benches);

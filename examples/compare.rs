@@ -163,6 +163,34 @@ fn main() {
     }
 
     lap("inline workloads");
+    // A concurrency limit of 100 over 100,000 futures that yield once, made
+    // lazily from an iterator: completion order vs `buffer_unordered(100)`,
+    // input order vs `buffered(100)`.
+    println!("\nlimit 100, futures that yield once, made lazily: ns per future");
+    let n = 100_000u64;
+    let m = compare(&st, "limit_unordered", n, rounds, &[OURS, "buffer_unordered"], |who, n| {
+        Box::pin(async move {
+            let futs = (0..n).map(yield_once);
+            if who == OURS {
+                async_gather(concurry::lazy(futs)).limit(100).stream().count().await
+            } else {
+                futures::stream::iter(futs).buffer_unordered(100).count().await
+            }
+        })
+    });
+    report.target("limit_unordered_100", m[0].1 / m[1].1, 1.00);
+    let m = compare(&st, "limit_ordered", n, rounds, &[OURS, "buffered"], |who, n| {
+        Box::pin(async move {
+            let futs = (0..n).map(yield_once);
+            if who == OURS {
+                async_gather(concurry::lazy(futs)).limit(100).await.expect("no timeout").len()
+            } else {
+                futures::stream::iter(futs).buffered(100).collect::<Vec<_>>().await.len()
+            }
+        })
+    });
+    report.target("limit_ordered_100", m[0].1 / m[1].1, 1.00);
+    lap("limit");
     // Spawned tasks on a multi-thread runtime, from inside a task as a service would.
     println!("\nspawned tasks, multi-thread runtime (2 workers): ns per task, spawn included");
     let spawned = peers::SPAWNED;

@@ -1,5 +1,7 @@
 //! Peak memory of iterator mode over 1,000,000 futures: outputs already
-//! yielded are not kept, so the peak is the children themselves.
+//! yielded are not kept, so the peak is the children themselves. And the
+//! same 1,000,000 made lazily (`lazy`) at `.limit(100)`: the peak is then
+//! about 100 futures, against `buffer_unordered(100)`.
 //!
 //! Run with `cargo run --release --example memory` (Linux: reads VmHWM from
 //! /proc/self/status). Each mode runs in a fresh child process of this
@@ -7,7 +9,7 @@
 
 use std::time::Duration;
 
-use concurry::async_gather;
+use concurry::{async_gather, lazy};
 use futures::StreamExt;
 
 #[path = "../benches/support/measure.rs"]
@@ -41,6 +43,25 @@ fn run(mode: &str) {
                 }
                 assert!(checksum > 0);
             }
+            "lazy" | "buffer_unordered" => {
+                let made = (0..N).map(|i| async move {
+                    tokio::task::yield_now().await;
+                    [i as u8; 1024]
+                });
+                let mut checksum = 0u64;
+                if mode == "lazy" {
+                    let mut stream = async_gather(lazy(made)).limit(100).stream();
+                    while let Some(item) = stream.next().await {
+                        checksum += u64::from(item.expect("no timeout").1[0]);
+                    }
+                } else {
+                    let mut stream = futures::stream::iter(made).buffer_unordered(100);
+                    while let Some(out) = stream.next().await {
+                        checksum += u64::from(out[0]);
+                    }
+                }
+                assert!(checksum > 0);
+            }
             _ => {
                 let out = async_gather(children()).await.expect("no child fails");
                 assert_eq!(out.len(), N);
@@ -61,7 +82,7 @@ fn main() {
         return;
     }
     let me = std::env::current_exe().expect("own path");
-    for mode in ["stream", "gather"] {
+    for mode in ["stream", "gather", "lazy", "buffer_unordered"] {
         let status = std::process::Command::new(&me).arg(mode).status().expect("child run");
         assert!(status.success());
     }
