@@ -7,7 +7,8 @@
 //! of the rounds in ns per future.
 //!
 //! Prints one `TARGET <name> <measured> <limit> <ok|FAIL>` line per target,
-//! and last `worst ratio vs fastest peer: X.XX`.
+//! and last `worst ratio vs fastest peer: X.XX`. `--small` runs only the
+//! small calls (1 to 10 futures per call).
 
 use std::alloc::System;
 use std::future::Future;
@@ -38,6 +39,9 @@ mod peers;
 
 use measure::{cpu_ns, median};
 
+#[path = "../benches/support/small.rs"]
+mod small;
+
 use peers::{OURS, PEERS, run_contender, run_spawned, yield_once};
 
 async fn run_ready(who: &str, n: u64) -> usize {
@@ -58,6 +62,15 @@ struct Report {
 impl Report {
     fn target(&mut self, name: impl Into<String>, measured: f64, limit: f64) {
         self.targets.push((name.into(), measured, limit));
+    }
+
+    fn print(&self) {
+        println!();
+        for (name, measured, limit) in &self.targets {
+            let ok = if *measured <= *limit { "ok" } else { "FAIL" };
+            println!("TARGET {name} {measured:.2} {limit:.2} {ok}");
+        }
+        println!("worst ratio vs fastest peer: {:.2}", self.worst_vs_peer);
     }
 }
 
@@ -93,6 +106,44 @@ fn compare(
     medians
 }
 
+/// Times `calls` small calls of each contender over interleaved rounds;
+/// prints a row of ns per call. `run` returns the outputs counted.
+fn compare_calls(
+    label: &str,
+    calls: usize,
+    per_call: usize,
+    rounds: usize,
+    contenders: &[&str],
+    run: impl Fn(&str) -> usize,
+) -> Vec<(String, f64)> {
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
+    for round in 0..rounds {
+        for k in 0..contenders.len() {
+            let c = (k + round) % contenders.len();
+            let started = Instant::now();
+            let got = run(contenders[c]);
+            samples[c].push(started.elapsed().as_nanos() as f64 / calls as f64);
+            assert_eq!(got, calls * per_call, "{} returned everything", contenders[c]);
+        }
+    }
+    let medians: Vec<(String, f64)> =
+        contenders.iter().zip(samples).map(|(who, s)| (who.to_string(), median(s))).collect();
+    print!("{label:<26}");
+    for (_, m) in &medians {
+        print!(" {m:>11.1}");
+    }
+    println!();
+    medians
+}
+
+/// Bytes allocated by one call (not live at the end: allocated in all).
+fn bytes_of_call(rt: &Runtime, run: impl Future<Output = usize>) -> f64 {
+    let before = ALLOC.stats().bytes_allocated;
+    let got = rt.block_on(run);
+    assert!(got > 0);
+    (ALLOC.stats().bytes_allocated - before) as f64
+}
+
 fn ratio_vs_fastest_peer(medians: &[(String, f64)]) -> f64 {
     let ours = medians.iter().find(|(w, _)| w == OURS).map(|(_, m)| *m).expect("ours");
     let best = medians.iter().filter(|(w, _)| w != OURS).map(|(_, m)| *m).fold(f64::INFINITY, f64::min);
@@ -123,6 +174,86 @@ fn idle_child(ours: bool) {
     println!("{:.3}", (cpu_ns() - cpu_before) as f64 / 1e6);
 }
 
+/// The fixed cost of one call: `Vec`s, arrays and maps of 1, 3 and 10
+/// futures, ready or yielding once; blocking calls from a plain thread;
+/// spawned tasks at 10; bytes allocated per call.
+fn small_calls(st: &Runtime, mt: &Runtime, rounds: usize, report: &mut Report) {
+    use small::{SMALL_PEERS, array_calls, blocking_calls, map_calls, vec_calls};
+    let calls = 20_000usize;
+    let mut all = vec![OURS];
+    all.extend(SMALL_PEERS);
+    println!("\nsmall calls: ns per call, {calls} calls per sample (current-thread runtime)");
+    print!("{:<26}", "workload");
+    for who in &all {
+        print!(" {:>11}", &who[..who.len().min(11)]);
+    }
+    println!();
+    for yielding in [false, true] {
+        let kind = if yielding { "yield" } else { "ready" };
+        macro_rules! row {
+            ($shape:literal, $n:literal, $call:expr) => {{
+                let m = compare_calls(&format!("small_{}_{}_{}", $shape, kind, $n), calls, $n, rounds, &all, $call);
+                report.target(format!("small_{}_{}_{}", $shape, kind, $n), ratio_vs_fastest_peer(&m), 1.00);
+            }};
+        }
+        macro_rules! each_n {
+            ($n:literal) => {{
+                if yielding {
+                    row!("vec", $n, |w| st.block_on(vec_calls(w, $n, calls, yield_once)));
+                    row!("array", $n, |w| st.block_on(array_calls::<$n, _>(w, calls, yield_once)));
+                    row!("map", $n, |w| st.block_on(map_calls(w, $n, calls, yield_once)));
+                } else {
+                    row!("vec", $n, |w| st.block_on(vec_calls(w, $n, calls, std::future::ready)));
+                    row!("array", $n, |w| st.block_on(array_calls::<$n, _>(w, calls, std::future::ready)));
+                    row!("map", $n, |w| st.block_on(map_calls(w, $n, calls, std::future::ready)));
+                }
+            }};
+        }
+        each_n!(1);
+        each_n!(3);
+        each_n!(10);
+    }
+
+    // Blocking calls from a plain thread (this one: no runtime entered).
+    let blocking = [OURS, "block_on(join_all)"];
+    println!("\nblocking calls from a plain thread, futures that yield once: ns per call");
+    for n in [1u64, 3, 10] {
+        let m = compare_calls(&format!("blocking_yield_{n}"), calls, n as usize, rounds, &blocking, |w| {
+            blocking_calls(w, n, calls, yield_once)
+        });
+        report.target(format!("blocking_small_{n}"), m[0].1 / m[1].1, 1.50);
+    }
+
+    // Ten spawned tasks per call, multi-thread runtime, from inside a task.
+    let spawned = peers::SPAWNED;
+    println!("\n10 spawned tasks per call, multi-thread runtime (2 workers): ns per call, spawning included");
+    let tasks_calls = 2_000usize;
+    let m = compare_calls("gather_spawned_mt_10", tasks_calls, 10, rounds, &spawned, |w| {
+        let w = w.to_string();
+        mt.block_on(async move {
+            tokio::spawn(async move {
+                let mut total = 0;
+                for _ in 0..tasks_calls {
+                    total += run_spawned(w.clone(), 10).await;
+                }
+                total
+            })
+            .await
+            .expect("bench task")
+        })
+    });
+    report.target("gather_spawned_mt_10", ratio_vs_fastest_peer(&m), 1.00);
+
+    // Bytes allocated by one small call, ours against join_all.
+    println!("\nbytes allocated by one call of n futures that yield once:");
+    for n in [1u64, 3, 10] {
+        let ours = bytes_of_call(st, vec_calls(OURS, n, 1, yield_once));
+        let theirs = bytes_of_call(st, vec_calls("join_all", n, 1, yield_once));
+        println!("  n = {n:>2}: concurry {ours:.0}, join_all {theirs:.0}");
+        report.target(format!("small_call_bytes_{n}"), ours / theirs, 1.00);
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--idle-child") {
@@ -146,6 +277,12 @@ fn main() {
     }
     println!();
 
+    if args.iter().any(|a| a == "--small") {
+        // Only the small calls, for quick turns while tuning them.
+        small_calls(&st, &mt, rounds, &mut report);
+        report.print();
+        return;
+    }
     let sizes: &[u64] = &[1_000, 100_000, 1_000_000];
     for &n in sizes {
         let rounds_n = if n >= 1_000_000 { rounds.min(5) } else { rounds };
@@ -163,6 +300,8 @@ fn main() {
     }
 
     lap("inline workloads");
+    small_calls(&st, &mt, rounds, &mut report);
+    lap("small calls");
     // A concurrency limit of 100 over 100,000 futures that yield once, made
     // lazily from an iterator: completion order vs `buffer_unordered(100)`,
     // input order vs `buffered(100)`.
@@ -358,10 +497,5 @@ fn main() {
     report.target("progress_overhead", ratio, 1.10);
     lap("progress");
 
-    println!();
-    for (name, measured, limit) in &report.targets {
-        let ok = if *measured <= *limit { "ok" } else { "FAIL" };
-        println!("TARGET {name} {measured:.2} {limit:.2} {ok}");
-    }
-    println!("worst ratio vs fastest peer: {:.2}", report.worst_vs_peer);
+    report.print();
 }

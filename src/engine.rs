@@ -264,6 +264,14 @@ pub(crate) struct Engine<L, F> {
     pending: Option<Pending<L, F>>,
     entry: Entry,
     total: usize,
+    /// Everything a call with options (or probes) uses. Boxed, and `None`
+    /// for a plain call: the future of a small gather stays small (it is
+    /// moved a few times per call), and each check below is one test.
+    extras: Option<Box<Extras>>,
+}
+
+#[derive(Default)]
+struct Extras {
     /// `None` when nothing needs the clock (no timeout, no progress): a
     /// plain gather then never reads it.
     started: Option<Instant>,
@@ -281,13 +289,20 @@ pub(crate) struct Engine<L, F> {
     refused: Option<ConfigError>,
 }
 
+impl Extras {
+    /// The call's cancellation token fired.
+    fn cancelled(&mut self, cx: &mut Context<'_>) -> bool {
+        self.cancel.as_mut().is_some_and(|c| c.as_mut().poll(cx).is_ready())
+    }
+}
+
 impl<L, F> std::fmt::Debug for Engine<L, F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("entry", &self.entry.name)
             .field("total", &self.total)
             .field("completed", &self.completed())
-            .field("timeout", &self.timeout)
+            .field("timeout", &self.extras.as_ref().and_then(|x| x.timeout))
             .finish_non_exhaustive()
     }
 }
@@ -304,27 +319,30 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
     /// The clock starts here: at the call, not at the first poll. It is
     /// Tokio's clock, so paused time in tests applies.
     pub(crate) fn new(mut pending: Pending<L, F>, options: Options) -> Self {
-        let needs_clock = options.timeout.is_some() || options.progress.is_on() || options.cancel.is_some();
-        let started = needs_clock.then(Instant::now);
-        let refused = (options.limit == Some(0)).then(|| {
-            ConfigError::new("limit", "0", "a call runs at least 1 child at a time; give `.limit(n)` an n of 1 or more")
-        });
         pending.set_limit(options.limit.unwrap_or(usize::MAX));
-        Self {
-            total: pending.len(),
-            pending: Some(pending),
-            entry: options.entry,
-            started,
-            timeout: options.timeout,
-            deadline: None,
-            polling: options.polling.map(Box::new),
-            check_timer: None,
-            check_in_round: false,
-            completed_at_last_check: 0,
-            progress: Tracker::new(options.progress, started),
-            cancel: options.cancel.map(|token| Box::pin(token.cancelled_owned())),
-            refused,
-        }
+        let Options { entry, timeout, polling, progress, limit, cancel } = options;
+        let plain = timeout.is_none() && polling.is_none() && !progress.is_on() && cancel.is_none() && limit != Some(0);
+        let extras = (!plain).then(|| {
+            let needs_clock = timeout.is_some() || progress.is_on() || cancel.is_some();
+            let started = needs_clock.then(Instant::now);
+            let refused = (limit == Some(0)).then(|| {
+                ConfigError::new(
+                    "limit",
+                    "0",
+                    "a call runs at least 1 child at a time; give `.limit(n)` an n of 1 or more",
+                )
+            });
+            Box::new(Extras {
+                started,
+                timeout,
+                polling: polling.map(Box::new),
+                progress: Tracker::new(progress, started),
+                cancel: cancel.map(|token| Box::pin(token.cancelled_owned())),
+                refused,
+                ..Extras::default()
+            })
+        });
+        Self { total: pending.len(), pending: Some(pending), entry, extras }
     }
 
     /// Polls the children that need it, handing each output to `on_child`
@@ -340,14 +358,16 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         cx: &mut Context<'_>,
         on_child: &mut impl FnMut(usize, F::Output, &L) -> ControlFlow<()>,
     ) -> Poll<Drive> {
-        if let Some(refused) = self.refused.take() {
-            self.finish(End::Failed);
-            return Poll::Ready(Drive::Refused(refused));
-        }
-        // First, so that a token cancelled before the call ends it with
-        // every child untouched.
-        if self.pending.is_some() && self.cancel.as_mut().is_some_and(|c| c.as_mut().poll(cx).is_ready()) {
-            return Poll::Ready(Drive::Cancelled);
+        if let Some(extras) = self.extras.as_deref_mut() {
+            if let Some(refused) = extras.refused.take() {
+                self.finish(End::Failed);
+                return Poll::Ready(Drive::Refused(refused));
+            }
+            // First, so that a token cancelled before the call ends it with
+            // every child untouched.
+            if self.pending.is_some() && extras.cancelled(cx) {
+                return Poll::Ready(Drive::Cancelled);
+            }
         }
         let completed_before = self.completed();
         let yielded = loop {
@@ -376,7 +396,7 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         if !progressed && self.poll_deadline(cx) {
             return Poll::Ready(Drive::TimedOut);
         }
-        if !progressed && self.cancel.as_mut().is_some_and(|c| c.as_mut().poll(cx).is_ready()) {
+        if !progressed && self.extras.as_deref_mut().is_some_and(|x| x.cancelled(cx)) {
             return Poll::Ready(Drive::Cancelled);
         }
         self.report();
@@ -388,17 +408,18 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
     /// for the next check. So the next interval already reacts to what this
     /// check found (Exponential resets at once, not one check late).
     fn settle_check(&mut self) {
-        if !std::mem::take(&mut self.check_in_round) {
+        let completed = self.completed();
+        let Some(x) = self.extras.as_deref_mut() else { return };
+        if !std::mem::take(&mut x.check_in_round) {
             return;
         }
-        let completed = self.completed();
-        let (Some(polling), Some(timer)) = (self.polling.as_mut(), self.check_timer.as_mut()) else { return };
-        if completed > self.completed_at_last_check {
+        let (Some(polling), Some(timer)) = (x.polling.as_mut(), x.check_timer.as_mut()) else { return };
+        if completed > x.completed_at_last_check {
             polling.record_completion();
         } else {
             polling.record_no_completion();
         }
-        self.completed_at_last_check = completed;
+        x.completed_at_last_check = completed;
         timer.as_mut().reset(after(Instant::now(), polling.next_interval()));
     }
 
@@ -407,18 +428,22 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
     fn poll_check(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let Some(pending) = self.pending.as_mut() else { return Poll::Pending };
         let scope = &mut pending.scope;
-        if scope.parked.is_empty() || self.check_in_round {
+        if scope.parked.is_empty() {
+            return Poll::Pending;
+        }
+        let x = self.extras.get_or_insert_with(Box::default);
+        if x.check_in_round {
             return Poll::Pending;
         }
         let entry = self.entry;
-        let polling = self.polling.get_or_insert_with(|| Box::new(entry.default_polling()));
-        let timer = self
+        let polling = x.polling.get_or_insert_with(|| Box::new(entry.default_polling()));
+        let timer = x
             .check_timer
             .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(after(Instant::now(), polling.next_interval()))));
         if poll_unbudgeted(timer.as_mut(), cx).is_pending() {
             return Poll::Pending;
         }
-        self.check_in_round = true;
+        x.check_in_round = true;
         scope.check = probe::next_check();
         for waker in scope.parked.drain(..) {
             waker.wake();
@@ -427,22 +452,29 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
     }
 
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> bool {
-        let (Some(timeout), Some(started)) = (self.timeout, self.started) else { return false };
+        let Some(x) = self.extras.as_deref_mut() else { return false };
+        let (Some(timeout), Some(started)) = (x.timeout, x.started) else { return false };
         // A deadline past the clock's range never comes, as for
         // `tokio::time::timeout(Duration::MAX, ..)`.
         let Some(at) = started.checked_add(timeout) else { return false };
-        let deadline = self.deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+        let deadline = x.deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
         poll_unbudgeted(deadline.as_mut(), cx).is_ready()
     }
 
     /// Progress for the end of a poll (stream items end a poll too).
     pub(crate) fn report(&mut self) {
-        self.progress.update(self.completed(), self.total, self.entry.label());
+        let completed = self.completed();
+        if let Some(x) = self.extras.as_deref_mut() {
+            x.progress.update(completed, self.total, self.entry.label());
+        }
     }
 
     /// The final progress report.
     pub(crate) fn finish(&mut self, end: End) {
-        self.progress.finish(self.completed(), self.total, self.entry.label(), end);
+        let completed = self.completed();
+        if let Some(x) = self.extras.as_deref_mut() {
+            x.progress.finish(completed, self.total, self.entry.label(), end);
+        }
     }
 
     pub(crate) fn key(&self, index: usize) -> Option<L::Key> {
@@ -488,7 +520,7 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         let completed = self.completed();
         let pending = self.take_pending().expect("the engine holds its children until it finishes");
         let partial = P::partial(Waited { done: done(&pending), pending });
-        let elapsed = self.started.map(|s| s.elapsed()).unwrap_or_default();
+        let elapsed = self.extras.as_ref().and_then(|x| x.started).map(|s| s.elapsed()).unwrap_or_default();
         let stopped = Box::new(Interrupted::new(self.entry.name, cancelled, elapsed, completed, self.total, partial));
         if cancelled { Error::Cancelled(stopped) } else { Error::Timeout(stopped) }
     }

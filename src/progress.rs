@@ -397,6 +397,12 @@ pub(crate) struct Tracker {
     reported: Option<usize>,
 }
 
+impl Default for Tracker {
+    fn default() -> Self {
+        Self::new(Progress::off(), None)
+    }
+}
+
 impl Tracker {
     pub(crate) fn new(progress: Progress, started: Option<Instant>) -> Self {
         let sink = match progress.0 {

@@ -77,6 +77,52 @@ enum Block<F> {
     One(Pin<Box<Option<F>>>),
 }
 
+/// The blocks of a slab. Most calls need one block: it sits here without a
+/// `Vec` of its own, one allocation fewer per call.
+enum Blocks<F> {
+    None,
+    One(Block<F>),
+    Many(Vec<Block<F>>),
+}
+
+impl<F> Blocks<F> {
+    fn len(&self) -> usize {
+        match self {
+            Self::None => 0,
+            Self::One(_) => 1,
+            Self::Many(v) => v.len(),
+        }
+    }
+
+    fn push(&mut self, block: Block<F>) {
+        match std::mem::replace(self, Self::None) {
+            Self::None => *self = Self::One(block),
+            Self::One(first) => *self = Self::Many(vec![first, block]),
+            Self::Many(mut v) => {
+                v.push(block);
+                *self = Self::Many(v);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn get_mut(&mut self, i: usize) -> &mut Block<F> {
+        match self {
+            Self::One(b) if i == 0 => b,
+            Self::Many(v) => &mut v[i],
+            _ => unreachable!("slab invariant: block {i} exists"),
+        }
+    }
+
+    fn get(&self, i: usize) -> &Block<F> {
+        match self {
+            Self::One(b) if i == 0 => b,
+            Self::Many(v) => &v[i],
+            _ => unreachable!("slab invariant: block {i} exists"),
+        }
+    }
+}
+
 /// Largest block allowed, in bytes.
 const MAX_BLOCK_BYTES: usize = 64 * 1024;
 
@@ -87,7 +133,7 @@ const NOWHERE: u32 = u32::MAX;
 const EAGER: usize = 8;
 
 pub(crate) struct Slab<F> {
-    blocks: Vec<Block<F>>,
+    blocks: Blocks<F>,
     /// log2 of the slots per block (32, 8 or 1).
     shift: u32,
     /// Slots ever used, densely from 0: a child goes into a free slot, or
@@ -113,12 +159,12 @@ pub(crate) struct Slab<F> {
 /// The slot `at` in `blocks`, adding a block if `at` is past the last one.
 /// A free function, so that callers can hold it while using other fields.
 #[inline(always)]
-fn slot_in<F>(blocks: &mut Vec<Block<F>>, shift: u32, at: usize) -> Pin<&mut Option<F>> {
+fn slot_in<F>(blocks: &mut Blocks<F>, shift: u32, at: usize) -> Pin<&mut Option<F>> {
     if at >> shift >= blocks.len() {
         grow(blocks, shift);
     }
     let off = at & ((1 << shift) - 1);
-    match &mut blocks[at >> shift] {
+    match blocks.get_mut(at >> shift) {
         Block::Wide(block) => block.as_mut().slot(off),
         Block::Narrow(block) => block.as_mut().slot(off),
         Block::One(slot) => slot.as_mut(),
@@ -129,7 +175,7 @@ fn slot_in<F>(blocks: &mut Vec<Block<F>>, shift: u32, at: usize) -> Pin<&mut Opt
 /// block, `slot_in` once per poll.
 #[cold]
 #[inline(never)]
-fn grow<F>(blocks: &mut Vec<Block<F>>, shift: u32) {
+fn grow<F>(blocks: &mut Blocks<F>, shift: u32) {
     blocks.push(match shift {
         5 => Block::Wide(Box::pin(Block32::empty())),
         3 => Block::Narrow(Box::pin(Block8::empty())),
@@ -177,7 +223,7 @@ impl<F> Slab<F> {
             width.trailing_zeros()
         };
         let mut slab = Self {
-            blocks: Vec::new(),
+            blocks: Blocks::None,
             shift: 0,
             placed: 0,
             free: Vec::new(),
@@ -244,7 +290,7 @@ impl<F> Slab<F> {
 
     fn get(&self, at: usize) -> &Option<F> {
         let off = at & ((1 << self.shift) - 1);
-        match &self.blocks[at >> self.shift] {
+        match self.blocks.get(at >> self.shift) {
             Block::Wide(block) => block.get(off),
             Block::Narrow(block) => block.get(off),
             Block::One(slot) => slot,
