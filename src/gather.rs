@@ -3,7 +3,7 @@
 //! input's shape; or, in iterator mode, each `(key, output)` as it
 //! completes. One builder, [`Gather`], serves both; its [`Mode`] says which.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::marker::PhantomData;
 use std::ops::ControlFlow;
 use std::pin::Pin;
@@ -159,10 +159,53 @@ pub type GatherItem<L, F, M, P = Discard> = Result<(<L as Keys>::Key, Item<M, F>
 /// # }
 /// ```
 #[must_use = "a gather does nothing until it is awaited, run or iterated"]
-pub struct Gather<S, M = AsIs, P = Discard> {
-    children: S,
+pub struct Gather<S: IntoChildren, M: Mode<Out<S::Future>> = AsIs, P = Discard> {
     options: Options,
-    mode: PhantomData<fn() -> (M, P)>,
+    /// The children, until the first poll starts the call. (The builder is
+    /// the future itself, so that a forgotten `.await` gets the compiler's
+    /// "consider `.await`ing".)
+    state: State<S, M, P>,
+}
+
+// Not boxed: a box would cost every call an allocation; the builder is as
+// large as the call it becomes, once.
+#[allow(clippy::large_enum_variant)]
+enum State<S: IntoChildren, M: Mode<Out<S::Future>>, P> {
+    Built(S),
+    Running(GatherFuture<S, M, P>),
+    /// Streamed, or moved into another mode: nothing left to run.
+    Taken,
+}
+
+impl<S: IntoChildren, M: Mode<Out<S::Future>>, P> Gather<S, M, P> {
+    fn new(children: S, entry: Entry) -> Self {
+        Gather { options: Options::new(entry), state: State::Built(children) }
+    }
+
+    /// The children, before the call starts.
+    fn take_children(&mut self) -> Option<S> {
+        match std::mem::replace(&mut self.state, State::Taken) {
+            State::Built(children) => Some(children),
+            other => {
+                self.state = other;
+                None
+            }
+        }
+    }
+
+    /// The same call in another mode or policy; only before it runs.
+    fn cast<M2: Mode<Out<S::Future>>, P2>(mut self) -> Gather<S, M2, P2> {
+        let state = self.take_children().map_or(State::Taken, State::Built);
+        Gather { options: self.options, state }
+    }
+
+    /// The engine over the children, with the options set so far.
+    fn engine(&mut self) -> Option<Engine<S::Keys, S::Future>> {
+        let children = self.take_children()?;
+        let entry = self.options.entry;
+        let options = std::mem::replace(&mut self.options, Options::new(entry));
+        Some(Engine::new(children.into_pending(), options))
+    }
 }
 
 /// Gathers every output from async code, as it is, whatever its type: a
@@ -195,7 +238,7 @@ pub struct Gather<S, M = AsIs, P = Discard> {
 /// # }
 /// ```
 pub fn async_gather<S: IntoChildren>(children: S) -> Gather<S> {
-    Gather { children, options: Options::new(Entry::ASYNC_GATHER), mode: PhantomData }
+    Gather::new(children, Entry::ASYNC_GATHER)
 }
 
 /// Gathers every output from blocking code, as it is, whatever its type: a
@@ -213,7 +256,7 @@ pub fn async_gather<S: IntoChildren>(children: S) -> Gather<S> {
 /// assert_eq!(out.into_iter().map(Result::unwrap).collect::<Vec<_>>(), [0, 1, 4]);
 /// ```
 pub fn gather<S: IntoChildren>(children: S) -> Gather<S> {
-    Gather { children, options: Options::new(Entry::GATHER), mode: PhantomData }
+    Gather::new(children, Entry::GATHER)
 }
 
 /// Gathers every success value from async code, failing fast: a [`Gather`]
@@ -254,7 +297,7 @@ where
     S: IntoChildren,
     Out<S::Future>: Outcome<Error: Into<BoxError> + 'static>,
 {
-    Gather { children, options: Options::new(Entry::ASYNC_TRY_GATHER), mode: PhantomData }
+    Gather::new(children, Entry::ASYNC_TRY_GATHER)
 }
 
 /// Gathers every success value from blocking code, failing fast: a
@@ -273,16 +316,16 @@ where
     S: IntoChildren,
     Out<S::Future>: Outcome<Error: Into<BoxError> + 'static>,
 {
-    Gather { children, options: Options::new(Entry::TRY_GATHER), mode: PhantomData }
+    Gather::new(children, Entry::TRY_GATHER)
 }
 
-impl<S, M, P> std::fmt::Debug for Gather<S, M, P> {
+impl<S: IntoChildren, M: Mode<Out<S::Future>>, P> std::fmt::Debug for Gather<S, M, P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gather").field("options", &self.options).finish_non_exhaustive()
     }
 }
 
-impl<S: IntoChildren, M> Gather<S, M, Discard> {
+impl<S: IntoChildren, M: Mode<Out<S::Future>>> Gather<S, M, Discard> {
     /// On a timeout, hand back the completed outputs and the children still
     /// pending in the error ([`Interrupted::into_partial`](crate::Interrupted::into_partial)),
     /// rather than dropping them. The error then holds the children, so it
@@ -305,7 +348,7 @@ impl<S: IntoChildren, M> Gather<S, M, Discard> {
     /// }
     /// ```
     pub fn keep_partial(self) -> Gather<S, M, KeepPartial> {
-        Gather { children: self.children, options: self.options, mode: PhantomData }
+        self.cast()
     }
 }
 
@@ -333,7 +376,7 @@ impl<S: IntoChildren, M: Mode<Out<S::Future>>, P: PartialPolicy> Gather<S, M, P>
         S: Shape<Item<M, <S as IntoChildren>::Future>>,
     {
         let entry = self.options.entry.name;
-        crate::blocking::block_on(entry, self.into_future())?
+        crate::blocking::block_on(entry, self)?
     }
 
     /// Iterator mode, async: a [`Stream`] of `Ok((key, output))` in
@@ -362,8 +405,10 @@ impl<S: IntoChildren, M: Mode<Out<S::Future>>, P: PartialPolicy> Gather<S, M, P>
     /// assert_eq!(seen.len(), 2);
     /// # }
     /// ```
-    pub fn stream(self) -> GatherStream<S::Keys, S::Future, M, P> {
-        GatherStream { engine: Some(Engine::new(self.children.into_pending(), self.options)), mode: PhantomData }
+    pub fn stream(mut self) -> GatherStream<S::Keys, S::Future, M, P> {
+        // A gather polled before it was streamed has its children in the
+        // running call: the stream is then empty.
+        GatherStream { engine: self.engine(), mode: PhantomData }
     }
 
     /// Iterator mode, blocking: an [`Iterator`] of the [`stream`](Self::stream)'s
@@ -386,45 +431,42 @@ impl<S: IntoChildren, M: Mode<Out<S::Future>>, P: PartialPolicy> Gather<S, M, P>
     }
 }
 
-impl<S, M, P> IntoFuture for Gather<S, M, P>
+// The children are moved into the engine at the first poll, never polled
+// where they are: nothing in a `Gather` is pinned.
+impl<S: IntoChildren, M: Mode<Out<S::Future>>, P> Unpin for Gather<S, M, P> {}
+
+/// A gather is the future of its call: `.await` it. The first poll starts
+/// the call (its children, its clock).
+impl<S, M, P> Future for Gather<S, M, P>
 where
     S: Shape<Item<M, <S as IntoChildren>::Future>>,
     M: Mode<Out<S::Future>>,
     P: PartialPolicy,
 {
     type Output = GatherResult<S, M, P>;
-    type IntoFuture = GatherFuture<S, M, P>;
 
-    fn into_future(self) -> GatherFuture<S, M, P> {
-        let engine = Engine::new(self.children.into_pending(), self.options);
+    /// # Panics
+    ///
+    /// When polled again after it returned `Ready`.
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let State::Running(running) = &mut this.state {
+            return Pin::new(running).poll(cx);
+        }
+        let engine = this.engine().expect("a gather polled after it completed");
         let outputs = Outputs::expecting(engine.capacity(), engine.total());
-        GatherFuture { engine, outputs, failed: None, shape: PhantomData }
+        this.state = State::Running(GatherFuture { engine, outputs, failed: None, shape: PhantomData });
+        match &mut this.state {
+            State::Running(running) => Pin::new(running).poll(cx),
+            _ => unreachable!("started just above"),
+        }
     }
 }
 
-/// The future of an `async_gather`.
-///
-/// Dropping it drops every child still pending.
-///
-/// # Cancel safety
-///
-/// This future is not cancel safe: if it is used as a branch of
-/// `tokio::select!` and another branch completes first, the children and the
-/// outputs already collected are dropped with it. Use
-/// [`Gather::stream`] to keep what completed.
-///
-/// # Examples
-///
-/// ```
-/// use std::future::IntoFuture;
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// let fut = concurry::async_gather([std::future::ready(1)]).into_future(); // a GatherFuture
-/// assert_eq!(fut.await.unwrap(), [1]);
-/// # }
-/// ```
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct GatherFuture<S: IntoChildren, M: Mode<Out<S::Future>>, P = Discard> {
+/// The running state of a [`Gather`] once polled. Dropping it drops every
+/// child still pending. Not cancel safe: dropped, it drops what it collected.
+pub(crate) struct GatherFuture<S: IntoChildren, M: Mode<Out<S::Future>>, P = Discard> {
     engine: Engine<S::Keys, S::Future>,
     outputs: Outputs<Item<M, S::Future>>,
     failed: Option<Failure>,

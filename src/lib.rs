@@ -21,8 +21,8 @@ mod wait;
 pub use blocking::shared_runtime;
 pub use error::{BlockingError, BoxError, ConfigError, Error, Interrupted, ParseError, ThreadPanic};
 pub use gather::{
-    AsIs, FailFast, Gather, GatherError, GatherFuture, GatherItem, GatherIter, GatherPartial, GatherResult,
-    GatherStream, Mode, async_gather, async_try_gather, gather, try_gather,
+    AsIs, FailFast, Gather, GatherError, GatherItem, GatherIter, GatherPartial, GatherResult, GatherStream, Mode,
+    async_gather, async_try_gather, gather, try_gather,
 };
 pub use outcome::Outcome;
 pub use partial::{Discard, KeepPartial, PartialPolicy};
@@ -31,4 +31,4 @@ pub use polling::{Polling, PollingAlgorithm};
 pub use progress::Progress;
 pub use shape::lazy::{lazy, lazy_keyed};
 pub use shape::nested::nested;
-pub use wait::{ReturnWhen, Wait, WaitFuture, WaitResult, Waited, async_wait, wait};
+pub use wait::{ReturnWhen, Wait, WaitResult, Waited, async_wait, wait};

@@ -2,7 +2,7 @@
 //! and what is still pending.
 
 use std::fmt;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::marker::PhantomData;
 use std::ops::ControlFlow;
 use std::pin::Pin;
@@ -191,8 +191,11 @@ pub type WaitResult<L, F, P = Discard> = Result<
 /// ```
 #[must_use = "a wait does nothing until it is awaited or run"]
 pub struct Wait<S: IntoChildren, P = Discard> {
-    children: S,
     options: Options,
+    /// The children until the first poll starts the call, then the running
+    /// call. (The builder is the future itself, so that a forgotten
+    /// `.await` gets the compiler's "consider `.await`ing".)
+    state: State<S, P>,
     return_when: ReturnWhen,
     /// What `FirstException` counts as a failure: set by `return_when`,
     /// which alone needs the outputs to be an [`Outcome`].
@@ -201,6 +204,15 @@ pub struct Wait<S: IntoChildren, P = Discard> {
 }
 
 type Out<S> = <<S as IntoChildren>::Future as Future>::Output;
+
+// Not boxed: a box would cost every call an allocation; the builder is as
+// large as the call it becomes, once.
+#[allow(clippy::large_enum_variant)]
+enum State<S: IntoChildren, P> {
+    Built(S),
+    Running(WaitFuture<S::Keys, S::Future, P>),
+    Taken,
+}
 
 /// Until `return_when` says otherwise, no output is a failure.
 fn never<O>(_: &O) -> bool {
@@ -246,7 +258,8 @@ pub fn wait<S: IntoChildren>(children: S) -> Wait<S> {
 impl<S: IntoChildren> Wait<S> {
     fn new(children: S, entry: Entry) -> Self {
         let options = Options::new(entry);
-        Wait { children, options, return_when: ReturnWhen::default(), fails: never, partial: PhantomData }
+        let state = State::Built(children);
+        Wait { options, state, return_when: ReturnWhen::default(), fails: never, partial: PhantomData }
     }
 }
 
@@ -277,8 +290,12 @@ impl<S: IntoChildren> Wait<S, Discard> {
     /// assert_eq!((waited.done.len(), waited.pending.len()), (1, 1));
     /// ```
     pub fn keep_partial(self) -> Wait<S, KeepPartial> {
-        let Wait { children, options, return_when, fails, .. } = self;
-        Wait { children, options, return_when, fails, partial: PhantomData }
+        let Wait { state, options, return_when, fails, .. } = self;
+        let state = match state {
+            State::Built(children) => State::Built(children),
+            _ => State::Taken,
+        };
+        Wait { state, options, return_when, fails, partial: PhantomData }
     }
 }
 
@@ -349,47 +366,49 @@ impl<S: IntoChildren, P: PartialPolicy> Wait<S, P> {
     /// ```
     pub fn run(self) -> WaitResult<S::Keys, S::Future, P> {
         let entry = self.options.entry.name;
-        crate::blocking::block_on(entry, self.into_future())?
+        crate::blocking::block_on(entry, self)?
     }
 }
 
-impl<S: IntoChildren, P: PartialPolicy> IntoFuture for Wait<S, P> {
-    type Output = WaitResult<S::Keys, S::Future, P>;
-    type IntoFuture = WaitFuture<S::Keys, S::Future, P>;
+// The children are moved into the engine at the first poll, never polled
+// where they are: nothing in a `Wait` is pinned.
+impl<S: IntoChildren, P> Unpin for Wait<S, P> {}
 
-    fn into_future(self) -> Self::IntoFuture {
-        WaitFuture {
-            engine: Engine::new(self.children.into_pending(), self.options),
+/// A wait is the future of its call: `.await` it. The first poll starts the
+/// call (its children, its clock).
+impl<S: IntoChildren, P: PartialPolicy> Future for Wait<S, P> {
+    type Output = WaitResult<S::Keys, S::Future, P>;
+
+    /// # Panics
+    ///
+    /// When polled again after it returned `Ready`.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let State::Running(running) = &mut this.state {
+            return Pin::new(running).poll(cx);
+        }
+        let State::Built(children) = std::mem::replace(&mut this.state, State::Taken) else {
+            panic!("a wait polled after it completed")
+        };
+        let entry = this.options.entry;
+        let options = std::mem::replace(&mut this.options, Options::new(entry));
+        this.state = State::Running(WaitFuture {
+            engine: Engine::new(children.into_pending(), options),
             done: Vec::new(),
-            return_when: self.return_when,
-            fails: self.fails,
+            return_when: this.return_when,
+            fails: this.fails,
             partial: PhantomData,
+        });
+        match &mut this.state {
+            State::Running(running) => Pin::new(running).poll(cx),
+            _ => unreachable!("started just above"),
         }
     }
 }
 
-/// The future of an `async_wait`.
-///
-/// Dropping it drops every child still pending.
-///
-/// # Cancel safety
-///
-/// This future is not cancel safe: if it is used as a branch of
-/// `tokio::select!` and another branch completes first, the children and the
-/// outputs already collected are dropped with it.
-///
-/// # Examples
-///
-/// ```
-/// use std::future::IntoFuture;
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// let fut = concurry::async_wait([std::future::ready(1)]).into_future(); // a WaitFuture
-/// assert_eq!(fut.await.unwrap().done, [(0, 1)]);
-/// # }
-/// ```
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct WaitFuture<L: Keys, F: Future, P = Discard> {
+/// The running state of a [`Wait`] once polled. Dropping it drops every
+/// child still pending. Not cancel safe: dropped, it drops what it collected.
+pub(crate) struct WaitFuture<L: Keys, F: Future, P = Discard> {
     engine: Engine<L, F>,
     done: Vec<(L::Key, F::Output)>,
     return_when: ReturnWhen,
