@@ -40,11 +40,24 @@ struct Client {
 impl BatchProbe for Client {
     type Id = u64;
     type Output = u64;
+    type Failure = String;
+    type Error = std::io::Error;
 
-    fn check(&self, jobs: &[u64]) -> Vec<(usize, u64)> {
+    fn name(&self) -> String {
+        "the simulated job service".into()
+    }
+
+    /// An in-process service may be asked often; a remote one should not.
+    fn min_interval(&self) -> Duration {
+        Duration::from_millis(5)
+    }
+
+    /// One status query for many jobs: over the network, this would await
+    /// an HTTP call (see the `ray` module for a real one).
+    async fn check(&self, jobs: Vec<u64>) -> std::io::Result<Vec<(usize, Result<u64, String>)>> {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         let table = self.service.results.lock().unwrap();
-        jobs.iter().enumerate().filter_map(|(pos, job)| table.get(job).map(|&r| (pos, r))).collect()
+        Ok(jobs.iter().enumerate().filter_map(|(pos, job)| table.get(job).map(|&r| (pos, Ok(r)))).collect())
     }
 }
 

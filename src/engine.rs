@@ -235,6 +235,15 @@ pub(crate) fn after(at: Instant, d: Duration) -> Instant {
     at.checked_add(d).unwrap_or_else(|| at + Duration::from_secs(86_400 * 365 * 30))
 }
 
+/// The next check's interval: the schedule's, but no shorter than the
+/// batch backends parked ask, unless the call set its own polling.
+fn paced(interval: Duration, scope: Option<&probe::Scope>) -> Duration {
+    match scope {
+        Some(scope) if !scope.explicit_polling => interval.max(scope.min_interval),
+        _ => interval,
+    }
+}
+
 /// Polls a timer even when the task's budget is spent: a timer that answers
 /// `Pending` for the budget would let a busy child hold off a deadline for
 /// ever.
@@ -320,6 +329,7 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
     /// Tokio's clock, so paused time in tests applies.
     pub(crate) fn new(mut pending: Pending<L, F>, options: Options) -> Self {
         pending.set_limit(options.limit.unwrap_or(usize::MAX));
+        pending.scope.explicit_polling = options.polling.is_some();
         let Options { entry, timeout, polling, progress, limit, cancel } = options;
         let plain = timeout.is_none() && polling.is_none() && !progress.is_on() && cancel.is_none() && limit != Some(0);
         let extras = (!plain).then(|| {
@@ -420,7 +430,8 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
             polling.record_no_completion();
         }
         x.completed_at_last_check = completed;
-        timer.as_mut().reset(after(Instant::now(), polling.next_interval()));
+        let scope = self.pending.as_ref().map(|p| &p.scope);
+        timer.as_mut().reset(after(Instant::now(), paced(polling.next_interval(), scope)));
     }
 
     /// Fires the check timer if it is due and anything is parked on it:
@@ -437,9 +448,9 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         }
         let entry = self.entry;
         let polling = x.polling.get_or_insert_with(|| Box::new(entry.default_polling()));
-        let timer = x
-            .check_timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(after(Instant::now(), polling.next_interval()))));
+        let timer = x.check_timer.get_or_insert_with(|| {
+            Box::pin(tokio::time::sleep_until(after(Instant::now(), paced(polling.next_interval(), Some(scope)))))
+        });
         if poll_unbudgeted(timer.as_mut(), cx).is_pending() {
             return Poll::Pending;
         }

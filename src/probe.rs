@@ -31,9 +31,11 @@ use std::io;
 use std::pin::Pin;
 use std::process::{Child, ExitStatus};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+
 use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
+
+use std::time::Duration;
 
 use tokio::time::Sleep;
 
@@ -49,6 +51,11 @@ pub(crate) struct Scope {
     pub(crate) check: u64,
     /// Wakers of probes that were not done; woken at the next check.
     pub(crate) parked: Vec<Waker>,
+    /// The longest `min_interval` of the batch backends parked: the checks
+    /// come no faster, unless the call set its own polling.
+    pub(crate) min_interval: Duration,
+    /// The call set its own polling (which then wins over `min_interval`).
+    pub(crate) explicit_polling: bool,
 }
 
 static NEXT_CHECK: AtomicU64 = AtomicU64::new(1);
@@ -81,7 +88,7 @@ pub(crate) fn within<R>(scope: &mut Scope, f: impl FnOnce() -> R) -> R {
 
 /// The polling engine's current check, numbered on first use (0 means not
 /// yet), so that calls without probes never touch the global counter.
-fn current_check() -> Option<u64> {
+pub(crate) fn current_check() -> Option<u64> {
     SCOPE.with(|s| {
         s.borrow_mut().as_mut().map(|scope| {
             if scope.check == 0 {
@@ -100,6 +107,37 @@ fn park(waker: &Waker) -> bool {
         }
         None => false,
     })
+}
+
+/// The call polling this handle set its own polling.
+pub(crate) fn call_sets_polling() -> bool {
+    SCOPE.with(|s| s.borrow().as_ref().is_some_and(|scope| scope.explicit_polling))
+}
+
+/// Parks a batch handle with the polling engine, asking for checks no
+/// faster than `min_interval`; awaited alone, wakes after `min_interval`.
+pub(crate) fn park_for(cx: &mut Context<'_>, min_interval: Duration) {
+    let parked = SCOPE.with(|s| match s.borrow_mut().as_mut() {
+        Some(scope) => {
+            scope.parked.push(cx.waker().clone());
+            scope.min_interval = scope.min_interval.max(min_interval);
+            true
+        }
+        None => false,
+    });
+    if parked {
+        return;
+    }
+    // Alone: a timer of its own, on this runtime or the shared one.
+    let waker = cx.waker().clone();
+    let wake_later = async move {
+        tokio::time::sleep(min_interval).await;
+        waker.wake();
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => drop(handle.spawn(wake_later)),
+        Err(_) => drop(crate::shared_runtime().spawn(wake_later)),
+    }
 }
 
 /// Parks with the polling engine, or, awaited alone, on a timer of its own.
@@ -490,249 +528,4 @@ pub fn process(child: Child) -> Probed<ProcessProbe> {
 
 // ---- many handles, one question ----
 
-/// An outside system that answers "which of these are done?" in one call.
-///
-/// # Examples
-///
-/// ```
-/// use concurry::probe::{Batch, BatchProbe};
-///
-/// /// Job `n` is done once `n` is below the service's watermark.
-/// struct Service { watermark: u32 }
-/// impl BatchProbe for Service {
-///     type Id = u32;
-///     type Output = u32;
-///     fn check(&self, ids: &[u32]) -> Vec<(usize, u32)> {
-///         ids.iter().enumerate().filter(|(_, id)| **id < self.watermark).map(|(i, id)| (i, id * 2)).collect()
-///     }
-/// }
-///
-/// let batch = Batch::new(Service { watermark: 10 });
-/// let handles: Vec<_> = (0..5).map(|id| batch.handle(id)).collect();
-/// assert_eq!(concurry::gather(handles).run().unwrap(), [0, 2, 4, 6, 8]);
-/// ```
-pub trait BatchProbe {
-    /// How the system names a handle.
-    type Id: Clone;
-    /// What a finished handle gives.
-    type Output;
-    /// One round trip: of `ids`, which are finished? Returns each finished
-    /// one's position in `ids` with its output. Positions out of range are
-    /// ignored.
-    fn check(&self, ids: &[Self::Id]) -> Vec<(usize, Self::Output)>;
-}
-
-enum Slot<B: BatchProbe> {
-    Waiting(B::Id),
-    Done(B::Output),
-    Gone,
-}
-
-struct BatchState<B: BatchProbe> {
-    slots: Vec<Slot<B>>,
-    // The engine check that last asked the backend; `None` before the first.
-    asked_at: Option<u64>,
-}
-
-struct BatchShared<B: BatchProbe> {
-    backend: B,
-    state: Mutex<BatchState<B>>,
-}
-
-/// A group of handles of one [`BatchProbe`] backend: one backend call per
-/// engine check covers every pending handle of the group.
-///
-/// The backend is called with the group's lock held, so handles of one group
-/// polled from several threads take turns.
-///
-/// # Examples
-///
-/// See [`BatchProbe`], and `examples/batch_probe.rs` for a simulated remote
-/// job service.
-///
-/// # Examples
-///
-/// ```
-/// use concurry::probe::{Batch, BatchProbe};
-/// struct AllDone;
-/// impl BatchProbe for AllDone {
-///     type Id = u32;
-///     type Output = u32;
-///     fn check(&self, ids: &[u32]) -> Vec<(usize, u32)> {
-///         ids.iter().copied().enumerate().collect()
-///     }
-/// }
-/// let batch = Batch::new(AllDone);
-/// let handles = vec![batch.handle(7), batch.handle(9)];
-/// assert_eq!(concurry::gather(handles).run().unwrap(), [7, 9]);
-/// ```
-pub struct Batch<B: BatchProbe> {
-    shared: Arc<BatchShared<B>>,
-}
-
-impl<B: BatchProbe> std::fmt::Debug for Batch<B> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Batch").field("handles", &self.shared.lock().slots.len()).finish_non_exhaustive()
-    }
-}
-
-impl<B: BatchProbe> std::fmt::Debug for BatchHandle<B> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BatchHandle").field("slot", &self.slot).finish_non_exhaustive()
-    }
-}
-
-impl<B: BatchProbe> Batch<B> {
-    /// A new, empty group over `backend`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use concurry::probe::{Batch, BatchProbe};
-    /// struct AllDone;
-    /// impl BatchProbe for AllDone {
-    ///     type Id = u32;
-    ///     type Output = u32;
-    ///     fn check(&self, ids: &[u32]) -> Vec<(usize, u32)> {
-    ///         ids.iter().copied().enumerate().collect()
-    ///     }
-    /// }
-    /// let batch = Batch::new(AllDone);
-    /// assert_eq!(concurry::gather(vec![batch.handle(1)]).run().unwrap(), [1]);
-    /// ```
-    pub fn new(backend: B) -> Self {
-        let state = Mutex::new(BatchState { slots: Vec::new(), asked_at: None });
-        Self { shared: Arc::new(BatchShared { backend, state }) }
-    }
-
-    /// A future for the handle `id`, checked with the rest of the group.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use concurry::probe::{Batch, BatchProbe};
-    /// struct AllDone;
-    /// impl BatchProbe for AllDone {
-    ///     type Id = u32;
-    ///     type Output = u32;
-    ///     fn check(&self, ids: &[u32]) -> Vec<(usize, u32)> {
-    ///         ids.iter().copied().enumerate().collect()
-    ///     }
-    /// }
-    /// let batch = Batch::new(AllDone);
-    /// let handle = batch.handle(3);
-    /// assert_eq!(concurry::gather([handle]).run().unwrap(), [3]);
-    /// ```
-    pub fn handle(&self, id: B::Id) -> BatchHandle<B> {
-        let mut state = self.shared.lock();
-        state.slots.push(Slot::Waiting(id));
-        BatchHandle { shared: self.shared.clone(), slot: state.slots.len() - 1, parker: Parker::default() }
-    }
-
-    /// The backend.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use concurry::probe::{Batch, BatchProbe};
-    /// struct AllDone;
-    /// impl BatchProbe for AllDone {
-    ///     type Id = u32;
-    ///     type Output = u32;
-    ///     fn check(&self, ids: &[u32]) -> Vec<(usize, u32)> {
-    ///         ids.iter().copied().enumerate().collect()
-    ///     }
-    /// }
-    /// let batch = Batch::new(AllDone);
-    /// assert_eq!(batch.backend().check(&[5]), [(0, 5)]);
-    /// ```
-    pub fn backend(&self) -> &B {
-        &self.shared.backend
-    }
-}
-
-impl<B: BatchProbe> BatchShared<B> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, BatchState<B>> {
-        // A panicking backend leaves the slots as they were before the call.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn ask(&self, state: &mut BatchState<B>) {
-        let (positions, ids): (Vec<usize>, Vec<B::Id>) = state
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| match s {
-                Slot::Waiting(id) => Some((i, id.clone())),
-                _ => None,
-            })
-            .unzip();
-        if ids.is_empty() {
-            return;
-        }
-        for (pos, out) in self.backend.check(&ids) {
-            if let Some(&slot) = positions.get(pos) {
-                state.slots[slot] = Slot::Done(out);
-            }
-        }
-    }
-}
-
-/// One handle of a [`Batch`], as a future. Dropping it takes it out of the
-/// group's later checks.
-///
-/// # Examples
-///
-/// ```
-/// use concurry::probe::{Batch, BatchProbe};
-/// struct AllDone;
-/// impl BatchProbe for AllDone {
-///     type Id = u32;
-///     type Output = u32;
-///     fn check(&self, ids: &[u32]) -> Vec<(usize, u32)> {
-///         ids.iter().copied().enumerate().collect()
-///     }
-/// }
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// let batch = Batch::new(AllDone);
-/// let handle: concurry::probe::BatchHandle<AllDone> = batch.handle(4);
-/// assert_eq!(handle.await, 4); // awaited alone, it checks itself
-/// # }
-/// ```
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct BatchHandle<B: BatchProbe> {
-    shared: Arc<BatchShared<B>>,
-    slot: usize,
-    parker: Parker,
-}
-
-impl<B: BatchProbe> Future for BatchHandle<B> {
-    type Output = B::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<B::Output> {
-        let this = &mut *self;
-        let check = current_check();
-        {
-            let mut state = this.shared.lock();
-            let fresh = check.is_some() && state.asked_at == check;
-            if !fresh && matches!(state.slots[this.slot], Slot::Waiting(_)) {
-                this.shared.ask(&mut state);
-                state.asked_at = check;
-            }
-            if let Slot::Done(_) = state.slots[this.slot] {
-                if let Slot::Done(out) = std::mem::replace(&mut state.slots[this.slot], Slot::Gone) {
-                    return Poll::Ready(out);
-                }
-            }
-        }
-        this.parker.park(cx);
-        Poll::Pending
-    }
-}
-
-impl<B: BatchProbe> Drop for BatchHandle<B> {
-    fn drop(&mut self) {
-        self.shared.lock().slots[self.slot] = Slot::Gone;
-    }
-}
+pub use crate::batch::{Batch, BatchError, BatchHandle, BatchProbe};

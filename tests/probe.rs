@@ -93,10 +93,18 @@ struct Waves {
 impl BatchProbe for Waves {
     type Id = usize;
     type Output = usize;
-    fn check(&self, ids: &[usize]) -> Vec<(usize, usize)> {
+    type Failure = String;
+    type Error = std::io::Error;
+    fn name(&self) -> String {
+        "waves".into()
+    }
+    fn min_interval(&self) -> Duration {
+        Duration::ZERO
+    }
+    async fn check(&self, ids: Vec<usize>) -> std::io::Result<Vec<(usize, Result<usize, String>)>> {
         let k = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
         self.sizes.lock().unwrap().push(ids.len());
-        ids.iter().enumerate().filter(|&(_, id)| *id < 100 * k).map(|(pos, id)| (pos, id * 3)).collect()
+        Ok(ids.iter().enumerate().filter(|&(_, id)| *id < 100 * k).map(|(pos, id)| (pos, Ok(id * 3))).collect())
     }
 }
 

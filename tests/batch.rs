@@ -1,0 +1,253 @@
+//! Batch probes (issue 13): async, fallible round trips, one in flight per
+//! group, paced for a remote service, bounded memory. Watchdogs everywhere.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::time::Duration;
+
+use concurry::probe::{Batch, BatchError, BatchProbe};
+use concurry::{Error, async_gather, async_try_gather, try_gather};
+
+async fn watchdog<T>(fut: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), fut).await.expect("watchdog: the call hung")
+}
+
+/// A fake remote service: ids in `done` are finished (id 999 fails), each
+/// round trip takes `latency`, and while `down` every round trip errs.
+#[derive(Default)]
+struct Remote {
+    done: Mutex<HashSet<u32>>,
+    latency: Duration,
+    hang: AtomicBool,
+    down: AtomicBool,
+    trips: AtomicUsize,
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
+    asked: Mutex<Vec<usize>>,
+    min: Duration,
+}
+
+/// The client's side of the fake service.
+struct Fake(Arc<Remote>);
+
+impl std::ops::Deref for Fake {
+    type Target = Remote;
+    fn deref(&self) -> &Remote {
+        &self.0
+    }
+}
+
+impl BatchProbe for Fake {
+    type Id = u32;
+    type Output = u32;
+    type Failure = String;
+    type Error = std::io::Error;
+
+    fn name(&self) -> String {
+        "the fake remote at 10.0.0.1".into()
+    }
+
+    fn min_interval(&self) -> Duration {
+        self.min
+    }
+
+    async fn check(&self, ids: Vec<u32>) -> std::io::Result<Vec<(usize, Result<u32, String>)>> {
+        self.trips.fetch_add(1, SeqCst);
+        let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+        self.most_in_flight.fetch_max(now, SeqCst);
+        self.asked.lock().unwrap().push(ids.len());
+        tokio::time::sleep(self.latency).await;
+        if self.hang.load(SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        self.in_flight.fetch_sub(1, SeqCst);
+        if self.down.load(SeqCst) {
+            return Err(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused"));
+        }
+        let done = self.done.lock().unwrap();
+        Ok(ids
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| done.contains(id))
+            .map(|(pos, &id)| (pos, if id == 999 { Err(format!("job {id} failed")) } else { Ok(id * 10) }))
+            .collect())
+    }
+}
+
+fn remote(latency_ms: u64, min_ms: u64) -> Arc<Remote> {
+    Arc::new(Remote {
+        latency: Duration::from_millis(latency_ms),
+        min: Duration::from_millis(min_ms),
+        ..Remote::default()
+    })
+}
+
+fn finish(remote: &Remote, ids: impl IntoIterator<Item = u32>) {
+    remote.done.lock().unwrap().extend(ids);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_paces_round_trips_for_a_remote_service() {
+    let r = remote(5, 100);
+    let batch = Batch::new(Fake(r.clone()));
+    let handles: Vec<_> = (0..50).map(|id| batch.handle(id)).collect();
+    let r2 = r.clone();
+    tokio::spawn(async move {
+        for id in 0..50 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            finish(&r2, [id]);
+        }
+    });
+    let out = watchdog(async_try_gather(handles).into_future()).await.unwrap();
+    assert_eq!(out.len(), 50);
+    // About 1 s of work at 100 ms per round trip: not hundreds.
+    let trips = r.trips.load(SeqCst);
+    assert!((9..=13).contains(&trips), "{trips} round trips");
+    assert_eq!(batch.round_trips(), trips as u64);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_calls_own_polling_wins_over_the_backends_pace() {
+    let r = remote(0, 100);
+    let batch = Batch::new(Fake(r.clone()));
+    let handles: Vec<_> = (0..5).map(|id| batch.handle(id)).collect();
+    let r2 = r.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        finish(&r2, 0..5);
+    });
+    let polling = concurry::polling::Fixed::new(Duration::from_millis(5)).unwrap();
+    watchdog(async_try_gather(handles).polling(polling).into_future()).await.unwrap();
+    assert!(r.trips.load(SeqCst) >= 8, "{} round trips", r.trips.load(SeqCst));
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_round_trip_in_flight_answers_every_call_on_the_group() {
+    let r = remote(30, 10);
+    let batch = Batch::new(Fake(r.clone()));
+    let a: Vec<_> = (0..10).map(|id| batch.handle(id)).collect();
+    let b: Vec<_> = (10..20).map(|id| batch.handle(id)).collect();
+    let r2 = r.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        finish(&r2, 0..20);
+    });
+    let (x, y) = watchdog(async { tokio::join!(async_try_gather(a), async_try_gather(b)) }).await;
+    assert_eq!((x.unwrap().len(), y.unwrap().len()), (10, 10));
+    assert_eq!(r.most_in_flight.load(SeqCst), 1);
+    // Each round trip asked about every waiting handle of both calls.
+    assert_eq!(r.asked.lock().unwrap()[0], 20);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deadline_fires_on_time_while_a_round_trip_hangs() {
+    let r = remote(0, 10);
+    r.hang.store(true, SeqCst);
+    let batch = Batch::new(Fake(r.clone()));
+    let started = tokio::time::Instant::now();
+    let err = watchdog(
+        async_try_gather(vec![batch.handle(1), batch.handle(2)])
+            .timeout(Duration::from_millis(200))
+            .keep_partial()
+            .into_future(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(started.elapsed(), Duration::from_millis(200));
+    // The handles come back pending: their ids are there to wait again.
+    let pending = err.into_timeout().unwrap().into_partial().pending;
+    let ids: Vec<_> = pending.into_children().into_iter().map(|(_, h)| h.id().unwrap()).collect();
+    assert_eq!(ids, [1, 2]);
+}
+
+#[test]
+fn a_round_trip_never_blocks_the_runtime_thread() {
+    // A current-thread runtime: if the round trip ran on the polling thread,
+    // the ticker would stall for its whole latency.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let r = remote(50, 1);
+        let batch = Batch::new(Fake(r.clone()));
+        let r2 = r.clone();
+        let ticks = tokio::spawn(async move {
+            let mut late = Duration::ZERO;
+            for _ in 0..40 {
+                let before = tokio::time::Instant::now();
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                late = late.max(before.elapsed().saturating_sub(Duration::from_millis(5)));
+            }
+            finish(&r2, 0..5);
+            late
+        });
+        let out = watchdog(async_try_gather((0..5).map(|id| batch.handle(id)).collect::<Vec<_>>()).into_future())
+            .await
+            .unwrap();
+        assert_eq!(out.len(), 5);
+        let late = ticks.await.unwrap();
+        assert!(late < Duration::from_millis(40), "a 5 ms ticker was {late:?} late");
+    });
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_backend_that_stays_down_fails_the_call_and_names_itself() {
+    let r = remote(1, 10);
+    r.down.store(true, SeqCst);
+    let batch = Batch::with_max_failures(Fake(r.clone()), 3);
+    let err = watchdog(async_try_gather(vec![batch.handle(1), batch.handle(2)]).into_future()).await.unwrap_err();
+    assert!(matches!(err, Error::Failed { .. }));
+    let cause = err.child_error::<BatchError<u32, String>>().expect("a batch error");
+    assert_eq!(cause.to_string(), "the fake remote at 10.0.0.1 failed 3 round trips in a row");
+    assert_eq!(std::error::Error::source(cause).unwrap().to_string(), "connection refused");
+    assert_eq!(r.trips.load(SeqCst), 3);
+    // Nothing is lost: the id is in the error; once the backend is up, a new
+    // handle made from it waits again.
+    let id = *cause.id();
+    r.down.store(false, SeqCst);
+    finish(&r, [id]);
+    assert_eq!(watchdog(batch.handle(id)).await.unwrap(), id * 10);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_round_trip_is_retried_and_failures_reset_on_success() {
+    let r = remote(1, 10);
+    r.down.store(true, SeqCst);
+    let batch = Batch::with_max_failures(Fake(r.clone()), 5);
+    let r2 = r.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(35)).await;
+        r2.down.store(false, SeqCst);
+        finish(&r2, [1]);
+    });
+    assert_eq!(watchdog(async_try_gather(vec![batch.handle(1)]).into_future()).await.unwrap(), [10]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_job_is_a_failure_in_its_slot_or_fails_fast() {
+    let r = remote(1, 10);
+    finish(&r, [12, 999, 14]);
+    let batch = Batch::new(Fake(r.clone()));
+    let out = watchdog(async_gather(vec![batch.handle(12), batch.handle(999), batch.handle(14)]).into_future())
+        .await
+        .unwrap();
+    assert_eq!(out[0].as_ref().unwrap(), &120);
+    assert!(matches!(out[1], Err(BatchError::Failed { id: 999, .. })));
+    let err = watchdog(async_try_gather(vec![batch.handle(12), batch.handle(999)]).into_future()).await.unwrap_err();
+    assert_eq!(format!("{}", err.into_failed().unwrap().1), "job 999 failed");
+}
+
+#[test]
+fn finished_handles_free_their_slots_and_checks_ask_only_the_waiting() {
+    let r = remote(0, 0);
+    finish(&r, (0..20_000).filter(|&id| id != 999));
+    let batch = Batch::new(Fake(r.clone()));
+    let big: Vec<_> = (0..10_000).map(|id| batch.handle(if id == 999 { 19_999 } else { id })).collect();
+    assert_eq!(try_gather(big).run().unwrap().len(), 10_000);
+    for round in 0..200u32 {
+        let small: Vec<_> = (0..5).map(|i| batch.handle(10_000 + round * 5 % 10_000 + i)).collect();
+        try_gather(small).run().unwrap();
+    }
+    assert_eq!(batch.slots(), 10_000, "slots are reused, not added");
+    assert!(r.asked.lock().unwrap().iter().rev().take(200).all(|&n| n <= 5), "later checks ask only about 5");
+}
