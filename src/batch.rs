@@ -80,10 +80,7 @@ pub trait BatchProbe: Send + Sync + 'static {
     /// One round trip: of `ids`, which are finished? Each finished one's
     /// position in `ids`, with its output or its failure. Positions out of
     /// range are ignored.
-    fn check(
-        &self,
-        ids: Vec<Self::Id>,
-    ) -> impl Future<Output = Result<Vec<(usize, Result<Self::Output, Self::Failure>)>, Self::Error>> + Send;
+    fn check(&self, ids: Vec<Self::Id>) -> impl Future<Output = Answer<Self>> + Send;
 
     /// The shortest time between two round trips (100 ms by default). A
     /// call's own `.polling(..)` wins over it.
@@ -91,6 +88,14 @@ pub trait BatchProbe: Send + Sync + 'static {
         Duration::from_millis(100)
     }
 }
+
+/// What one round trip of a [`BatchProbe`] answers: each finished handle's
+/// position among the ids asked about, with its output or its failure; or
+/// the round trip's error.
+pub type Answer<B> = Result<
+    Vec<(usize, Result<<B as BatchProbe>::Output, <B as BatchProbe>::Failure>)>,
+    <B as BatchProbe>::Error,
+>;
 
 /// Why a handle of a [`Batch`] did not give an output.
 ///

@@ -528,4 +528,4 @@ pub fn process(child: Child) -> Probed<ProcessProbe> {
 
 // ---- many handles, one question ----
 
-pub use crate::batch::{Batch, BatchError, BatchHandle, BatchProbe};
+pub use crate::batch::{Answer, Batch, BatchError, BatchHandle, BatchProbe};
