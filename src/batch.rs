@@ -92,10 +92,8 @@ pub trait BatchProbe: Send + Sync + 'static {
 /// What one round trip of a [`BatchProbe`] answers: each finished handle's
 /// position among the ids asked about, with its output or its failure; or
 /// the round trip's error.
-pub type Answer<B> = Result<
-    Vec<(usize, Result<<B as BatchProbe>::Output, <B as BatchProbe>::Failure>)>,
-    <B as BatchProbe>::Error,
->;
+pub type Answer<B> =
+    Result<Vec<(usize, Result<<B as BatchProbe>::Output, <B as BatchProbe>::Failure>)>, <B as BatchProbe>::Error>;
 
 /// Why a handle of a [`Batch`] did not give an output.
 ///

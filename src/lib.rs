@@ -14,6 +14,8 @@ mod pending;
 pub mod polling;
 pub mod probe;
 pub mod progress;
+#[cfg(feature = "ray")]
+pub mod ray;
 pub mod shape;
 mod slab;
 pub mod task;
