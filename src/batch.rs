@@ -527,8 +527,11 @@ impl<B: BatchProbe> Future for BatchHandle<B> {
             return Poll::Ready(out);
         }
         if state.in_flight {
-            // Woken when the round trip in flight answers.
-            state.wakers.push(cx.waker().clone());
+            // Woken when the round trip in flight answers (once per waker:
+            // a handle may be polled again before that).
+            if !state.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                state.wakers.push(cx.waker().clone());
+            }
             return Poll::Pending;
         }
         // One round trip per engine check, no more often than the backend

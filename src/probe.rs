@@ -212,6 +212,9 @@ pub trait Probe {
 pub struct Probed<P> {
     probe: P,
     parker: Parker,
+    /// The engine check it last asked at: polled again within one check
+    /// (a few children are all polled at every wake), it does not ask again.
+    asked_at: Option<u64>,
 }
 
 impl<P> std::fmt::Debug for Probed<P> {
@@ -224,6 +227,12 @@ impl<P: Probe + Unpin> Future for Probed<P> {
     type Output = P::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<P::Output> {
+        let check = current_check();
+        if check.is_some() && check == self.asked_at {
+            self.parker.park(cx);
+            return Poll::Pending;
+        }
+        self.asked_at = check;
         match self.probe.try_finish() {
             Some(out) => Poll::Ready(out),
             None => {
@@ -292,7 +301,7 @@ impl<P> Probed<P> {
 /// assert_eq!(concurry::try_gather([probe(Done)]).run().unwrap(), [1]);
 /// ```
 pub fn probe<P: Probe + Unpin>(probe: P) -> Probed<P> {
-    Probed { probe, parker: Parker::default() }
+    Probed { probe, parker: Parker::default(), asked_at: None }
 }
 
 /// A `std::thread::JoinHandle` as a [`Probe`]: see [`thread`].
