@@ -92,6 +92,21 @@ pub trait BatchProbe: Send + Sync + 'static {
 /// What one round trip of a [`BatchProbe`] answers: each finished handle's
 /// position among the ids asked about, with its output or its failure; or
 /// the round trip's error.
+///
+/// # Examples
+///
+/// ```
+/// # use concurry::probe::{Answer, BatchProbe};
+/// # struct Jobs;
+/// # impl BatchProbe for Jobs {
+/// #     type Id = u32; type Output = u32; type Failure = String; type Error = std::io::Error;
+/// #     fn name(&self) -> String { "jobs".into() }
+/// #     async fn check(&self, ids: Vec<u32>) -> Answer<Self> { Ok(Vec::new()) }
+/// # }
+/// // Of ids [7, 8, 9]: 7 finished with 70, 9 failed; 8 is still running.
+/// let answer: Answer<Jobs> = Ok(vec![(0, Ok(70)), (2, Err("exit 1".to_string()))]);
+/// assert_eq!(answer.unwrap().len(), 2);
+/// ```
 pub type Answer<B> =
     Result<Vec<(usize, Result<<B as BatchProbe>::Output, <B as BatchProbe>::Failure>)>, <B as BatchProbe>::Error>;
 
