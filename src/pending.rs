@@ -54,8 +54,12 @@ struct Shared {
 
 impl ArcWake for Shared {
     fn wake_by_ref(arc_self: &Arc<Self>) {
-        arc_self.rescan.store(true, Ordering::Release);
-        arc_self.parent.wake();
+        // Only the wake that raises the flag wakes the task: until the engine
+        // takes the flag down, the rescan it asks for is due anyway (a run of
+        // children that wake at once costs one task wake, not one each).
+        if !arc_self.rescan.swap(true, Ordering::AcqRel) {
+            arc_self.parent.wake();
+        }
     }
 }
 
