@@ -28,6 +28,9 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
@@ -182,7 +185,10 @@ impl<I: fmt::Debug, X: fmt::Display + fmt::Debug> std::error::Error for BatchErr
 
 /// What a handle's slot holds.
 enum Slot<B: BatchProbe> {
-    Waiting(B::Id),
+    /// A handle waiting, and the slot's use number: a round trip that
+    /// started before the slot was freed and reused must not answer the
+    /// handle that took it since.
+    Waiting(B::Id, u64),
     Done(Result<B::Output, BatchError<B::Id, B::Failure>>),
     Free,
 }
@@ -204,6 +210,8 @@ struct State<B: BatchProbe> {
     /// Handles waiting for the round trip in flight.
     wakers: Vec<Waker>,
     trips: u64,
+    /// Use numbers for `Slot::Waiting`.
+    uses: u64,
 }
 
 struct Shared<B: BatchProbe> {
@@ -312,6 +320,7 @@ impl<B: BatchProbe> Batch<B> {
             failures: 0,
             wakers: Vec::new(),
             trips: 0,
+            uses: 0,
         };
         Self { shared: Arc::new(Shared { backend, max_failures: max_failures.max(1), state: Mutex::new(state) }) }
     }
@@ -333,13 +342,15 @@ impl<B: BatchProbe> Batch<B> {
     pub fn handle(&self, id: B::Id) -> BatchHandle<B> {
         let mut state = self.shared.lock();
         state.waiting += 1;
+        state.uses += 1;
+        let waiting = Slot::Waiting(id, state.uses);
         let slot = match state.free.pop() {
             Some(slot) => {
-                state.slots[slot] = Slot::Waiting(id);
+                state.slots[slot] = waiting;
                 slot
             }
             None => {
-                state.slots.push(Slot::Waiting(id));
+                state.slots.push(waiting);
                 state.slots.len() - 1
             }
         };
@@ -450,7 +461,7 @@ impl<B: BatchProbe> BatchHandle<B> {
     pub fn id(&self) -> Option<B::Id> {
         let state = self.shared.lock();
         match self.slot.map(|s| &state.slots[s]) {
-            Some(Slot::Waiting(id)) => Some(id.clone()),
+            Some(Slot::Waiting(id, _)) => Some(id.clone()),
             Some(Slot::Done(Err(e))) => Some(e.id().clone()),
             _ => None,
         }
@@ -460,12 +471,12 @@ impl<B: BatchProbe> BatchHandle<B> {
 /// Starts a round trip for every waiting handle of the group, as a task of
 /// its own; records what it found, and wakes the handles waiting on it.
 fn start_trip<B: BatchProbe>(shared: &Arc<Shared<B>>, state: &mut State<B>) {
-    let (positions, ids): (Vec<usize>, Vec<B::Id>) = state
+    let (positions, ids): (Vec<(usize, u64)>, Vec<B::Id>) = state
         .slots
         .iter()
         .enumerate()
         .filter_map(|(i, s)| match s {
-            Slot::Waiting(id) => Some((i, id.clone())),
+            Slot::Waiting(id, used) => Some(((i, *used), id.clone())),
             _ => None,
         })
         .unzip();
@@ -477,7 +488,13 @@ fn start_trip<B: BatchProbe>(shared: &Arc<Shared<B>>, state: &mut State<B>) {
     state.last_trip = Some(tokio::time::Instant::now());
     let shared = shared.clone();
     let trip = async move {
-        let answer = shared.backend.check(ids.clone()).await;
+        // A backend that panics fails this round trip, as an error would,
+        // rather than leaving the group waiting on a trip that never ends.
+        let answer = match AssertUnwindSafe(shared.backend.check(ids.clone())).catch_unwind().await {
+            Ok(Ok(done)) => Ok(done),
+            Ok(Err(error)) => Err(error.into()),
+            Err(payload) => Err(BoxError::from(crate::error::ThreadPanic::from_payload(payload).to_string())),
+        };
         let mut state = shared.lock();
         let state = &mut *state;
         state.in_flight = false;
@@ -485,8 +502,9 @@ fn start_trip<B: BatchProbe>(shared: &Arc<Shared<B>>, state: &mut State<B>) {
             Ok(done) => {
                 state.failures = 0;
                 for (pos, out) in done {
-                    let Some(&slot) = positions.get(pos) else { continue };
-                    if let Slot::Waiting(id) = &state.slots[slot] {
+                    let Some(&(slot, used)) = positions.get(pos) else { continue };
+                    let Slot::Waiting(id, now) = &state.slots[slot] else { continue };
+                    if *now == used {
                         let out = out.map_err(|failure| BatchError::Failed { id: id.clone(), failure });
                         state.slots[slot] = Slot::Done(out);
                         state.waiting -= 1;
@@ -496,11 +514,11 @@ fn start_trip<B: BatchProbe>(shared: &Arc<Shared<B>>, state: &mut State<B>) {
             Err(error) => {
                 state.failures += 1;
                 if state.failures >= shared.max_failures {
-                    let cause: Arc<dyn std::error::Error + Send + Sync> = Arc::from(error.into());
+                    let cause: Arc<dyn std::error::Error + Send + Sync> = Arc::from(error);
                     let backend = shared.backend.name();
-                    for (slot, id) in positions.iter().zip(ids) {
-                        if let Slot::Waiting(_) = state.slots[*slot] {
-                            state.slots[*slot] = Slot::Done(Err(BatchError::Backend {
+                    for (&(slot, used), id) in positions.iter().zip(ids) {
+                        if matches!(state.slots[slot], Slot::Waiting(_, now) if now == used) {
+                            state.slots[slot] = Slot::Done(Err(BatchError::Backend {
                                 backend: backend.clone(),
                                 id,
                                 failures: state.failures,
@@ -569,7 +587,7 @@ impl<B: BatchProbe> Drop for BatchHandle<B> {
     fn drop(&mut self) {
         if let Some(slot) = self.slot {
             let mut state = self.shared.lock();
-            if let Slot::Waiting(_) = state.slots[slot] {
+            if let Slot::Waiting(..) = state.slots[slot] {
                 state.waiting -= 1;
             }
             state.slots[slot] = Slot::Free;

@@ -251,3 +251,53 @@ fn finished_handles_free_their_slots_and_checks_ask_only_the_waiting() {
     assert_eq!(batch.slots(), 10_000, "slots are reused, not added");
     assert!(r.asked.lock().unwrap().iter().rev().take(200).all(|&n| n <= 5), "later checks ask only about 5");
 }
+
+/// A backend whose round trip panics (on the first two calls).
+struct Panicky(AtomicUsize);
+
+impl BatchProbe for Panicky {
+    type Id = u32;
+    type Output = u32;
+    type Failure = String;
+    type Error = std::io::Error;
+    fn name(&self) -> String {
+        "a panicky backend".into()
+    }
+    fn min_interval(&self) -> Duration {
+        Duration::from_millis(1)
+    }
+    async fn check(&self, ids: Vec<u32>) -> std::io::Result<Vec<(usize, Result<u32, String>)>> {
+        if self.0.fetch_add(1, SeqCst) < 2 {
+            panic!("backend bug");
+        }
+        Ok(ids.into_iter().map(Ok).enumerate().collect())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_round_trip_that_panics_is_a_failed_round_trip_not_a_hang() {
+    let batch = Batch::new(Panicky(AtomicUsize::new(0)));
+    assert_eq!(watchdog(async_try_gather(vec![batch.handle(5)]).into_future()).await.unwrap(), [5]);
+    let batch = Batch::with_max_failures(Panicky(AtomicUsize::new(0)), 2);
+    let err = watchdog(async_try_gather(vec![batch.handle(5)]).into_future()).await.unwrap_err();
+    let cause = err.child_error::<BatchError<u32, String>>().unwrap();
+    assert!(std::error::Error::source(cause).unwrap().to_string().contains("backend bug"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slot_freed_during_a_round_trip_is_not_answered_for_its_next_handle() {
+    let r = remote(50, 1);
+    finish(&r, [1]);
+    let batch = Batch::new(Fake(r.clone()));
+    let first = batch.handle(1);
+    let mut first = Box::pin(first);
+    // Start a round trip for handle 1, then drop the handle mid-flight.
+    assert!(futures::poll!(first.as_mut()).is_pending());
+    drop(first);
+    // The freed slot goes to a handle of a job that is not done.
+    let second = batch.handle(2);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let err = async_try_gather(vec![second]).timeout(Duration::from_millis(100)).await.unwrap_err();
+    assert!(err.is_timeout(), "job 2 is not done: the answer for job 1 must not reach it");
+    assert_eq!(batch.slots(), 1);
+}
