@@ -247,7 +247,7 @@ impl<L: Keys, F> Pending<L, F> {
     /// assert_eq!(w.pending.keys().collect::<Vec<_>>(), ["slow"]);
     /// ```
     pub fn keys(&self) -> impl Iterator<Item = L::Key> + '_ {
-        (0..self.capacity()).filter(|&i| self.slab.is_live(i)).map(|i| self.keys.key(i))
+        (0..self.capacity()).filter(|&i| self.slab.is_live(i)).map_while(|i| self.keys.try_key(i))
     }
 
     /// Drop every pending child now. Same as dropping the value.

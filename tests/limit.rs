@@ -285,3 +285,27 @@ async fn a_wait_is_cancelled_like_a_gather() {
     let err = async_wait(vec![after(5, 1)]).cancel_on(token).await.unwrap_err();
     assert!(err.is_cancelled());
 }
+
+/// An iterator that says it has 10 pairs and gives 4.
+struct Liar(std::vec::IntoIter<(u32, std::future::Ready<u32>)>);
+impl Iterator for Liar {
+    type Item = (u32, std::future::Ready<u32>);
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next()
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (10, Some(10))
+    }
+}
+
+#[tokio::test]
+async fn an_iterator_that_ends_before_its_stated_length_ends_the_call_cleanly() {
+    let pairs = || Liar((0..4).map(|i| (i, std::future::ready(i * 2))).collect::<Vec<_>>().into_iter());
+    let out = watchdog(async_gather(lazy_keyed(pairs())).limit(3).into_future()).await.unwrap();
+    assert_eq!(out, [(0, 0), (1, 2), (2, 4), (3, 6)]);
+    // Its keys, asked before the call reached the end, stop at the last one.
+    let set = concurry::shape::IntoChildren::into_pending(lazy_keyed(pairs()));
+    assert_eq!(set.keys().collect::<Vec<_>>(), [0, 1, 2, 3]);
+    let out = watchdog(async_gather(lazy(pairs().map(|(_, f)| f))).into_future()).await.unwrap();
+    assert_eq!(out, [0, 2, 4, 6]);
+}

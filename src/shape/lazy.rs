@@ -216,6 +216,11 @@ impl<I: Iterator<Item = (K, F)>, K: Clone, F> Keys for LazyKeys<I, K, F> {
         assert!(read.read_to(index), "concurry invariant: a key is asked for only for a child the input has");
         read.keys[index].clone()
     }
+
+    fn try_key(&self, index: usize) -> Option<K> {
+        let mut read = self.read.lock().unwrap_or_else(PoisonError::into_inner);
+        read.read_to(index).then(|| read.keys[index].clone())
+    }
 }
 
 impl<I: Iterator<Item = (K, F)>, K, F> Feed<F> for LazyKeys<I, K, F> {

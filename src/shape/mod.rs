@@ -41,6 +41,19 @@ pub trait Keys {
     type Key: Clone;
     /// The key of the child at `index`.
     fn key(&self, index: usize) -> Self::Key;
+
+    /// The key of the child at `index`, if the input has that child (a lazy
+    /// input whose iterator ended before its stated length has fewer).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concurry::shape::{Indices, Keys};
+    /// assert_eq!(Indices.try_key(3), Some(3));
+    /// ```
+    fn try_key(&self, index: usize) -> Option<Self::Key> {
+        Some(self.key(index))
+    }
 }
 
 /// Where children not handed over yet come from, for a lazy input
