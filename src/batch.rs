@@ -468,6 +468,22 @@ impl<B: BatchProbe> BatchHandle<B> {
     }
 }
 
+/// Ends a round trip that was dropped before it answered: no longer in
+/// flight, and the handles waiting on it woken, to start another.
+struct Unfinished<'a, B: BatchProbe>(&'a Arc<Shared<B>>);
+
+impl<B: BatchProbe> Drop for Unfinished<'_, B> {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        if state.in_flight {
+            state.in_flight = false;
+            for waker in state.wakers.drain(..) {
+                waker.wake();
+            }
+        }
+    }
+}
+
 /// Starts a round trip for every waiting handle of the group, as a task of
 /// its own; records what it found, and wakes the handles waiting on it.
 fn start_trip<B: BatchProbe>(shared: &Arc<Shared<B>>, state: &mut State<B>) {
@@ -488,9 +504,13 @@ fn start_trip<B: BatchProbe>(shared: &Arc<Shared<B>>, state: &mut State<B>) {
     state.last_trip = Some(tokio::time::Instant::now());
     let shared = shared.clone();
     let trip = async move {
-        // A backend that panics fails this round trip, as an error would,
-        // rather than leaving the group waiting on a trip that never ends.
-        let answer = match AssertUnwindSafe(shared.backend.check(ids.clone())).catch_unwind().await {
+        // If the trip is dropped unfinished (its runtime shut down), the
+        // group must not wait on it for ever.
+        let unfinished = Unfinished(&shared);
+        // A backend that panics (making its future, or in it) fails this
+        // round trip, as an error would.
+        let asked = AssertUnwindSafe(async { shared.backend.check(ids.clone()).await });
+        let answer = match asked.catch_unwind().await {
             Ok(Ok(done)) => Ok(done),
             Ok(Err(error)) => Err(error.into()),
             Err(payload) => Err(BoxError::from(crate::error::ThreadPanic::from_payload(payload).to_string())),
@@ -498,6 +518,9 @@ fn start_trip<B: BatchProbe>(shared: &Arc<Shared<B>>, state: &mut State<B>) {
         let mut state = shared.lock();
         let state = &mut *state;
         state.in_flight = false;
+        // Finished: the guard has nothing to do (and must not end a trip
+        // that starts after this one).
+        std::mem::forget(unfinished);
         match answer {
             Ok(done) => {
                 state.failures = 0;

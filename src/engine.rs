@@ -273,6 +273,9 @@ pub(crate) struct Engine<L, F> {
     pending: Option<Pending<L, F>>,
     entry: Entry,
     total: usize,
+    /// Children a lazy input said it had and did not hand over, as of the
+    /// last round (kept for the counts once the set is taken).
+    missing: usize,
     /// Everything a call with options (or probes) uses. Boxed, and `None`
     /// for a plain call: the future of a small gather stays small (it is
     /// moved a few times per call), and each check below is one test.
@@ -320,7 +323,13 @@ impl<L, F> Engine<L, F> {
     /// How many children have completed in this call: derived from the
     /// set, so it cannot drift. (Read before the set is taken.)
     fn completed(&self) -> usize {
-        self.pending.as_ref().map_or(self.total, |p| self.total - p.len())
+        self.pending.as_ref().map_or(self.total_now(), |p| self.total_now() - p.len())
+    }
+
+    /// The children of the call: as given, less any a lazy input said it
+    /// had and did not hand over (kept once the set is taken).
+    fn total_now(&self) -> usize {
+        self.total - self.pending.as_ref().map_or(self.missing, Pending::missing)
     }
 }
 
@@ -352,7 +361,7 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
                 ..Extras::default()
             })
         });
-        Self { total: pending.len(), pending: Some(pending), entry, extras }
+        Self { total: pending.len(), missing: 0, pending: Some(pending), entry, extras }
     }
 
     /// Polls the children that need it, handing each output to `on_child`
@@ -474,17 +483,17 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
 
     /// Progress for the end of a poll (stream items end a poll too).
     pub(crate) fn report(&mut self) {
-        let completed = self.completed();
+        let (completed, total) = (self.completed(), self.total_now());
         if let Some(x) = self.extras.as_deref_mut() {
-            x.progress.update(completed, self.total, self.entry.label());
+            x.progress.update(completed, total, self.entry.label());
         }
     }
 
     /// The final progress report.
     pub(crate) fn finish(&mut self, end: End) {
-        let completed = self.completed();
+        let (completed, total) = (self.completed(), self.total_now());
         if let Some(x) = self.extras.as_deref_mut() {
-            x.progress.finish(completed, self.total, self.entry.label(), end);
+            x.progress.finish(completed, total, self.entry.label(), end);
         }
     }
 
@@ -509,6 +518,7 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
 
     /// The children still pending (an empty set's keys once all completed).
     pub(crate) fn take_pending(&mut self) -> Option<Pending<L, F>> {
+        self.missing = self.pending.as_ref().map_or(self.missing, Pending::missing);
         self.pending.take()
     }
 
@@ -532,7 +542,8 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         let pending = self.take_pending().expect("the engine holds its children until it finishes");
         let partial = P::partial(Waited { done: done(&pending), pending });
         let elapsed = self.extras.as_ref().and_then(|x| x.started).map(|s| s.elapsed()).unwrap_or_default();
-        let stopped = Box::new(Interrupted::new(self.entry.name, cancelled, elapsed, completed, self.total, partial));
+        let total = self.total - self.missing;
+        let stopped = Box::new(Interrupted::new(self.entry.name, cancelled, elapsed, completed, total, partial));
         if cancelled { Error::Cancelled(stopped) } else { Error::Timeout(stopped) }
     }
 

@@ -160,6 +160,8 @@ pub struct Pending<L, F> {
     // At most this many children started and not finished: the call's
     // `.limit(n)`, set for each call.
     limit: usize,
+    // Children a lazy input said it had and did not hand over.
+    missing: usize,
 }
 
 // The slab pins its children on the heap; nothing else here is pinned.
@@ -191,6 +193,12 @@ impl<L, F> Pending<L, F> {
     /// ```
     pub fn is_empty(&self) -> bool {
         self.live == 0
+    }
+
+    /// Children a lazy input said it had and did not hand over (its
+    /// iterator ended before its stated length).
+    pub(crate) fn missing(&self) -> usize {
+        self.missing
     }
 
     /// Children started and not finished.
@@ -231,6 +239,7 @@ impl<L: Keys, F> Pending<L, F> {
             promoted: Vec::new(),
             scope: Scope::default(),
             limit: usize::MAX,
+            missing: 0,
         }
     }
 
@@ -395,7 +404,9 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
                 });
                 // An input that ended before its stated length has fewer
                 // children than counted.
-                self.live -= self.slab.take_missing();
+                let missing = self.slab.take_missing();
+                self.live -= missing;
+                self.missing += missing;
                 match stop {
                     Some(Round::Yielded) => return yield_turn(cx),
                     Some(round) => return Poll::Ready(round),

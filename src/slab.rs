@@ -183,6 +183,20 @@ fn grow<F>(blocks: &mut Blocks<F>, shift: u32) {
     });
 }
 
+/// log2 of the slots per block for `capacity` children: 32 for many, 8 for
+/// a few, 1 for one; fewer when a block would pass `MAX_BLOCK_BYTES`.
+fn shift_for<F>(capacity: usize) -> u32 {
+    let size = std::mem::size_of::<Option<F>>().max(1);
+    let width: usize = match capacity {
+        0 | 1 => 1,
+        2..=8 => 8,
+        _ => 32,
+    };
+    let width = if width == 32 && size * 32 > MAX_BLOCK_BYTES { 8 } else { width };
+    let width = if width == 8 && size * 8 > MAX_BLOCK_BYTES { 1 } else { width };
+    width.trailing_zeros()
+}
+
 /// Records that child `i` stays in slot `at` (a free slot, or `*placed`,
 /// which then moves on).
 fn keep_in(loc: &mut Vec<u32>, capacity: usize, placed: &mut usize, at: usize, i: usize) {
@@ -211,17 +225,7 @@ impl<F> Slab<F> {
         let children = children.into_iter();
         let (lower, upper) = children.size_hint();
         let few = upper == Some(lower) && lower <= EAGER;
-        let size = std::mem::size_of::<Option<F>>().max(1);
-        let width_for = |capacity: usize| -> u32 {
-            let width: usize = match capacity {
-                0 | 1 => 1,
-                2..=8 => 8,
-                _ => 32,
-            };
-            let width = if width == 32 && size * 32 > MAX_BLOCK_BYTES { 8 } else { width };
-            let width = if width == 8 && size * 8 > MAX_BLOCK_BYTES { 1 } else { width };
-            width.trailing_zeros()
-        };
+        let width_for = shift_for::<F>;
         let mut slab = Self {
             blocks: Blocks::None,
             shift: 0,
@@ -258,7 +262,7 @@ impl<F> Slab<F> {
     pub(crate) fn lazy(len: usize) -> Self {
         let mut slab = Self::new(std::iter::empty());
         slab.capacity = len;
-        slab.shift = 5;
+        slab.shift = shift_for::<F>(len);
         slab
     }
 

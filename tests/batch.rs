@@ -301,3 +301,46 @@ async fn a_slot_freed_during_a_round_trip_is_not_answered_for_its_next_handle() 
     assert!(err.is_timeout(), "job 2 is not done: the answer for job 1 must not reach it");
     assert_eq!(batch.slots(), 1);
 }
+
+/// A backend that panics while making its round trip (not in it), once.
+struct PanicsEarly(AtomicUsize);
+
+impl BatchProbe for PanicsEarly {
+    type Id = u32;
+    type Output = u32;
+    type Failure = String;
+    type Error = std::io::Error;
+    fn name(&self) -> String {
+        "panics early".into()
+    }
+    fn min_interval(&self) -> Duration {
+        Duration::from_millis(1)
+    }
+    #[allow(clippy::manual_async_fn)]
+    fn check(&self, ids: Vec<u32>) -> impl Future<Output = concurry::probe::Answer<Self>> + Send {
+        assert!(self.0.fetch_add(1, SeqCst) != 0, "panics before the future");
+        async move { Ok(ids.into_iter().map(Ok).enumerate().collect()) }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_backend_that_panics_making_its_round_trip_does_not_block_the_group() {
+    let batch = Batch::new(PanicsEarly(AtomicUsize::new(0)));
+    assert_eq!(watchdog(async_try_gather(vec![batch.handle(1)]).into_future()).await.unwrap(), [1]);
+}
+
+#[test]
+fn a_round_trip_dropped_with_its_runtime_does_not_block_the_group() {
+    let r = remote(10_000, 1);
+    finish(&r, [1]);
+    let batch = Batch::new(Fake(r.clone()));
+    let first = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let err = first.block_on(async_try_gather(vec![batch.handle(1)]).timeout(Duration::from_millis(50))).unwrap_err();
+    assert!(err.is_timeout());
+    drop(first); // the 10 s round trip is dropped with its runtime
+    let second = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
+    let out = second.block_on(async {
+        watchdog(async_try_gather(vec![batch.handle(1)]).timeout(Duration::from_secs(60)).into_future()).await
+    });
+    assert_eq!(out.unwrap(), [10]);
+}

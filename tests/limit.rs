@@ -308,4 +308,10 @@ async fn an_iterator_that_ends_before_its_stated_length_ends_the_call_cleanly() 
     assert_eq!(set.keys().collect::<Vec<_>>(), [0, 1, 2, 3]);
     let out = watchdog(async_gather(lazy(pairs().map(|(_, f)| f))).into_future()).await.unwrap();
     assert_eq!(out, [0, 2, 4, 6]);
+    // Progress counts what was really there: 4 of 4, not 10 of 10.
+    let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = calls.clone();
+    let progress = Progress::callback(move |done, total, _| log.lock().unwrap().push((done, total)));
+    watchdog(async_gather(lazy_keyed(pairs())).limit(2).progress(progress).into_future()).await.unwrap();
+    assert_eq!(calls.lock().unwrap().last(), Some(&(4, 4)));
 }

@@ -14,7 +14,15 @@
 //! The call needs the number of children up front, for its counts, its
 //! progress bar and its result: an iterator that knows its length exactly
 //! (`size_hint`, as slices, ranges, `Vec`s and `map` over them do) is read
-//! lazily; any other (after a `filter`, say) is collected first.
+//! lazily; any other (after a `filter`, say) is collected first. An
+//! iterator whose exact `size_hint` is wrong breaks `Iterator`'s contract;
+//! the call then takes what it says: if it ends early, the call ends with
+//! the children it gave (counts and progress follow); if it has more, the
+//! call reads only the stated number.
+//!
+//! Asking a pending set of a `lazy_keyed` input for its
+//! [`keys`](crate::Pending::keys) reads the rest of the iterator to learn
+//! them (the futures so made wait, unstarted, for their turn).
 //!
 //! # Examples
 //!
