@@ -429,7 +429,13 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
                     w.queued.store(false, Ordering::Release);
                     self.slab.poll(index, &mut Context::from_waker(&waker_ref(w)))
                 }
-                _ => self.slab.poll(index, &mut Context::from_waker(&waker_ref(&self.shared))),
+                Source::Once => {
+                    match self.slab.poll_live(index, &mut Context::from_waker(&waker_ref(&self.shared))) {
+                        Some(polled) => polled,
+                        // Finished since it was listed: nothing to do.
+                        None => continue,
+                    }
+                }
             };
             match polled {
                 Poll::Ready(out) => {
@@ -468,10 +474,8 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
                 continue;
             }
             if let Some(i) = self.rescan_once.pop() {
-                if self.slab.is_live(i as usize) {
-                    return Some((i as usize, Source::Once));
-                }
-                continue;
+                // Whether it is still live, the poll itself tells.
+                return Some((i as usize, Source::Once));
             }
             if let Some(i) = self.queue.pop() {
                 match self.own.get(i as usize).and_then(Clone::clone) {

@@ -438,13 +438,20 @@ impl<F: Future> Slab<F> {
     /// A finished (or never reached) child stays `Pending`.
     #[inline]
     pub(crate) fn poll(&mut self, i: usize, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.poll_live(i, cx).unwrap_or(Poll::Pending)
+    }
+
+    /// Polls child `i` if it is still live (reached, placed and not done);
+    /// `None` if it is not. One lookup where `is_live` then `poll` take two.
+    #[inline]
+    pub(crate) fn poll_live(&mut self, i: usize, cx: &mut Context<'_>) -> Option<Poll<F::Output>> {
         if i >= self.reached {
-            return Poll::Pending;
+            return None;
         }
-        let Some(at) = self.lookup(i) else { return Poll::Pending };
+        let at = self.lookup(i)?;
         let mut slot = self.slot(at);
-        let Some(fut) = slot.as_mut().as_pin_mut() else { return Poll::Pending };
-        let out = std::task::ready!(fut.poll(cx));
+        let fut = slot.as_mut().as_pin_mut()?;
+        let Poll::Ready(out) = fut.poll(cx) else { return Some(Poll::Pending) };
         slot.set(None);
         if let Some(entry) = self.loc.get_mut(i) {
             *entry = NOWHERE;
@@ -465,7 +472,7 @@ impl<F: Future> Slab<F> {
             }
             self.free.push(at as u32);
         }
-        Poll::Ready(out)
+        Some(Poll::Ready(out))
     }
 }
 
