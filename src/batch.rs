@@ -558,10 +558,7 @@ fn start_trip<B: BatchProbe>(shared: &Arc<Shared<B>>, state: &mut State<B>) {
             waker.wake();
         }
     };
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => drop(handle.spawn(trip)),
-        Err(_) => drop(crate::shared_runtime().spawn(trip)),
-    }
+    crate::blocking::spawn_detached(trip);
 }
 
 impl<B: BatchProbe> Future for BatchHandle<B> {

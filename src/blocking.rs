@@ -67,6 +67,16 @@ pub fn shared_runtime() -> &'static Runtime {
     })
 }
 
+/// Spawns `task` on the caller's runtime, or, outside any, on the shared
+/// one: for work of ours that must run on its own (a batch round trip, a
+/// lone probe's timer).
+pub(crate) fn spawn_detached(task: impl Future<Output = ()> + Send + 'static) {
+    drop(match Handle::try_current() {
+        Ok(handle) => handle.spawn(task),
+        Err(_) => shared_runtime().spawn(task),
+    });
+}
+
 pub(crate) fn block_on<F: Future>(entry: &'static str, fut: F) -> Result<F::Output, BlockingError> {
     let Ok(handle) = Handle::try_current() else { return Ok(park_on(fut)) };
     let multi_thread = handle.runtime_flavor() == RuntimeFlavor::MultiThread;

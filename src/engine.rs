@@ -101,6 +101,12 @@ impl Options {
     pub(crate) fn new(entry: Entry) -> Self {
         Self { entry, timeout: None, polling: None, progress: Progress::off(), limit: None, cancel: None }
     }
+
+    /// The options set so far, for the call that starts now; fresh ones of
+    /// the same entry point stay behind.
+    pub(crate) fn take(&mut self) -> Self {
+        std::mem::replace(self, Self::new(self.entry))
+    }
 }
 
 /// The option methods every builder shares, written once: `timeout`,

@@ -202,9 +202,7 @@ impl<S: IntoChildren, M: Mode<Out<S::Future>>, P> Gather<S, M, P> {
     /// The engine over the children, with the options set so far.
     fn engine(&mut self) -> Option<Engine<S::Keys, S::Future>> {
         let children = self.take_children()?;
-        let entry = self.options.entry;
-        let options = std::mem::replace(&mut self.options, Options::new(entry));
-        Some(Engine::new(children.into_pending(), options))
+        Some(Engine::new(children.into_pending(), self.options.take()))
     }
 }
 

@@ -160,8 +160,6 @@ pub struct Pending<L, F> {
     // At most this many children started and not finished: the call's
     // `.limit(n)`, set for each call.
     limit: usize,
-    // Children a lazy input said it had and did not hand over.
-    missing: usize,
 }
 
 // The slab pins its children on the heap; nothing else here is pinned.
@@ -198,7 +196,7 @@ impl<L, F> Pending<L, F> {
     /// Children a lazy input said it had and did not hand over (its
     /// iterator ended before its stated length).
     pub(crate) fn missing(&self) -> usize {
-        self.missing
+        self.slab.missing()
     }
 
     /// Children started and not finished.
@@ -239,7 +237,6 @@ impl<L: Keys, F> Pending<L, F> {
             promoted: Vec::new(),
             scope: Scope::default(),
             limit: usize::MAX,
-            missing: 0,
         }
     }
 
@@ -371,6 +368,7 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
                 // context for all.
                 let shared = waker_ref(&self.shared);
                 let mut shared_cx = Context::from_waker(&shared);
+                let missing_before = self.slab.missing();
                 let (live, once) = (&mut self.live, &mut self.once);
                 let mut reached = 0usize;
                 let mut stop = None;
@@ -404,9 +402,7 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
                 });
                 // An input that ended before its stated length has fewer
                 // children than counted.
-                let missing = self.slab.take_missing();
-                self.live -= missing;
-                self.missing += missing;
+                self.live -= self.slab.missing() - missing_before;
                 match stop {
                     Some(Round::Yielded) => return yield_turn(cx),
                     Some(round) => return Poll::Ready(round),

@@ -134,10 +134,7 @@ pub(crate) fn park_for(cx: &mut Context<'_>, min_interval: Duration) {
         tokio::time::sleep(min_interval).await;
         waker.wake();
     };
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => drop(handle.spawn(wake_later)),
-        Err(_) => drop(crate::shared_runtime().spawn(wake_later)),
-    }
+    crate::blocking::spawn_detached(wake_later);
 }
 
 /// Parks with the polling engine, or, awaited alone, on a timer of its own.

@@ -151,7 +151,7 @@ pub(crate) struct Slab<F> {
     loc: Vec<u32>,
     /// Children placed at construction (in slots `0..preplaced`).
     preplaced: usize,
-    /// Children a lazy input failed to hand over: see `take_missing`.
+    /// Children a lazy input said it had and did not hand over.
     missing: usize,
     capacity: usize,
 }
@@ -183,6 +183,15 @@ fn grow<F>(blocks: &mut Blocks<F>, shift: u32) {
     });
 }
 
+/// From here on, write down where each child sits: until now child `j` sat
+/// in slot `j`, for every slot below `placed`.
+fn start_locating(loc: &mut Vec<u32>, capacity: usize, placed: usize) {
+    *loc = vec![NOWHERE; capacity];
+    for (j, entry) in loc.iter_mut().enumerate().take(placed) {
+        *entry = j as u32;
+    }
+}
+
 /// log2 of the slots per block for `capacity` children: 32 for many, 8 for
 /// a few, 1 for one; fewer when a block would pass `MAX_BLOCK_BYTES`.
 fn shift_for<F>(capacity: usize) -> u32 {
@@ -201,13 +210,9 @@ fn shift_for<F>(capacity: usize) -> u32 {
 /// which then moves on).
 fn keep_in(loc: &mut Vec<u32>, capacity: usize, placed: &mut usize, at: usize, i: usize) {
     if loc.is_empty() && at != i {
-        // The first child out of its own slot: from here on, write down
-        // where each sits. Every child kept so far sits in its own slot
-        // (finished ones are marked by their empty slot).
-        *loc = vec![NOWHERE; capacity];
-        for (j, entry) in loc.iter_mut().enumerate().take(*placed) {
-            *entry = j as u32;
-        }
+        // The first child out of its own slot (finished ones are marked by
+        // their empty slot).
+        start_locating(loc, capacity, *placed);
     }
     if !loc.is_empty() {
         loc[i] = at as u32;
@@ -225,7 +230,6 @@ impl<F> Slab<F> {
         let children = children.into_iter();
         let (lower, upper) = children.size_hint();
         let few = upper == Some(lower) && lower <= EAGER;
-        let width_for = shift_for::<F>;
         let mut slab = Self {
             blocks: Blocks::None,
             shift: 0,
@@ -239,7 +243,7 @@ impl<F> Slab<F> {
             capacity: 0,
         };
         if few {
-            slab.shift = width_for(lower);
+            slab.shift = shift_for::<F>(lower);
             for fut in children {
                 let at = slab.placed;
                 slab.slot(at).set(Some(fut));
@@ -251,7 +255,7 @@ impl<F> Slab<F> {
             // Collecting a `Vec`'s own iterator reuses its buffer.
             let unbuilt: Vec<F> = children.collect();
             slab.capacity = unbuilt.len();
-            slab.shift = width_for(slab.capacity);
+            slab.shift = shift_for::<F>(slab.capacity);
             slab.unbuilt = unbuilt.into_iter();
         }
         slab
@@ -282,9 +286,9 @@ impl<F> Slab<F> {
     }
 
     /// How many children a lazy input said it had and did not hand over
-    /// (its iterator ended early), since the last call.
-    pub(crate) fn take_missing(&mut self) -> usize {
-        std::mem::take(&mut self.missing)
+    /// (its iterator ended early).
+    pub(crate) fn missing(&self) -> usize {
+        self.missing
     }
 
     #[inline(always)]
@@ -348,7 +352,7 @@ impl<F: Future> Slab<F> {
     #[cfg(test)]
     fn poll_fresh(&mut self, cx: &mut Context<'_>) -> Option<(usize, Poll<F::Output>)> {
         let mut got = None;
-        let _ = self.poll_fresh_run(cx, &mut NoMore, |index, polled, _| {
+        let _ = self.poll_fresh_run(cx, &mut crate::shape::Indices, |index, polled, _| {
             got = Some((index, polled));
             ControlFlow::Break(())
         });
@@ -453,35 +457,21 @@ impl<F: Future> Slab<F> {
         let fut = slot.as_mut().as_pin_mut()?;
         let Poll::Ready(out) = fut.poll(cx) else { return Some(Poll::Pending) };
         slot.set(None);
-        if let Some(entry) = self.loc.get_mut(i) {
-            *entry = NOWHERE;
-        }
-        // Only children still to be reached can use the slot: once all are
+        // Only children still to be reached can reuse the slot: once all are
         // (every call without a limit, after its first pass), freeing costs
-        // nothing.
+        // nothing. A slot about to be reused needs the location table.
         if self.reached < self.capacity {
             if self.loc.is_empty() {
-                // A slot is about to be reused: from here on, write down
-                // where each child sits (until now child `j` sat in slot
-                // `j`), and that this one sits nowhere.
-                self.loc = vec![NOWHERE; self.capacity];
-                for (j, entry) in self.loc.iter_mut().enumerate().take(self.placed) {
-                    *entry = j as u32;
-                }
-                self.loc[i] = NOWHERE;
+                start_locating(&mut self.loc, self.capacity, self.placed);
             }
             self.free.push(at as u32);
+        }
+        if let Some(entry) = self.loc.get_mut(i) {
+            *entry = NOWHERE;
         }
         Some(Poll::Ready(out))
     }
 }
-
-/// A source with nothing more: inputs that hold their children up front.
-#[cfg(test)]
-struct NoMore;
-
-#[cfg(test)]
-impl<F> Feed<F> for NoMore {}
 
 #[cfg(test)]
 mod tests {
@@ -548,7 +538,7 @@ mod tests {
             let _ = slab.poll_fresh(&mut cx());
         }
         assert_eq!(slab.poll(3, &mut cx()), Poll::Ready(3));
-        let taken: Vec<usize> = slab.take_all(&mut NoMore).into_iter().map(|(i, _)| i).collect();
+        let taken: Vec<usize> = slab.take_all(&mut crate::shape::Indices).into_iter().map(|(i, _)| i).collect();
         assert_eq!(taken, (0..40).filter(|&i| i != 3).collect::<Vec<_>>());
         assert!((0..40).all(|i| !slab.is_live(i)));
     }
@@ -570,7 +560,7 @@ mod tests {
         assert_eq!(slab.poll_fresh(&mut cx()), Some((0, Poll::Ready(0))));
         assert_eq!(slab.poll_fresh(&mut cx()), Some((1, Poll::Pending)));
         assert!(slab.is_live(1) && slab.is_live(2) && !slab.is_live(0));
-        let taken: Vec<usize> = slab.take_all(&mut NoMore).into_iter().map(|(i, _)| i).collect();
+        let taken: Vec<usize> = slab.take_all(&mut crate::shape::Indices).into_iter().map(|(i, _)| i).collect();
         assert_eq!(taken, [1, 2]);
     }
 

@@ -390,10 +390,8 @@ impl<S: IntoChildren, P: PartialPolicy> Future for Wait<S, P> {
         let State::Built(children) = std::mem::replace(&mut this.state, State::Taken) else {
             panic!("a wait polled after it completed")
         };
-        let entry = this.options.entry;
-        let options = std::mem::replace(&mut this.options, Options::new(entry));
         this.state = State::Running(WaitFuture {
-            engine: Engine::new(children.into_pending(), options),
+            engine: Engine::new(children.into_pending(), this.options.take()),
             done: Vec::new(),
             return_when: this.return_when,
             fails: this.fails,

@@ -315,3 +315,32 @@ async fn an_iterator_that_ends_before_its_stated_length_ends_the_call_cleanly() 
     watchdog(async_gather(lazy_keyed(pairs())).limit(2).progress(progress).into_future()).await.unwrap();
     assert_eq!(calls.lock().unwrap().last(), Some(&(4, 4)));
 }
+
+/// The plain version of a cancellable gather, for comparison: `select!` on
+/// the token and `join_all` loses every output that had completed; ours
+/// keeps them, and the children still pending.
+#[tokio::test(start_paused = true)]
+async fn plain_cancellation_loses_what_completed_and_ours_keeps_it() {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        t.cancel();
+    });
+    let children = || (0..4u64).map(|i| after(10 * (i + 1), i)).collect::<Vec<_>>();
+    let plain = tokio::select! {
+        _ = token.cancelled() => None,
+        out = futures::future::join_all(children()) => Some(out),
+    };
+    assert!(plain.is_none(), "the two that finished are gone");
+
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        t.cancel();
+    });
+    let err = watchdog(async_gather(children()).cancel_on(token).keep_partial().into_future()).await.unwrap_err();
+    let partial = err.into_cancelled().unwrap().into_partial();
+    assert_eq!((partial.done.len(), partial.pending.len()), (2, 2));
+}

@@ -192,11 +192,15 @@ where
     LazyKeyed { iter: pairs.into_iter() }
 }
 
-/// The exact length, if the iterator knows it.
-fn exact_len(iter: &impl Iterator) -> Option<usize> {
+/// The number of children and where they come from: the iterator itself,
+/// read lazily, if it knows its exact length; else its items, collected.
+fn counted<I: Iterator>(iter: I) -> (usize, LazyChildren<I>) {
     match iter.size_hint() {
-        (lower, Some(upper)) if lower == upper => Some(lower),
-        _ => None,
+        (lower, Some(upper)) if lower == upper => (lower, LazyChildren::Lazy(iter)),
+        _ => {
+            let all: Vec<_> = iter.collect();
+            (all.len(), LazyChildren::Collected(all.into_iter()))
+        }
     }
 }
 
@@ -273,13 +277,7 @@ impl<I: Iterator<Item: Future>> IntoChildren for Lazy<I> {
     type Keys = LazyIndices<LazyChildren<I>>;
     type Future = I::Item;
     fn into_pending(self) -> Pending<Self::Keys, I::Item> {
-        let (len, iter) = match exact_len(&self.iter) {
-            Some(len) => (len, LazyChildren::Lazy(self.iter)),
-            None => {
-                let all: Vec<_> = self.iter.collect();
-                (all.len(), LazyChildren::Collected(all.into_iter()))
-            }
-        };
+        let (len, iter) = counted(self.iter);
         Pending::lazy(LazyIndices { iter }, len)
     }
 }
@@ -302,13 +300,7 @@ where
     type Keys = LazyKeys<LazyChildren<I>, K, F>;
     type Future = F;
     fn into_pending(self) -> Pending<Self::Keys, F> {
-        let (len, iter) = match exact_len(&self.iter) {
-            Some(len) => (len, LazyChildren::Lazy(self.iter)),
-            None => {
-                let all: Vec<_> = self.iter.collect();
-                (all.len(), LazyChildren::Collected(all.into_iter()))
-            }
-        };
+        let (len, iter) = counted(self.iter);
         let read = ReadAhead { iter, keys: Vec::with_capacity(len.min(1 << 16)), ahead: Default::default() };
         Pending::lazy(LazyKeys { read: Mutex::new(read) }, len)
     }
