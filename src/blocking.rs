@@ -33,7 +33,7 @@
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
@@ -77,7 +77,11 @@ pub(crate) fn spawn_detached(task: impl Future<Output = ()> + Send + 'static) {
     });
 }
 
+#[inline]
 pub(crate) fn block_on<F: Future>(entry: &'static str, fut: F) -> Result<F::Output, BlockingError> {
+    // Pinned here, once: from now on only a pointer moves (a call's future
+    // is a few hundred bytes).
+    let fut = pin!(fut);
     let Ok(handle) = Handle::try_current() else { return Ok(park_on(fut)) };
     let multi_thread = handle.runtime_flavor() == RuntimeFlavor::MultiThread;
     if on_scheduler_thread() {
@@ -146,14 +150,13 @@ thread_local! {
 
 /// Polls `fut` on this thread until it is ready, parking between wake-ups,
 /// inside the shared runtime's context (its timers, its `spawn`).
-fn park_on<F: Future>(fut: F) -> F::Output {
+fn park_on<F: Future>(mut fut: Pin<&mut F>) -> F::Output {
     let _runtime = shared_runtime().enter();
     let unparker = UNPARKER
         .with(|u| u.borrow_mut().take())
         .unwrap_or_else(|| Arc::new(Unparker { thread: std::thread::current(), woken: AtomicBool::new(false) }));
     let waker = Waker::from(unparker.clone());
     let mut cx = Context::from_waker(&waker);
-    let mut fut = pin!(fut);
     let out = loop {
         if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
             break out;

@@ -54,42 +54,59 @@ use crate::shape::{Feed, Keys};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 /// Which entry point a call came from: its name, label and default pacing.
+/// A reference to a constant, so that it costs the call's future one word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Entry {
-    pub(crate) name: &'static str,
+pub(crate) struct Entry(&'static EntryInfo);
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct EntryInfo {
+    name: &'static str,
     gathers: bool,
     blocking: bool,
 }
 
 impl Entry {
-    pub(crate) const WAIT: Self = Self { name: "wait", gathers: false, blocking: true };
-    pub(crate) const ASYNC_WAIT: Self = Self { name: "async_wait", gathers: false, blocking: false };
-    pub(crate) const GATHER: Self = Self { name: "gather", gathers: true, blocking: true };
-    pub(crate) const ASYNC_GATHER: Self = Self { name: "async_gather", gathers: true, blocking: false };
-    pub(crate) const TRY_GATHER: Self = Self { name: "try_gather", gathers: true, blocking: true };
-    pub(crate) const ASYNC_TRY_GATHER: Self = Self { name: "async_try_gather", gathers: true, blocking: false };
+    pub(crate) const WAIT: Self = Self(&EntryInfo { name: "wait", gathers: false, blocking: true });
+    pub(crate) const ASYNC_WAIT: Self = Self(&EntryInfo { name: "async_wait", gathers: false, blocking: false });
+    pub(crate) const GATHER: Self = Self(&EntryInfo { name: "gather", gathers: true, blocking: true });
+    pub(crate) const ASYNC_GATHER: Self = Self(&EntryInfo { name: "async_gather", gathers: true, blocking: false });
+    pub(crate) const TRY_GATHER: Self = Self(&EntryInfo { name: "try_gather", gathers: true, blocking: true });
+    pub(crate) const ASYNC_TRY_GATHER: Self =
+        Self(&EntryInfo { name: "async_try_gather", gathers: true, blocking: false });
+
+    /// The entry point's name, as the user called it.
+    pub(crate) fn name(self) -> &'static str {
+        self.0.name
+    }
 
     fn label(self) -> &'static str {
-        if self.gathers { "Gathering" } else { "Waiting" }
+        if self.0.gathers { "Gathering" } else { "Waiting" }
     }
 
     /// The blocking entry points follow the configured algorithm; the async
     /// ones a fixed interval (100 µs by default).
     fn default_polling(self) -> Polling {
-        if self.blocking {
+        if self.0.blocking {
             crate::config::sync_polling().schedule()
         } else {
-            let every = crate::config::async_poll_interval(!self.gathers);
+            let every = crate::config::async_poll_interval(!self.0.gathers);
             // Validated when the config was set.
             crate::polling::Fixed::new(every).map(Polling::Fixed).unwrap_or_else(|_| Polling::Fixed(Default::default()))
         }
     }
 }
 
-/// The per-call settings every builder shares.
+/// The per-call settings every builder shares: the entry point, and the
+/// options set, boxed and absent for a plain call (the builder is the
+/// call's future, moved a few times per call: it stays small).
 #[derive(Debug)]
 pub(crate) struct Options {
     pub(crate) entry: Entry,
+    set: Option<Box<Settings>>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Settings {
     pub(crate) timeout: Option<Duration>,
     pub(crate) polling: Option<Polling>,
     pub(crate) progress: Progress,
@@ -99,7 +116,12 @@ pub(crate) struct Options {
 
 impl Options {
     pub(crate) fn new(entry: Entry) -> Self {
-        Self { entry, timeout: None, polling: None, progress: Progress::off(), limit: None, cancel: None }
+        Self { entry, set: None }
+    }
+
+    /// The settings, to change one.
+    pub(crate) fn set(&mut self) -> &mut Settings {
+        self.set.get_or_insert_with(Box::default)
     }
 
     /// The options set so far, for the call that starts now; fresh ones of
@@ -127,7 +149,7 @@ macro_rules! option_methods {
         /// assert!(err.is_timeout());
         /// ```
         pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
-            self.options.timeout = Some(timeout);
+            self.options.set().timeout = Some(timeout);
             self
         }
 
@@ -145,7 +167,7 @@ macro_rules! option_methods {
         /// # Ok::<(), concurry::ConfigError>(())
         /// ```
         pub fn polling(mut self, polling: impl Into<crate::Polling>) -> Self {
-            self.options.polling = Some(polling.into());
+            self.options.set().polling = Some(polling.into());
             self
         }
 
@@ -163,7 +185,7 @@ macro_rules! option_methods {
         /// assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 2);
         /// ```
         pub fn progress(mut self, progress: impl Into<crate::Progress>) -> Self {
-            self.options.progress = progress.into();
+            self.options.set().progress = progress.into();
             self
         }
 
@@ -205,7 +227,7 @@ macro_rules! option_methods {
         #[doc = concat!("assert!(concurry::", $entry, "([std::future::ready(1)]).limit(0).run().is_err());")]
         /// ```
         pub fn limit(mut self, n: usize) -> Self {
-            self.options.limit = Some(n);
+            self.options.set().limit = Some(n);
             self
         }
 
@@ -228,7 +250,7 @@ macro_rules! option_methods {
         #[doc = concat!("assert!(err.to_string().starts_with(\"", $entry, " was cancelled after\"));")]
         /// ```
         pub fn cancel_on(mut self, token: tokio_util::sync::CancellationToken) -> Self {
-            self.options.cancel = Some(token);
+            self.options.set().cancel = Some(token);
             self
         }
     };
@@ -317,7 +339,7 @@ impl Extras {
 impl<L, F> std::fmt::Debug for Engine<L, F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
-            .field("entry", &self.entry.name)
+            .field("entry", &self.entry.name())
             .field("total", &self.total)
             .field("completed", &self.completed())
             .field("timeout", &self.extras.as_ref().and_then(|x| x.timeout))
@@ -342,10 +364,17 @@ impl<L, F> Engine<L, F> {
 impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
     /// The clock starts here: at the call, not at the first poll. It is
     /// Tokio's clock, so paused time in tests applies.
+    #[inline]
     pub(crate) fn new(mut pending: Pending<L, F>, options: Options) -> Self {
-        pending.set_limit(options.limit.unwrap_or(usize::MAX));
-        pending.scope.explicit_polling = options.polling.is_some();
-        let Options { entry, timeout, polling, progress, limit, cancel } = options;
+        let Options { entry, set } = options;
+        let Some(set) = set else {
+            pending.set_limit(usize::MAX);
+            pending.set_explicit_polling(false);
+            return Self { total: pending.len(), missing: 0, pending: Some(pending), entry, extras: None };
+        };
+        pending.set_limit(set.limit.unwrap_or(usize::MAX));
+        pending.set_explicit_polling(set.polling.is_some());
+        let Settings { timeout, polling, progress, limit, cancel } = *set;
         let plain = timeout.is_none() && polling.is_none() && !progress.is_on() && cancel.is_none() && limit != Some(0);
         let extras = (!plain).then(|| {
             let needs_clock = timeout.is_some() || progress.is_on() || cancel.is_some();
@@ -445,18 +474,18 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
             polling.record_no_completion();
         }
         x.completed_at_last_check = completed;
-        let scope = self.pending.as_ref().map(|p| &p.scope);
+        let scope = self.pending.as_ref().and_then(|p| p.scope());
         timer.as_mut().reset(after(Instant::now(), paced(polling.next_interval(), scope)));
     }
 
     /// Fires the check timer if it is due and anything is parked on it:
     /// wakes every parked probe, for the next round to poll.
     fn poll_check(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(pending) = self.pending.as_mut() else { return Poll::Pending };
-        let scope = &mut pending.scope;
-        if scope.parked.is_empty() {
+        let Some(scope) =
+            self.pending.as_mut().and_then(|p| p.scope().is_some_and(|s| !s.parked.is_empty()).then(|| p.scope_mut()))
+        else {
             return Poll::Pending;
-        }
+        };
         let x = self.extras.get_or_insert_with(Box::default);
         if x.check_in_round {
             return Poll::Pending;
@@ -549,7 +578,7 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         let partial = P::partial(Waited { done: done(&pending), pending });
         let elapsed = self.extras.as_ref().and_then(|x| x.started).map(|s| s.elapsed()).unwrap_or_default();
         let total = self.total - self.missing;
-        let stopped = Box::new(Interrupted::new(self.entry.name, cancelled, elapsed, completed, total, partial));
+        let stopped = Box::new(Interrupted::new(self.entry.name(), cancelled, elapsed, completed, total, partial));
         if cancelled { Error::Cancelled(stopped) } else { Error::Timeout(stopped) }
     }
 

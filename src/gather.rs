@@ -183,6 +183,7 @@ impl<S: IntoChildren, M: Mode<Out<S::Future>>, P> Gather<S, M, P> {
     }
 
     /// The children, before the call starts.
+    #[inline]
     fn take_children(&mut self) -> Option<S> {
         match std::mem::replace(&mut self.state, State::Taken) {
             State::Built(children) => Some(children),
@@ -200,6 +201,7 @@ impl<S: IntoChildren, M: Mode<Out<S::Future>>, P> Gather<S, M, P> {
     }
 
     /// The engine over the children, with the options set so far.
+    #[inline]
     fn engine(&mut self) -> Option<Engine<S::Keys, S::Future>> {
         let children = self.take_children()?;
         Some(Engine::new(children.into_pending(), self.options.take()))
@@ -373,7 +375,7 @@ impl<S: IntoChildren, M: Mode<Out<S::Future>>, P: PartialPolicy> Gather<S, M, P>
     where
         S: Shape<Item<M, <S as IntoChildren>::Future>>,
     {
-        let entry = self.options.entry.name;
+        let entry = self.options.entry.name();
         crate::blocking::block_on(entry, self)?
     }
 
@@ -634,7 +636,7 @@ impl<L: Keys + Feed<F>, F: Future, M: Mode<F::Output>, P: PartialPolicy> Iterato
 
     fn next(&mut self) -> Option<Self::Item> {
         use futures::StreamExt;
-        let entry = self.stream.engine.as_ref()?.entry().name;
+        let entry = self.stream.engine.as_ref()?.entry().name();
         match crate::blocking::block_on(entry, self.stream.next()) {
             Ok(item) => item,
             Err(blocking) => {

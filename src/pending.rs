@@ -27,6 +27,7 @@
 //! their waker when polled (Tokio's timers, channels, task handles) never
 //! wake the shared one again, so they pay nothing for this.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::ops::ControlFlow;
@@ -41,6 +42,7 @@ use crate::shape::{Feed, Keys};
 use crate::slab::Slab;
 
 /// What the wakers of one set share.
+#[derive(Default)]
 struct Shared {
     /// The task polling the set.
     parent: AtomicWaker,
@@ -60,6 +62,57 @@ impl ArcWake for Shared {
         if !arc_self.rescan.swap(true, Ordering::AcqRel) {
             arc_self.parent.wake();
         }
+    }
+}
+
+/// A set's [`Shared`], handed to a small pool of this thread's when the set
+/// is dropped with no clone of its wakers left anywhere, for the next call
+/// made on the thread: a small call allocates one thing fewer.
+struct SharedRef(Arc<Shared>);
+
+thread_local! {
+    static SPARE: RefCell<Vec<Arc<Shared>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Spare `Shared`s kept per thread: enough for the calls one thread has
+/// running at once in practice.
+const SPARES: usize = 8;
+
+impl SharedRef {
+    #[inline]
+    fn new() -> Self {
+        let spare = SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten();
+        Self(spare.unwrap_or_default())
+    }
+}
+
+impl std::ops::Deref for SharedRef {
+    type Target = Arc<Shared>;
+    fn deref(&self) -> &Arc<Shared> {
+        &self.0
+    }
+}
+
+impl Drop for SharedRef {
+    fn drop(&mut self) {
+        // Only when nothing else holds it: no child kept a waker.
+        let Some(shared) = Arc::get_mut(&mut self.0) else { return };
+        shared.parent = AtomicWaker::new();
+        *shared.rescan.get_mut() = false;
+        *shared.any_ready.get_mut() = false;
+        let ready = shared.ready.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if ready.capacity() > 64 {
+            *ready = Vec::new();
+        } else {
+            ready.clear();
+        }
+        let spare = self.0.clone();
+        let _ = SPARE.try_with(|s| {
+            let mut s = s.borrow_mut();
+            if s.len() < SPARES {
+                s.push(spare);
+            }
+        });
     }
 }
 
@@ -85,6 +138,13 @@ fn yield_turn(cx: &Context<'_>) -> Poll<Round> {
     cx.waker().wake_by_ref();
     Poll::Ready(Round::Yielded)
 }
+
+/// At most this many children left, a child still pending when rescanned
+/// stays with the shared waker (rescanned at each of its wakes) rather than
+/// earning a waker of its own: for a few children a rescan costs less than
+/// the allocations. Like `join_all`, which polls up to 30 children on every
+/// wake.
+const SMALL_SET: usize = 32;
 
 /// How many fresh children the first pass reaches between two looks at
 /// Tokio's budget.
@@ -143,11 +203,29 @@ pub struct Pending<L, F> {
     slab: Slab<F>,
     keys: L,
     live: usize,
-    shared: Arc<Shared>,
     once: Vec<u32>,
-    twice: Vec<u32>,
     // Rescan work in progress, popped from the back (stored reversed).
     rescan_once: Vec<u32>,
+    // A few children left, still pending when rescanned: polled with the
+    // task's own waker, all of them at each poll of the set, as `join_all`
+    // polls its children. Cheaper for a few than a waker of their own.
+    parented: Vec<u32>,
+    // At most this many children started and not finished: the call's
+    // `.limit(n)`, set for each call.
+    limit: usize,
+    // Made when first needed: a gather of ready children, or of children
+    // that are pending once, never needs it, and the set stays small (it is
+    // moved a few times per call).
+    deep: Option<Box<Deep>>,
+    // Last: dropped after every child and waker that may hold a clone.
+    shared: SharedRef,
+}
+
+/// The part of a set that only children pending twice or more, and probes,
+/// need.
+#[derive(Default)]
+struct Deep {
+    twice: Vec<u32>,
     rescan_twice: Vec<u32>,
     queue: Vec<u32>,
     // Indexed by child; sized on first use.
@@ -156,10 +234,7 @@ pub struct Pending<L, F> {
     promoted: Vec<u32>,
     // Probes parked for the next check. They stay with the children, so a
     // set handed back by `wait` and waited on again still checks them.
-    pub(crate) scope: Scope,
-    // At most this many children started and not finished: the call's
-    // `.limit(n)`, set for each call.
-    limit: usize,
+    scope: Scope,
 }
 
 // The slab pins its children on the heap; nothing else here is pinned.
@@ -203,9 +278,32 @@ impl<L, F> Pending<L, F> {
     fn in_flight(&self) -> usize {
         self.live - self.slab.unreached()
     }
+
+    fn deep(&mut self) -> &mut Deep {
+        self.deep.get_or_insert_with(Box::default)
+    }
+
+    /// What the set's probes parked and asked for, if any ever did.
+    pub(crate) fn scope(&self) -> Option<&Scope> {
+        self.deep.as_ref().map(|d| &d.scope)
+    }
+
+    pub(crate) fn scope_mut(&mut self) -> &mut Scope {
+        &mut self.deep().scope
+    }
+
+    /// The call about to drive the set set its own polling (or not).
+    pub(crate) fn set_explicit_polling(&mut self, explicit: bool) {
+        if explicit {
+            self.scope_mut().explicit_polling = true;
+        } else if let Some(deep) = &mut self.deep {
+            deep.scope.explicit_polling = false;
+        }
+    }
 }
 
 impl<L: Keys, F> Pending<L, F> {
+    #[inline]
     pub(crate) fn new(keys: L, children: impl IntoIterator<Item = F>) -> Self {
         Self::with_slab(keys, Slab::new(children))
     }
@@ -215,28 +313,20 @@ impl<L: Keys, F> Pending<L, F> {
         Self::with_slab(keys, Slab::lazy(len))
     }
 
+    #[inline]
     fn with_slab(keys: L, slab: Slab<F>) -> Self {
         assert!(u32::try_from(slab.capacity()).is_ok(), "concurry takes at most {} children in one call", u32::MAX);
-        let shared = Arc::new(Shared {
-            parent: AtomicWaker::new(),
-            rescan: AtomicBool::new(false),
-            ready: Mutex::new(Vec::new()),
-            any_ready: AtomicBool::new(false),
-        });
+        let shared = SharedRef::new();
         Self {
             live: slab.capacity(),
             slab,
             keys,
             shared,
             once: Vec::new(),
-            twice: Vec::new(),
             rescan_once: Vec::new(),
-            rescan_twice: Vec::new(),
-            queue: Vec::new(),
-            own: Vec::new(),
-            promoted: Vec::new(),
-            scope: Scope::default(),
+            parented: Vec::new(),
             limit: usize::MAX,
+            deep: None,
         }
     }
 
@@ -337,10 +427,9 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
         cx: &mut Context<'_>,
         on_child: &mut impl FnMut(usize, F::Output, &L) -> ControlFlow<()>,
     ) -> Poll<Round> {
-        self.shared.parent.register(cx.waker());
-        let mut scope = std::mem::take(&mut self.scope);
-        let polled = probe::within(&mut scope, || self.run(cx, on_child));
-        self.scope = scope;
+        let loan = probe::lend(self.scope());
+        let polled = self.run(cx, on_child);
+        loan.give_back(|| self.scope_mut());
         polled
     }
 
@@ -355,6 +444,10 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
         // task handles answer `Pending` for nothing: yield then too.
         let mut idle_polls = 0usize;
         let idle_limit = self.live.max(1);
+        // The children on the task's own waker are polled once per round,
+        // after the other work: left-over rescans go first, so a child that
+        // spends the budget at every poll cannot starve them.
+        let mut swept = self.parented.is_empty();
         loop {
             // The first pass, in index order, in a loop of its own: no queue
             // to consult. Under a limit it stops when the limit is reached,
@@ -370,6 +463,7 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
                 let mut shared_cx = Context::from_waker(&shared);
                 let missing_before = self.slab.missing();
                 let (live, once) = (&mut self.live, &mut self.once);
+                let unreached = self.slab.unreached();
                 let mut reached = 0usize;
                 let mut stop = None;
                 let _ = self.slab.poll_fresh_run(&mut shared_cx, &mut self.keys, |index, polled, keys| {
@@ -382,6 +476,11 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
                             }
                         }
                         Poll::Pending => {
+                            if once.capacity() == 0 {
+                                // Sized once: the children still to reach,
+                                // or the room the limit leaves.
+                                once.reserve_exact(room.min(unreached));
+                            }
                             once.push(index as u32);
                             room -= 1;
                             if room == 0 {
@@ -419,14 +518,37 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
-            let Some((index, source)) = self.next_to_poll() else { return Poll::Pending };
+            let next = match self.next_to_poll() {
+                Some(next) => Some(next),
+                None if !swept => {
+                    swept = true;
+                    if self.poll_parented(cx, on_child).is_break() {
+                        return Poll::Ready(Round::Stopped);
+                    }
+                    continue;
+                }
+                None => {
+                    // Registered only now, so that a call that completes in
+                    // its first poll never clones the task's waker; a wake
+                    // that came before the registration raised a flag: look
+                    // again.
+                    self.shared.parent.register(cx.waker());
+                    self.next_to_poll()
+                }
+            };
+            let Some((index, source)) = next else { return Poll::Pending };
             let polled = match &source {
                 Source::Own(w) => {
                     w.queued.store(false, Ordering::Release);
                     self.slab.poll(index, &mut Context::from_waker(&waker_ref(w)))
                 }
                 Source::Once => {
-                    match self.slab.poll_live(index, &mut Context::from_waker(&waker_ref(&self.shared))) {
+                    let polled = if self.live <= SMALL_SET {
+                        self.slab.poll_live(index, cx)
+                    } else {
+                        self.slab.poll_live(index, &mut Context::from_waker(&waker_ref(&self.shared)))
+                    };
+                    match polled {
                         Some(polled) => polled,
                         // Finished since it was listed: nothing to do.
                         None => continue,
@@ -437,8 +559,8 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
                 Poll::Ready(out) => {
                     idle_polls = 0;
                     self.live -= 1;
-                    if let Source::Own(_) = source {
-                        self.own[index] = None;
+                    if let (Source::Own(_), Some(deep)) = (&source, &mut self.deep) {
+                        deep.own[index] = None;
                     }
                     if on_child(index, out, &self.keys).is_break() {
                         return Poll::Ready(Round::Stopped);
@@ -447,11 +569,41 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
                 Poll::Pending => {
                     idle_polls += 1;
                     if let Source::Once = source {
-                        self.twice.push(index as u32);
+                        if self.live <= SMALL_SET {
+                            // Polled with the task's waker just above.
+                            self.parented.push(index as u32);
+                        } else {
+                            self.deep().twice.push(index as u32);
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// Polls every child that waits on the task's own waker, as `join_all`
+    /// does at each poll: they wake the task directly and re-register its
+    /// current waker here. Breaks when `on_child` does.
+    fn poll_parented(
+        &mut self,
+        cx: &mut Context<'_>,
+        on_child: &mut impl FnMut(usize, F::Output, &L) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        let mut i = 0;
+        while let Some(&index) = self.parented.get(i) {
+            match self.slab.poll_live(index as usize, cx) {
+                Some(Poll::Pending) => i += 1,
+                Some(Poll::Ready(out)) => {
+                    self.parented.swap_remove(i);
+                    self.live -= 1;
+                    on_child(index as usize, out, &self.keys)?;
+                }
+                None => {
+                    self.parented.swap_remove(i);
+                }
+            }
+        }
+        ControlFlow::Continue(())
     }
 
     /// The next child to poll, and how it was found. Finished children are
@@ -460,23 +612,31 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
     /// Work left over from a turn that yielded for Tokio's budget is served
     /// first, rescans before the wake queue: a child that wakes itself and
     /// spends the budget on every poll cannot starve the others.
+    // Inlined into the loop of `run`: returned through memory, its result
+    // cost a store-forwarding stall per child.
+    #[inline(always)]
     fn next_to_poll(&mut self) -> Option<(usize, Source)> {
         loop {
-            if let Some(i) = self.rescan_twice.pop() {
-                if self.slab.is_live(i as usize) {
-                    // Rescanned twice and still pending: it gets its own waker.
-                    return Some((i as usize, Source::Own(self.own_waker(i))));
+            if let Some(deep) = &mut self.deep {
+                if let Some(i) = deep.rescan_twice.pop() {
+                    if self.slab.is_live(i as usize) {
+                        // Rescanned twice and still pending: it gets its own waker.
+                        let waker = deep.own_waker(i, &self.shared, self.slab.capacity());
+                        return Some((i as usize, Source::Own(waker)));
+                    }
+                    continue;
                 }
-                continue;
             }
             if let Some(i) = self.rescan_once.pop() {
                 // Whether it is still live, the poll itself tells.
                 return Some((i as usize, Source::Once));
             }
-            if let Some(i) = self.queue.pop() {
-                match self.own.get(i as usize).and_then(Clone::clone) {
-                    Some(w) => return Some((i as usize, Source::Own(w))),
-                    None => continue,
+            if let Some(deep) = &mut self.deep {
+                if let Some(i) = deep.queue.pop() {
+                    match deep.own.get(i as usize).and_then(Clone::clone) {
+                        Some(w) => return Some((i as usize, Source::Own(w))),
+                        None => continue,
+                    }
                 }
             }
             // The lists are empty here; swapping (not taking) hands their
@@ -485,20 +645,23 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
             if self.shared.rescan.swap(false, Ordering::AcqRel) {
                 std::mem::swap(&mut self.rescan_once, &mut self.once);
                 self.rescan_once.reverse();
-                std::mem::swap(&mut self.rescan_twice, &mut self.twice);
-                self.rescan_twice.reverse();
-                self.queue_promoted();
+                if let Some(deep) = &mut self.deep {
+                    std::mem::swap(&mut deep.rescan_twice, &mut deep.twice);
+                    deep.rescan_twice.reverse();
+                    deep.queue_promoted();
+                }
                 refilled = true;
             }
             if self.shared.any_ready.swap(false, Ordering::AcqRel) {
+                let queue = &mut self.deep.get_or_insert_with(Box::default).queue;
                 let mut ready = self.shared.ready.lock().unwrap_or_else(PoisonError::into_inner);
                 // Popped from the back: in wake order, ahead of anything
                 // `queue_promoted` put there.
                 ready.reverse();
-                if self.queue.is_empty() {
-                    std::mem::swap(&mut self.queue, &mut *ready);
+                if queue.is_empty() {
+                    std::mem::swap(queue, &mut *ready);
                 } else {
-                    self.queue.append(&mut ready);
+                    queue.append(&mut ready);
                 }
                 refilled = true;
             }
@@ -507,13 +670,15 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
             }
         }
     }
+}
 
+impl Deep {
     /// A wake of the shared waker can also come from a child that kept it
     /// after earning a waker of its own (it stored the first waker it was
     /// given, a pattern Tokio's tasks and `FuturesUnordered` tolerate). So
     /// such a wake queues every own-waker child too: a few wasted polls,
     /// never a lost wake-up. Children that replace their waker when polled
-    /// (Tokio's timers, channels and task handles do) never wake the shared
+    /// (Tokio's timers, channels and task handles) never wake the shared
     /// waker once they have their own, so this costs them nothing.
     fn queue_promoted(&mut self) {
         let own = &self.own;
@@ -527,11 +692,10 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
         }
     }
 
-    fn own_waker(&mut self, index: u32) -> Arc<OwnWaker> {
+    fn own_waker(&mut self, index: u32, shared: &Arc<Shared>, capacity: usize) -> Arc<OwnWaker> {
         if self.own.is_empty() {
-            self.own.resize_with(self.slab.capacity(), || None);
+            self.own.resize_with(capacity, || None);
         }
-        let shared = &self.shared;
         let promoted = &mut self.promoted;
         self.own[index as usize]
             .get_or_insert_with(|| {

@@ -25,7 +25,7 @@
 //! parked, no timer runs at all. Awaited on its own, outside any
 //! `wait`/`gather`, a probe checks itself on the default fixed interval.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -64,67 +64,131 @@ pub(crate) fn next_check() -> u64 {
     NEXT_CHECK.fetch_add(1, Ordering::Relaxed)
 }
 
-thread_local! {
-    static SCOPE: RefCell<Option<Scope>> = const { RefCell::new(None) };
+/// What the engine polling on this thread lends its probes for one round:
+/// 16 bytes and `Copy`, so lending it costs two `Cell` swaps.
+#[derive(Clone, Copy)]
+struct Frame {
+    check: u64,
+    /// Wakers this round's probes pushed onto `PARKED` (the top ones).
+    parked: u32,
+    explicit_polling: bool,
+    /// A round is in progress (an engine is polling on this thread).
+    active: bool,
 }
 
-/// Runs `f` with `scope` installed for this thread; restores the outer scope
-/// (nested engines) even if `f` panics.
-pub(crate) fn within<R>(scope: &mut Scope, f: impl FnOnce() -> R) -> R {
-    struct Restore<'a> {
-        scope: &'a mut Scope,
-        outer: Option<Scope>,
-    }
-    impl Drop for Restore<'_> {
-        fn drop(&mut self) {
-            let mine = SCOPE.with(|s| s.replace(self.outer.take()));
-            *self.scope = mine.unwrap_or_default();
+const NO_ROUND: Frame = Frame { check: 0, parked: 0, explicit_polling: false, active: false };
+
+thread_local! {
+    static FRAME: Cell<Frame> = const { Cell::new(NO_ROUND) };
+    // The wakers parked during the rounds in progress on this thread, with
+    // the check interval each asked for, the innermost round's on top; each
+    // round takes its own at its end.
+    static PARKED: RefCell<Vec<(Waker, Duration)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Lends `scope` to the probes polled on this thread until the returned
+/// loan is given back (`Loan::give_back`) or dropped (on a panic: the outer
+/// round's frame comes back, and what this round parked is dropped).
+pub(crate) fn lend(scope: Option<&Scope>) -> Loan {
+    let (check, explicit_polling) = scope.map_or((0, false), |s| (s.check, s.explicit_polling));
+    let outer = FRAME.replace(Frame { check, parked: 0, explicit_polling, active: true });
+    Loan { outer, check, open: true }
+}
+
+/// A scope lent for one round: see [`lend`].
+pub(crate) struct Loan {
+    outer: Frame,
+    /// The check the round started with.
+    check: u64,
+    open: bool,
+}
+
+impl Loan {
+    /// Ends the round: what its probes did goes back into `scope` (made
+    /// only if they did anything), and the outer round (nested engines) gets
+    /// its frame back.
+    pub(crate) fn give_back<'a>(mut self, scope: impl FnOnce() -> &'a mut Scope) {
+        self.open = false;
+        let mine = FRAME.replace(self.outer);
+        if mine.check == self.check && mine.parked == 0 {
+            // The common case: no probes.
+            return;
+        }
+        let scope = scope();
+        scope.check = mine.check;
+        if mine.parked > 0 {
+            PARKED.with(|p| {
+                let mut p = p.borrow_mut();
+                let from = p.len() - mine.parked as usize;
+                for (waker, min_interval) in p.drain(from..) {
+                    scope.min_interval = scope.min_interval.max(min_interval);
+                    scope.parked.push(waker);
+                }
+            });
         }
     }
-    let outer = SCOPE.with(|s| s.replace(Some(std::mem::take(scope))));
-    let _restore = Restore { scope, outer };
-    f()
+}
+
+impl Drop for Loan {
+    fn drop(&mut self) {
+        if !self.open {
+            return;
+        }
+        let mine = FRAME.replace(self.outer);
+        if mine.parked > 0 {
+            PARKED.with(|p| {
+                let mut p = p.borrow_mut();
+                let keep = p.len() - mine.parked as usize;
+                p.truncate(keep);
+            });
+        }
+    }
+}
+
+/// Changes the current round's frame, if a round is in progress.
+fn with_frame<R>(f: impl FnOnce(&mut Frame) -> R) -> Option<R> {
+    let mut frame = FRAME.get();
+    if !frame.active {
+        return None;
+    }
+    let out = f(&mut frame);
+    FRAME.set(frame);
+    Some(out)
 }
 
 /// The polling engine's current check, numbered on first use (0 means not
 /// yet), so that calls without probes never touch the global counter.
 pub(crate) fn current_check() -> Option<u64> {
-    SCOPE.with(|s| {
-        s.borrow_mut().as_mut().map(|scope| {
-            if scope.check == 0 {
-                scope.check = next_check();
-            }
-            scope.check
-        })
+    with_frame(|frame| {
+        if frame.check == 0 {
+            frame.check = next_check();
+        }
+        frame.check
     })
 }
 
+/// Parks `waker` with the engine polling on this thread, if any.
 fn park(waker: &Waker) -> bool {
-    SCOPE.with(|s| match s.borrow_mut().as_mut() {
-        Some(scope) => {
-            scope.parked.push(waker.clone());
-            true
-        }
-        None => false,
-    })
+    park_with(waker, Duration::ZERO)
+}
+
+fn park_with(waker: &Waker, min_interval: Duration) -> bool {
+    let parked = with_frame(|frame| frame.parked += 1).is_some();
+    if parked {
+        PARKED.with(|p| p.borrow_mut().push((waker.clone(), min_interval)));
+    }
+    parked
 }
 
 /// The call polling this handle set its own polling.
 pub(crate) fn call_sets_polling() -> bool {
-    SCOPE.with(|s| s.borrow().as_ref().is_some_and(|scope| scope.explicit_polling))
+    FRAME.get().explicit_polling
 }
 
 /// Parks a batch handle with the polling engine, asking for checks no
 /// faster than `min_interval`; awaited alone, wakes after `min_interval`.
 pub(crate) fn park_for(cx: &mut Context<'_>, min_interval: Duration) {
-    let parked = SCOPE.with(|s| match s.borrow_mut().as_mut() {
-        Some(scope) => {
-            scope.parked.push(cx.waker().clone());
-            scope.min_interval = scope.min_interval.max(min_interval);
-            true
-        }
-        None => false,
-    });
+    let parked = park_with(cx.waker(), min_interval);
     if parked {
         return;
     }

@@ -2,9 +2,9 @@
 //!
 //! A `Box<[F]>` cannot hand out `Pin<&mut F>` to its elements without unsafe
 //! code, so blocks are structs with one `#[pin] Option<F>` field per slot,
-//! projected by pin-project: 32 slots per allocation (8 or 1 for few or large
-//! children, so that a block stays under 64 KiB). A finished child's slot is
-//! set to `None`, which drops it at once.
+//! projected by pin-project: 32 slots per allocation (fewer for a call of
+//! fewer children, or for large ones, so that a block stays under 64 KiB).
+//! A finished child's slot is set to `None`, which drops it at once.
 //!
 //! Children are placed as the first pass reaches them, each into the next
 //! free slot, just before its first poll. A child that completes on that
@@ -65,15 +65,23 @@ macro_rules! block {
     };
 }
 
+block!(Block2 Block2Proj; c0 0 c1 1);
+block!(Block4 Block4Proj; c0 0 c1 1 c2 2 c3 3);
 block!(Block8 Block8Proj; c0 0 c1 1 c2 2 c3 3 c4 4 c5 5 c6 6 c7 7);
+block!(Block16 Block16Proj; c0 0 c1 1 c2 2 c3 3 c4 4 c5 5 c6 6 c7 7 c8 8 c9 9 c10 10 c11 11 c12 12 c13 13 c14 14 c15 15);
 block!(Block32 Block32Proj;
     c0 0 c1 1 c2 2 c3 3 c4 4 c5 5 c6 6 c7 7 c8 8 c9 9 c10 10 c11 11 c12 12 c13 13 c14 14 c15 15
     c16 16 c17 17 c18 18 c19 19 c20 20 c21 21 c22 22 c23 23 c24 24 c25 25 c26 26 c27 27 c28 28 c29 29
     c30 30 c31 31);
 
+/// A block of 32, 16, 8, 4, 2 or 1 slots: a call of a few children gets a
+/// block its size (rounded up to a power of two), not one of 32.
 enum Block<F> {
-    Wide(Pin<Box<Block32<F>>>),
-    Narrow(Pin<Box<Block8<F>>>),
+    W32(Pin<Box<Block32<F>>>),
+    W16(Pin<Box<Block16<F>>>),
+    W8(Pin<Box<Block8<F>>>),
+    W4(Pin<Box<Block4<F>>>),
+    W2(Pin<Box<Block2<F>>>),
     One(Pin<Box<Option<F>>>),
 }
 
@@ -165,8 +173,11 @@ fn slot_in<F>(blocks: &mut Blocks<F>, shift: u32, at: usize) -> Pin<&mut Option<
     }
     let off = at & ((1 << shift) - 1);
     match blocks.get_mut(at >> shift) {
-        Block::Wide(block) => block.as_mut().slot(off),
-        Block::Narrow(block) => block.as_mut().slot(off),
+        Block::W32(block) => block.as_mut().slot(off),
+        Block::W16(block) => block.as_mut().slot(off),
+        Block::W8(block) => block.as_mut().slot(off),
+        Block::W4(block) => block.as_mut().slot(off),
+        Block::W2(block) => block.as_mut().slot(off),
         Block::One(slot) => slot.as_mut(),
     }
 }
@@ -177,8 +188,11 @@ fn slot_in<F>(blocks: &mut Blocks<F>, shift: u32, at: usize) -> Pin<&mut Option<
 #[inline(never)]
 fn grow<F>(blocks: &mut Blocks<F>, shift: u32) {
     blocks.push(match shift {
-        5 => Block::Wide(Box::pin(Block32::empty())),
-        3 => Block::Narrow(Box::pin(Block8::empty())),
+        5 => Block::W32(Box::pin(Block32::empty())),
+        4 => Block::W16(Box::pin(Block16::empty())),
+        3 => Block::W8(Box::pin(Block8::empty())),
+        2 => Block::W4(Box::pin(Block4::empty())),
+        1 => Block::W2(Box::pin(Block2::empty())),
         _ => Block::One(Box::pin(None)),
     });
 }
@@ -192,17 +206,15 @@ fn start_locating(loc: &mut Vec<u32>, capacity: usize, placed: usize) {
     }
 }
 
-/// log2 of the slots per block for `capacity` children: 32 for many, 8 for
-/// a few, 1 for one; fewer when a block would pass `MAX_BLOCK_BYTES`.
+/// log2 of the slots per block for `capacity` children: `capacity` rounded
+/// up to a power of two, at most 32, and halved while a block would pass
+/// `MAX_BLOCK_BYTES`.
 fn shift_for<F>(capacity: usize) -> u32 {
     let size = std::mem::size_of::<Option<F>>().max(1);
-    let width: usize = match capacity {
-        0 | 1 => 1,
-        2..=8 => 8,
-        _ => 32,
-    };
-    let width = if width == 32 && size * 32 > MAX_BLOCK_BYTES { 8 } else { width };
-    let width = if width == 8 && size * 8 > MAX_BLOCK_BYTES { 1 } else { width };
+    let mut width = capacity.clamp(1, 32).next_power_of_two();
+    while width > 1 && size * width > MAX_BLOCK_BYTES {
+        width /= 2;
+    }
     width.trailing_zeros()
 }
 
@@ -223,6 +235,7 @@ fn keep_in(loc: &mut Vec<u32>, capacity: usize, placed: &mut usize, at: usize, i
 }
 
 impl<F> Slab<F> {
+    #[inline]
     pub(crate) fn new<I>(children: I) -> Self
     where
         I: IntoIterator<Item = F>,
@@ -299,8 +312,11 @@ impl<F> Slab<F> {
     fn get(&self, at: usize) -> &Option<F> {
         let off = at & ((1 << self.shift) - 1);
         match self.blocks.get(at >> self.shift) {
-            Block::Wide(block) => block.get(off),
-            Block::Narrow(block) => block.get(off),
+            Block::W32(block) => block.get(off),
+            Block::W16(block) => block.get(off),
+            Block::W8(block) => block.get(off),
+            Block::W4(block) => block.get(off),
+            Block::W2(block) => block.get(off),
             Block::One(slot) => slot,
         }
     }
@@ -567,8 +583,12 @@ mod tests {
     #[test]
     fn large_or_few_children_use_narrow_or_single_blocks() {
         assert_eq!(Slab::new(vec![std::future::ready([0u8; 4096]); 20]).shift, 3);
-        assert_eq!(Slab::new(vec![std::future::ready([0u8; 16384]); 20]).shift, 0);
+        assert_eq!(Slab::new(vec![std::future::ready([0u8; 16384]); 20]).shift, 1);
+        assert_eq!(Slab::new(vec![std::future::ready([0u8; 40000]); 20]).shift, 0);
         assert_eq!(Slab::new(vec![std::future::ready(0); 1]).shift, 0);
         assert_eq!(Slab::new(vec![std::future::ready(0); 5]).shift, 3);
+        assert_eq!(Slab::new(vec![std::future::ready(0); 3]).shift, 2);
+        assert_eq!(Slab::new(vec![std::future::ready(0); 10]).shift, 4);
+        assert_eq!(Slab::new(vec![std::future::ready(0); 1000]).shift, 5);
     }
 }

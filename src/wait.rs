@@ -365,7 +365,7 @@ impl<S: IntoChildren, P: PartialPolicy> Wait<S, P> {
     /// assert_eq!(w.done, [(0, 1)]);
     /// ```
     pub fn run(self) -> WaitResult<S::Keys, S::Future, P> {
-        let entry = self.options.entry.name;
+        let entry = self.options.entry.name();
         crate::blocking::block_on(entry, self)?
     }
 }

@@ -1,0 +1,191 @@
+//! The paths a small call takes: a call that completes in its first poll,
+//! the task's waker registered only when the call waits, the shared waker
+//! state reused per thread, a few children polled with the task's own waker
+//! after their first rescan (as `join_all` does), and the probe scope lent
+//! per round. Everything that could hang runs under a watchdog.
+
+mod common;
+
+use std::future::Future;
+use std::pin::{Pin, pin};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use common::yield_once;
+use concurry::{ReturnWhen, async_gather, async_wait, probe};
+use futures::FutureExt;
+use tokio::sync::oneshot;
+
+async fn watchdog<T>(secs: u64, fut: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(secs), fut).await.expect("watchdog: the call hung")
+}
+
+#[test]
+fn children_that_wake_themselves_complete_in_the_callers_first_poll() {
+    // No runtime, a waker that does nothing: the call must see the wakes
+    // its children made during the poll itself, and not wait for the task
+    // to be woken (it never would be).
+    let mut call = pin!(async_gather(vec![yield_once(1), yield_once(2), yield_once(3)]));
+    let polled = call.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+    let Poll::Ready(out) = polled else { panic!("the call waited for a wake that never comes") };
+    assert_eq!(out.unwrap(), [1, 2, 3]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wake_from_another_thread_right_after_the_first_pass_is_never_lost() {
+    // The task's waker is registered only once the call is about to wait:
+    // a wake that lands between the first pass and the registration must
+    // still end the call. Senders fire at once, from other threads, racing it.
+    watchdog(30, async {
+        for round in 0..300u32 {
+            let (txs, rxs): (Vec<_>, Vec<_>) = (0..3).map(|_| oneshot::channel::<u32>()).unzip();
+            let sender = std::thread::spawn(move || {
+                for (i, tx) in txs.into_iter().enumerate() {
+                    tx.send(round + i as u32).expect("receiver alive");
+                }
+            });
+            let out = async_gather(rxs).await.expect("no timeout");
+            assert_eq!(out.into_iter().map(Result::unwrap).collect::<Vec<_>>(), [round, round + 1, round + 2]);
+            sender.join().expect("sender");
+        }
+    })
+    .await;
+}
+
+/// Ready once `flag` is set; on its first poll keeps the waker it was given
+/// in `slot`, and never looks at a later one (it breaks the `Future`
+/// contract, as some hand-written futures do).
+struct KeepsFirstWaker {
+    flag: Arc<AtomicBool>,
+    slot: Arc<Mutex<Option<Waker>>>,
+}
+
+impl Future for KeepsFirstWaker {
+    type Output = u8;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u8> {
+        if self.flag.load(SeqCst) {
+            return Poll::Ready(7);
+        }
+        self.slot.lock().unwrap().get_or_insert_with(|| cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_call_whose_child_keeps_its_first_waker_still_completes() {
+    watchdog(10, async {
+        let (flag, slot) = (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(None::<Waker>)));
+        let keeper = KeepsFirstWaker { flag: flag.clone(), slot: slot.clone() };
+        // A second child wakes early, so the keeper is rescanned (and from
+        // then on polled with the task's waker, which it ignores).
+        let early = async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            1u8
+        };
+        let waker_thread = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            flag.store(true, SeqCst);
+            slot.lock().unwrap().take().expect("the keeper was polled").wake();
+        });
+        let children: Vec<Pin<Box<dyn Future<Output = u8> + Send>>> = vec![Box::pin(keeper), Box::pin(early)];
+        assert_eq!(async_gather(children).await.unwrap(), [7, 1]);
+        waker_thread.join().unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_pending_set_handed_to_another_task_wakes_that_task() {
+    // Past their first rescan, a few children wait on the task's own waker.
+    // A `wait` hands them back; gathered in another task, they must wake
+    // that task, not the first.
+    watchdog(10, async {
+        let (txs, rxs): (Vec<_>, Vec<_>) = (0..3).map(|_| oneshot::channel::<u8>()).unzip();
+        let mut txs = txs.into_iter();
+        let first = txs.next().unwrap();
+        let fire_first = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            first.send(0).unwrap();
+        });
+        let w = async_wait(rxs).return_when(ReturnWhen::FirstCompleted).await.unwrap();
+        fire_first.await.unwrap();
+        assert_eq!(w.pending.keys().collect::<Vec<_>>(), [1, 2]);
+        let other_task = tokio::spawn(async_gather(w.pending));
+        let rest: Vec<_> = txs.collect();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            for (i, tx) in rest.into_iter().enumerate() {
+                tx.send(i as u8 + 1).unwrap();
+            }
+        });
+        let out = other_task.await.unwrap().unwrap();
+        assert_eq!(out.into_iter().map(|(k, r)| (k, r.unwrap())).collect::<Vec<_>>(), [(1, 1), (2, 2)]);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_waker_kept_past_its_call_cannot_disturb_the_next_calls_on_the_thread() {
+    watchdog(10, async {
+        // Call 1's child keeps a waker of the call after it ends (so that
+        // call's waker state is not reused), and wakes it during later calls.
+        let kept = Arc::new(Mutex::new(None::<Waker>));
+        let keeper = {
+            let kept = kept.clone();
+            futures::future::poll_fn(move |cx| {
+                kept.lock().unwrap().get_or_insert_with(|| cx.waker().clone());
+                Poll::Ready(0u8)
+            })
+        };
+        assert_eq!(async_gather(vec![keeper]).await.unwrap(), [0]);
+        let stale = kept.lock().unwrap().clone().expect("kept");
+        for round in 0..100u8 {
+            // Each call waits on a timer; the stale waker fires meanwhile.
+            let (polls, stale) = (Arc::new(AtomicUsize::new(0)), stale.clone());
+            let counted = polls.clone();
+            let child = async move {
+                counted.fetch_add(1, SeqCst);
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                round
+            };
+            let noise = async move {
+                stale.wake_by_ref();
+                tokio::task::yield_now().await;
+                stale.wake_by_ref();
+                round
+            };
+            let children: Vec<Pin<Box<dyn Future<Output = u8>>>> = vec![Box::pin(child), Box::pin(noise)];
+            assert_eq!(async_gather(children).await.unwrap(), [round, round]);
+            assert_eq!(polls.load(SeqCst), 1, "the child was made once and not restarted");
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn probes_park_with_their_own_engine_in_nested_calls_and_after_a_panic() {
+    watchdog(10, async {
+        let sleeper = |ms: u64, v: u8| {
+            probe::thread(std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(ms));
+                v
+            }))
+        };
+        // An inner call whose child panics, caught: the outer round's probe
+        // scope must come back whole.
+        let panicking = async {
+            let inner = async_gather(vec![futures::future::lazy(|_| -> u8 { panic!("child panicked") })]);
+            std::panic::AssertUnwindSafe(inner).catch_unwind().await.is_err()
+        };
+        let nested = async move {
+            let inner = async_gather(vec![sleeper(20, 1), sleeper(5, 2)]).await.unwrap();
+            inner.into_iter().map(|r| r.unwrap()).sum::<u8>()
+        };
+        let (caught, sum, outer) = async_gather((panicking, nested, sleeper(30, 4))).await.unwrap();
+        assert!(caught);
+        assert_eq!((sum, outer.unwrap()), (3, 4));
+    })
+    .await;
+}
