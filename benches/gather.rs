@@ -5,6 +5,8 @@
 
 #[path = "support/peers.rs"]
 mod peers;
+#[path = "support/small.rs"]
+mod small;
 
 use std::future::IntoFuture;
 use std::hint::black_box;
@@ -56,7 +58,7 @@ fn gather_spawned(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let mut group = c.benchmark_group("gather_spawned_mt");
     group.sample_size(10).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_millis(300));
-    for n in [1_000u64, 100_000] {
+    for n in [10u64, 1_000, 100_000] {
         group.throughput(Throughput::Elements(n));
         for who in SPAWNED {
             group.bench_with_input(BenchmarkId::new(who, n), &n, |b, &n| {
@@ -169,6 +171,59 @@ fn progress_overhead(c: &mut Criterion) {
     group.finish();
 }
 
+/// Small calls: 1,000 calls per iteration of a `Vec`, array or map of 1, 3
+/// or 10 futures, ready or yielding once; and blocking calls of a `Vec`
+/// from the bench's own thread against `futures::executor::block_on`.
+fn small_calls(c: &mut Criterion) {
+    use small::{SMALL_PEERS, array_calls, blocking_calls, map_calls, vec_calls};
+    const CALLS: usize = 1_000;
+    let rt = current_thread();
+    let mut all = vec![OURS];
+    all.extend(SMALL_PEERS);
+    for yielding in [false, true] {
+        let kind = if yielding { "yield" } else { "ready" };
+        for shape in ["vec", "array", "map"] {
+            let mut group = c.benchmark_group(format!("small_{shape}_{kind}"));
+            group.sample_size(10).measurement_time(Duration::from_secs(1)).warm_up_time(Duration::from_millis(200));
+            group.throughput(Throughput::Elements(CALLS as u64));
+            for who in &all {
+                for n in [1u64, 3, 10] {
+                    group.bench_with_input(BenchmarkId::new(*who, n), &n, |b, &n| {
+                        b.iter(|| {
+                            rt.block_on(async {
+                                match (shape, n, yielding) {
+                                    ("vec", n, false) => vec_calls(who, n, CALLS, std::future::ready).await,
+                                    ("vec", n, true) => vec_calls(who, n, CALLS, yield_once).await,
+                                    ("map", n, false) => map_calls(who, n, CALLS, std::future::ready).await,
+                                    ("map", n, true) => map_calls(who, n, CALLS, yield_once).await,
+                                    (_, 1, false) => array_calls::<1, _>(who, CALLS, std::future::ready).await,
+                                    (_, 3, false) => array_calls::<3, _>(who, CALLS, std::future::ready).await,
+                                    (_, _, false) => array_calls::<10, _>(who, CALLS, std::future::ready).await,
+                                    (_, 1, true) => array_calls::<1, _>(who, CALLS, yield_once).await,
+                                    (_, 3, true) => array_calls::<3, _>(who, CALLS, yield_once).await,
+                                    (_, _, true) => array_calls::<10, _>(who, CALLS, yield_once).await,
+                                }
+                            })
+                        })
+                    });
+                }
+            }
+            group.finish();
+        }
+    }
+    let mut group = c.benchmark_group("blocking_small");
+    group.sample_size(10).measurement_time(Duration::from_secs(1)).warm_up_time(Duration::from_millis(200));
+    group.throughput(Throughput::Elements(CALLS as u64));
+    for who in [OURS, "block_on(join_all)"] {
+        for n in [1u64, 3, 10] {
+            group.bench_with_input(BenchmarkId::new(who, n), &n, |b, &n| {
+                b.iter(|| blocking_calls(who, n, CALLS, yield_once))
+            });
+        }
+    }
+    group.finish();
+}
+
 /// A limit of 100 over 100,000 futures that yield once, made lazily: in
 /// completion order against `buffer_unordered(100)`, in input order
 /// against `buffered(100)`.
@@ -198,6 +253,15 @@ fn limit(c: &mut Criterion) {
 #[allow(missing_docs)]
 mod group {
     use super::*;
-    criterion_group!(benches, gather_inline, gather_spawned, wait_and_iter, sync_threads, progress_overhead, limit);
+    criterion_group!(
+        benches,
+        gather_inline,
+        gather_spawned,
+        small_calls,
+        wait_and_iter,
+        sync_threads,
+        progress_overhead,
+        limit
+    );
 }
 criterion_main!(group::benches);

@@ -31,12 +31,14 @@
 //! `tests/blocking.rs` pin each of these cases, so a Tokio release that
 //! changes them fails our CI rather than a user's program.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
+
+use futures::task::{ArcWake, waker_ref};
 use std::thread::Thread;
 
 use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
@@ -130,14 +132,10 @@ struct Unparker {
     woken: AtomicBool,
 }
 
-impl Wake for Unparker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::Release);
-        self.thread.unpark();
+impl ArcWake for Unparker {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        arc_self.woken.store(true, Ordering::Release);
+        arc_self.thread.unpark();
     }
 }
 
@@ -145,7 +143,7 @@ thread_local! {
     // One waker per thread, reused by every call; a nested call (a blocking
     // call inside a child of another) takes a fresh one, so that the two
     // never eat each other's wake-ups.
-    static UNPARKER: RefCell<Option<Arc<Unparker>>> = const { RefCell::new(None) };
+    static UNPARKER: Cell<Option<Arc<Unparker>>> = const { Cell::new(None) };
 }
 
 /// Polls `fut` on this thread until it is ready, parking between wake-ups,
@@ -153,9 +151,10 @@ thread_local! {
 fn park_on<F: Future>(mut fut: Pin<&mut F>) -> F::Output {
     let _runtime = shared_runtime().enter();
     let unparker = UNPARKER
-        .with(|u| u.borrow_mut().take())
+        .take()
         .unwrap_or_else(|| Arc::new(Unparker { thread: std::thread::current(), woken: AtomicBool::new(false) }));
-    let waker = Waker::from(unparker.clone());
+    // Borrowed, not cloned: a child that keeps the waker clones it itself.
+    let waker = waker_ref(&unparker);
     let mut cx = Context::from_waker(&waker);
     let out = loop {
         if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
@@ -165,8 +164,7 @@ fn park_on<F: Future>(mut fut: Pin<&mut F>) -> F::Output {
             std::thread::park();
         }
     };
-    drop(waker);
     unparker.woken.store(false, Ordering::Relaxed);
-    UNPARKER.with(|u| *u.borrow_mut() = Some(unparker));
+    UNPARKER.set(Some(unparker));
     out
 }

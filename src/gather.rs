@@ -163,47 +163,29 @@ pub struct Gather<S: IntoChildren, M: Mode<Out<S::Future>> = AsIs, P = Discard> 
     options: Options,
     /// The children, until the first poll starts the call. (The builder is
     /// the future itself, so that a forgotten `.await` gets the compiler's
-    /// "consider `.await`ing".)
-    state: State<S, M, P>,
-}
-
-// Not boxed: a box would cost every call an allocation; the builder is as
-// large as the call it becomes, once.
-#[allow(clippy::large_enum_variant)]
-enum State<S: IntoChildren, M: Mode<Out<S::Future>>, P> {
-    Built(S),
-    Running(GatherFuture<S, M, P>),
-    /// Streamed, or moved into another mode: nothing left to run.
-    Taken,
+    /// "consider `.await`ing".) Neither this nor `running` once streamed
+    /// or moved into another mode.
+    children: Option<S>,
+    /// The call, from its first poll on. Not boxed: a box would cost every
+    /// call an allocation. Apart from `children`, so that starting the
+    /// call moves only the children, not a state the size of the call.
+    running: Option<GatherFuture<S, M, P>>,
 }
 
 impl<S: IntoChildren, M: Mode<Out<S::Future>>, P> Gather<S, M, P> {
     fn new(children: S, entry: Entry) -> Self {
-        Gather { options: Options::new(entry), state: State::Built(children) }
-    }
-
-    /// The children, before the call starts.
-    #[inline]
-    fn take_children(&mut self) -> Option<S> {
-        match std::mem::replace(&mut self.state, State::Taken) {
-            State::Built(children) => Some(children),
-            other => {
-                self.state = other;
-                None
-            }
-        }
+        Gather { options: Options::new(entry), children: Some(children), running: None }
     }
 
     /// The same call in another mode or policy; only before it runs.
-    fn cast<M2: Mode<Out<S::Future>>, P2>(mut self) -> Gather<S, M2, P2> {
-        let state = self.take_children().map_or(State::Taken, State::Built);
-        Gather { options: self.options, state }
+    fn cast<M2: Mode<Out<S::Future>>, P2>(self) -> Gather<S, M2, P2> {
+        Gather { options: self.options, children: self.children, running: None }
     }
 
     /// The engine over the children, with the options set so far.
     #[inline]
     fn engine(&mut self) -> Option<Engine<S::Keys, S::Future>> {
-        let children = self.take_children()?;
+        let children = self.children.take()?;
         Some(Engine::new(children.into_pending(), self.options.take()))
     }
 }
@@ -451,16 +433,13 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if let State::Running(running) = &mut this.state {
+        if let Some(running) = &mut this.running {
             return Pin::new(running).poll(cx);
         }
         let engine = this.engine().expect("a gather polled after it completed");
         let outputs = Outputs::expecting(engine.capacity(), engine.total());
-        this.state = State::Running(GatherFuture { engine, outputs, failed: None, shape: PhantomData });
-        match &mut this.state {
-            State::Running(running) => Pin::new(running).poll(cx),
-            _ => unreachable!("started just above"),
-        }
+        let running = this.running.insert(GatherFuture { engine, outputs, failed: None, shape: PhantomData });
+        Pin::new(running).poll(cx)
     }
 }
 

@@ -192,10 +192,13 @@ pub type WaitResult<L, F, P = Discard> = Result<
 #[must_use = "a wait does nothing until it is awaited or run"]
 pub struct Wait<S: IntoChildren, P = Discard> {
     options: Options,
-    /// The children until the first poll starts the call, then the running
-    /// call. (The builder is the future itself, so that a forgotten
-    /// `.await` gets the compiler's "consider `.await`ing".)
-    state: State<S, P>,
+    /// The children until the first poll starts the call. (The builder is
+    /// the future itself, so that a forgotten `.await` gets the compiler's
+    /// "consider `.await`ing".)
+    children: Option<S>,
+    /// The call, from its first poll on; apart from `children`, so that
+    /// starting the call moves only the children.
+    running: Option<WaitFuture<S::Keys, S::Future, P>>,
     return_when: ReturnWhen,
     /// What `FirstException` counts as a failure: set by `return_when`,
     /// which alone needs the outputs to be an [`Outcome`].
@@ -204,15 +207,6 @@ pub struct Wait<S: IntoChildren, P = Discard> {
 }
 
 type Out<S> = <<S as IntoChildren>::Future as Future>::Output;
-
-// Not boxed: a box would cost every call an allocation; the builder is as
-// large as the call it becomes, once.
-#[allow(clippy::large_enum_variant)]
-enum State<S: IntoChildren, P> {
-    Built(S),
-    Running(WaitFuture<S::Keys, S::Future, P>),
-    Taken,
-}
 
 /// Until `return_when` says otherwise, no output is a failure.
 fn never<O>(_: &O) -> bool {
@@ -258,8 +252,14 @@ pub fn wait<S: IntoChildren>(children: S) -> Wait<S> {
 impl<S: IntoChildren> Wait<S> {
     fn new(children: S, entry: Entry) -> Self {
         let options = Options::new(entry);
-        let state = State::Built(children);
-        Wait { options, state, return_when: ReturnWhen::default(), fails: never, partial: PhantomData }
+        Wait {
+            options,
+            children: Some(children),
+            running: None,
+            return_when: ReturnWhen::default(),
+            fails: never,
+            partial: PhantomData,
+        }
     }
 }
 
@@ -290,12 +290,8 @@ impl<S: IntoChildren> Wait<S, Discard> {
     /// assert_eq!((waited.done.len(), waited.pending.len()), (1, 1));
     /// ```
     pub fn keep_partial(self) -> Wait<S, KeepPartial> {
-        let Wait { state, options, return_when, fails, .. } = self;
-        let state = match state {
-            State::Built(children) => State::Built(children),
-            _ => State::Taken,
-        };
-        Wait { state, options, return_when, fails, partial: PhantomData }
+        let Wait { children, options, return_when, fails, .. } = self;
+        Wait { children, running: None, options, return_when, fails, partial: PhantomData }
     }
 }
 
@@ -384,23 +380,18 @@ impl<S: IntoChildren, P: PartialPolicy> Future for Wait<S, P> {
     /// When polled again after it returned `Ready`.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if let State::Running(running) = &mut this.state {
+        if let Some(running) = &mut this.running {
             return Pin::new(running).poll(cx);
         }
-        let State::Built(children) = std::mem::replace(&mut this.state, State::Taken) else {
-            panic!("a wait polled after it completed")
-        };
-        this.state = State::Running(WaitFuture {
+        let children = this.children.take().expect("a wait polled after it completed");
+        let running = this.running.insert(WaitFuture {
             engine: Engine::new(children.into_pending(), this.options.take()),
             done: Vec::new(),
             return_when: this.return_when,
             fails: this.fails,
             partial: PhantomData,
         });
-        match &mut this.state {
-            State::Running(running) => Pin::new(running).poll(cx),
-            _ => unreachable!("started just above"),
-        }
+        Pin::new(running).poll(cx)
     }
 }
 
