@@ -8,24 +8,40 @@
 //! 2. polled with the set's shared waker and still pending (in `once`, then
 //!    `twice`, or in the rescan lists taken from them);
 //! 3. own-waker: polled with a waker of its own, so its wake queues exactly
-//!    it (in `own`, and in the ready queue whenever it woke);
+//!    it (in `own`, and in the ready queue whenever it woke); or, in a set
+//!    with at most `SMALL_SET` children left, parented: polled with the
+//!    task's own waker, and polled again at each round of the call (in
+//!    `parented`), as `join_all` polls its children;
 //! 4. finished: the slab dropped it and holds no slot for it (a slot it
 //!    freed may hold a later child); it is never polled again.
 //!
 //! Why the shared waker first: a child that is ready when first polled (the
 //! common case for a gather of ready values or finished tasks) never needs a
-//! waker of its own, which would cost an allocation. A wake of the shared
-//! waker cannot say who woke, so it rescans the children polled with it; a
-//! child rescanned twice and still pending gets a waker of its own. So each
-//! child is polled at most twice more than it asked for, and every later wake
-//! polls only the child that woke: O(n) polls in all for n children.
+//! waker of its own, which would cost an allocation; and a child that wakes
+//! itself while polled (as a yield does) is seen in the same poll of the
+//! call, which then polls it again at once rather than going back to the
+//! executor. A wake of the shared waker cannot say who woke, so it rescans
+//! the children polled with it; a child rescanned and still pending then
+//! waits on the task's waker (few children: a round polls them all, cheaper
+//! than an allocation each) or, rescanned twice, on a waker of its own (many
+//! children: every later wake polls only the child that woke). So each child
+//! is polled at most twice more than it asked for in a large set: O(n) polls
+//! in all for n children.
 //!
 //! A child may keep the first waker it was given (the shared one) and wake
 //! it after it earned its own; that breaks the `Future` contract, but Tokio's
 //! tasks and `FuturesUnordered` tolerate it, so we do too: a wake of the
-//! shared waker also queues every own-waker child. Children that update
-//! their waker when polled (Tokio's timers, channels, task handles) never
-//! wake the shared one again, so they pay nothing for this.
+//! shared waker also queues every own-waker child, and parented children are
+//! polled at every round anyway. Children that update their waker when
+//! polled (Tokio's timers, channels, task handles) never wake the shared one
+//! again, so they pay nothing for this.
+//!
+//! What a small call costs: the task's waker is registered with the shared
+//! state only when the call is about to wait (a call that completes in its
+//! first poll never clones it), and the shared state itself comes from a
+//! per-thread pool of spares when no waker of an earlier call is left
+//! anywhere, so a gather of ready futures allocates its slots and its
+//! outputs, nothing else.
 
 use std::cell::RefCell;
 use std::fmt;

@@ -66,17 +66,21 @@ pub(crate) fn next_check() -> u64 {
 
 /// What the engine polling on this thread lends its probes for one round:
 /// 16 bytes and `Copy`, so lending it costs two `Cell` swaps.
+/// (Two aligned words, no `bool`s: copied in and out of the thread-local
+/// without a partial-store stall.)
 #[derive(Clone, Copy)]
 struct Frame {
     check: u64,
     /// Wakers this round's probes pushed onto `PARKED` (the top ones).
     parked: u32,
-    explicit_polling: bool,
-    /// A round is in progress (an engine is polling on this thread).
-    active: bool,
+    /// `ACTIVE` (an engine is polling on this thread) and `EXPLICIT` (its
+    /// call set its own polling).
+    flags: u32,
 }
 
-const NO_ROUND: Frame = Frame { check: 0, parked: 0, explicit_polling: false, active: false };
+const ACTIVE: u32 = 1;
+const EXPLICIT: u32 = 2;
+const NO_ROUND: Frame = Frame { check: 0, parked: 0, flags: 0 };
 
 thread_local! {
     static FRAME: Cell<Frame> = const { Cell::new(NO_ROUND) };
@@ -90,8 +94,8 @@ thread_local! {
 /// loan is given back (`Loan::give_back`) or dropped (on a panic: the outer
 /// round's frame comes back, and what this round parked is dropped).
 pub(crate) fn lend(scope: Option<&Scope>) -> Loan {
-    let (check, explicit_polling) = scope.map_or((0, false), |s| (s.check, s.explicit_polling));
-    let outer = FRAME.replace(Frame { check, parked: 0, explicit_polling, active: true });
+    let (check, explicit) = scope.map_or((0, 0), |s| (s.check, if s.explicit_polling { EXPLICIT } else { 0 }));
+    let outer = FRAME.replace(Frame { check, parked: 0, flags: ACTIVE | explicit });
     Loan { outer, check, open: true }
 }
 
@@ -148,7 +152,7 @@ impl Drop for Loan {
 /// Changes the current round's frame, if a round is in progress.
 fn with_frame<R>(f: impl FnOnce(&mut Frame) -> R) -> Option<R> {
     let mut frame = FRAME.get();
-    if !frame.active {
+    if frame.flags & ACTIVE == 0 {
         return None;
     }
     let out = f(&mut frame);
@@ -182,7 +186,7 @@ fn park_with(waker: &Waker, min_interval: Duration) -> bool {
 
 /// The call polling this handle set its own polling.
 pub(crate) fn call_sets_polling() -> bool {
-    FRAME.get().explicit_polling
+    FRAME.get().flags & EXPLICIT != 0
 }
 
 /// Parks a batch handle with the polling engine, asking for checks no
