@@ -156,10 +156,10 @@ fn yield_turn(cx: &Context<'_>) -> Poll<Round> {
 }
 
 /// At most this many children left, a child still pending when rescanned
-/// stays with the shared waker (rescanned at each of its wakes) rather than
-/// earning a waker of its own: for a few children a rescan costs less than
-/// the allocations. Like `join_all`, which polls up to 30 children on every
-/// wake.
+/// waits on the task's own waker and is polled at each round of the call
+/// (parented), rather than earning a waker of its own: for a few children
+/// polling them all costs less than an allocation each. `join_all` polls up
+/// to 30 children on every wake the same way.
 const SMALL_SET: usize = 32;
 
 /// How many fresh children the first pass reaches between two looks at
