@@ -354,7 +354,7 @@ impl<B: BatchProbe> Batch<B> {
                 state.slots.len() - 1
             }
         };
-        BatchHandle { shared: self.shared.clone(), slot: Some(slot) }
+        BatchHandle { shared: self.shared.clone(), slot: Some(slot), parked_at: None }
     }
 
     /// The backend.
@@ -434,6 +434,10 @@ pub struct BatchHandle<B: BatchProbe> {
     shared: Arc<Shared<B>>,
     /// `None` once the output was taken.
     slot: Option<usize>,
+    /// The engine check it last parked at: polled again within one check
+    /// (a few children are all polled at every round of a call), it does
+    /// not park again, so wakers never pile up until the check.
+    parked_at: Option<u64>,
 }
 
 impl<B: BatchProbe> fmt::Debug for BatchHandle<B> {
@@ -598,7 +602,10 @@ impl<B: BatchProbe> Future for BatchHandle<B> {
             return Poll::Pending;
         }
         drop(state);
-        crate::probe::park_for(cx, min_interval);
+        if check.is_none() || this.parked_at != check {
+            this.parked_at = check;
+            crate::probe::park_for(cx, min_interval);
+        }
         Poll::Pending
     }
 }

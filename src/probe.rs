@@ -277,8 +277,8 @@ pub trait Probe {
 pub struct Probed<P> {
     probe: P,
     parker: Parker,
-    /// The engine check it last asked at: polled again within one check
-    /// (a few children are all polled at every wake), it does not ask again.
+    /// The engine check it last asked at (and parked at): polled again
+    /// within one check, it neither asks nor parks again.
     asked_at: Option<u64>,
 }
 
@@ -294,7 +294,10 @@ impl<P: Probe + Unpin> Future for Probed<P> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<P::Output> {
         let check = current_check();
         if check.is_some() && check == self.asked_at {
-            self.parker.park(cx);
+            // Asked at this check already, and parked then: the check's
+            // wake-up comes to it. (A few children are all polled at every
+            // round of a call: parking at each would pile wakers up until
+            // the check.)
             return Poll::Pending;
         }
         self.asked_at = check;

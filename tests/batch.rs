@@ -344,3 +344,45 @@ fn a_round_trip_dropped_with_its_runtime_does_not_block_the_group() {
     });
     assert_eq!(out.unwrap(), [10]);
 }
+
+/// Its `Arc`'s strong count says how many clones of the task's waker are
+/// held anywhere.
+struct TaskWaker;
+
+impl std::task::Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {}
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_handle_polled_at_every_round_parks_once_per_check() {
+    // In a small call a handle beside a child that wakes itself is polled at
+    // every round; between two checks it must park once, not once a round.
+    use std::pin::{Pin, pin};
+    use std::task::{Context, Poll, Waker};
+    type Out = Result<u32, BatchError<u32, String>>;
+    let r = remote(0, 3_600_000);
+    let batch = Batch::new(Fake(r.clone()));
+    let spinner = futures::future::poll_fn(|cx: &mut Context<'_>| -> Poll<Out> {
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    });
+    let children: Vec<Pin<Box<dyn Future<Output = Out>>>> = vec![Box::pin(batch.handle(1)), Box::pin(spinner)];
+    let mut call = pin!(async_gather(children));
+    let task = Arc::new(TaskWaker);
+    let waker = Waker::from(task.clone());
+    assert!(call.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+    // Let the first round trip answer (job 1 is not done).
+    watchdog(async {
+        while r.trips.load(SeqCst) == 0 || r.in_flight.load(SeqCst) > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    for _ in 0..1_000 {
+        assert!(call.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+    }
+    assert_eq!(r.trips.load(SeqCst), 1, "paced: one round trip an hour");
+    let clones = Arc::strong_count(&task) - 2;
+    assert!(clones <= 4, "{clones} clones of the task's waker held after 1,000 rounds");
+}

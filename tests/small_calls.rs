@@ -189,3 +189,41 @@ async fn probes_park_with_their_own_engine_in_nested_calls_and_after_a_panic() {
     })
     .await;
 }
+
+/// Counts nothing itself: its `Arc`'s strong count says how many clones of
+/// the task's waker are held anywhere.
+struct TaskWaker;
+
+impl std::task::Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {}
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_probe_polled_at_every_round_parks_once_per_check() {
+    // A small set polls its children that wait on the task's waker at every
+    // round; a child that wakes itself makes rounds back to back. A probe
+    // beside it must not park a waker at each round until the next check
+    // (that piled up a clone of the task's waker per round).
+    struct NotYet;
+    impl probe::Probe for NotYet {
+        type Output = u8;
+        fn try_finish(&mut self) -> Option<u8> {
+            None
+        }
+    }
+    let spinner = futures::future::poll_fn(|cx: &mut Context<'_>| -> Poll<u8> {
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    });
+    let children: Vec<Pin<Box<dyn Future<Output = u8>>>> = vec![Box::pin(probe::probe(NotYet)), Box::pin(spinner)];
+    // A check every hour: none comes during the test.
+    let fixed = concurry::polling::Fixed::new(Duration::from_secs(3600)).unwrap();
+    let mut call = pin!(async_gather(children).polling(fixed));
+    let task = Arc::new(TaskWaker);
+    let waker = Waker::from(task.clone());
+    for _ in 0..1_000 {
+        assert!(call.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+    }
+    let clones = Arc::strong_count(&task) - 2;
+    assert!(clones <= 4, "{clones} clones of the task's waker held after 1,000 rounds");
+}
