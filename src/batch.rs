@@ -354,7 +354,7 @@ impl<B: BatchProbe> Batch<B> {
                 state.slots.len() - 1
             }
         };
-        BatchHandle { shared: self.shared.clone(), slot: Some(slot), parked_at: None }
+        BatchHandle { shared: self.shared.clone(), slot: Some(slot), parked_at: None, alone: false }
     }
 
     /// The backend.
@@ -438,6 +438,9 @@ pub struct BatchHandle<B: BatchProbe> {
     /// (a few children are all polled at every round of a call), it does
     /// not park again, so wakers never pile up until the check.
     parked_at: Option<u64>,
+    /// Its last parking found no engine's parking space (a call at thread
+    /// exit): it then paces itself as if awaited alone.
+    alone: bool,
 }
 
 impl<B: BatchProbe> fmt::Debug for BatchHandle<B> {
@@ -574,7 +577,7 @@ impl<B: BatchProbe> Future for BatchHandle<B> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let slot = this.slot.expect("a batch handle polled after it completed");
-        let check = crate::probe::current_check();
+        let check = if this.alone { None } else { crate::probe::current_check() };
         let min_interval = this.shared.backend.min_interval();
         let mut state = this.shared.lock();
         if let Slot::Done(_) = state.slots[slot] {
@@ -603,8 +606,8 @@ impl<B: BatchProbe> Future for BatchHandle<B> {
         }
         drop(state);
         if check.is_none() || this.parked_at != check {
+            this.alone = !crate::probe::park_for(cx, min_interval);
             this.parked_at = check;
-            crate::probe::park_for(cx, min_interval);
         }
         Poll::Pending
     }

@@ -150,8 +150,12 @@ thread_local! {
 /// inside the shared runtime's context (its timers, its `spawn`).
 fn park_on<F: Future>(mut fut: Pin<&mut F>) -> F::Output {
     let _runtime = shared_runtime().enter();
+    // `try_with`: at thread exit (a call in a thread-local's `Drop`) the
+    // thread's waker may be gone; a fresh one serves.
     let unparker = UNPARKER
-        .take()
+        .try_with(Cell::take)
+        .ok()
+        .flatten()
         .unwrap_or_else(|| Arc::new(Unparker { thread: std::thread::current(), woken: AtomicBool::new(false) }));
     // Borrowed, not cloned: a child that keeps the waker clones it itself.
     let waker = waker_ref(&unparker);
@@ -165,6 +169,6 @@ fn park_on<F: Future>(mut fut: Pin<&mut F>) -> F::Output {
         }
     };
     unparker.woken.store(false, Ordering::Relaxed);
-    UNPARKER.set(Some(unparker));
+    let _ = UNPARKER.try_with(|u| u.set(Some(unparker)));
     out
 }

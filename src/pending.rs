@@ -226,6 +226,9 @@ pub struct Pending<L, F> {
     // task's own waker, all of them at each poll of the set, as `join_all`
     // polls its children. Cheaper for a few than a waker of their own.
     parented: Vec<u32>,
+    // The last round ended (a spent budget, a child that keeps waking
+    // itself) before it polled `parented`: the next round starts with them.
+    sweep_due: bool,
     // At most this many children started and not finished: the call's
     // `.limit(n)`, set for each call.
     limit: usize,
@@ -341,6 +344,7 @@ impl<L: Keys, F> Pending<L, F> {
             once: Vec::new(),
             rescan_once: Vec::new(),
             parented: Vec::new(),
+            sweep_due: false,
             limit: usize::MAX,
             deep: None,
         }
@@ -449,10 +453,35 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
         polled
     }
 
+    /// One round. The children on the task's own waker (`parented`) are
+    /// polled once per round, after the other work, so that left-over
+    /// rescans go first; a round that ended before reaching them polls them
+    /// first next time. Either way a child that spends the budget, or wakes
+    /// itself, at every poll cannot starve the others.
     fn run(
         &mut self,
         cx: &mut Context<'_>,
         on_child: &mut impl FnMut(usize, F::Output, &L) -> ControlFlow<()>,
+    ) -> Poll<Round> {
+        let mut swept = self.parented.is_empty();
+        if self.sweep_due && !swept {
+            swept = true;
+            match self.poll_parented(cx, on_child) {
+                None => {}
+                Some(Round::Yielded) => return yield_turn(cx),
+                Some(round) => return Poll::Ready(round),
+            }
+        }
+        let polled = self.run_on(cx, on_child, &mut swept);
+        self.sweep_due = !swept && !self.parented.is_empty();
+        polled
+    }
+
+    fn run_on(
+        &mut self,
+        cx: &mut Context<'_>,
+        on_child: &mut impl FnMut(usize, F::Output, &L) -> ControlFlow<()>,
+        swept: &mut bool,
     ) -> Poll<Round> {
         // Polls since the last completion. More than there are children
         // means someone keeps waking itself without finishing: yield to the
@@ -460,10 +489,6 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
         // task handles answer `Pending` for nothing: yield then too.
         let mut idle_polls = 0usize;
         let idle_limit = self.live.max(1);
-        // The children on the task's own waker are polled once per round,
-        // after the other work: left-over rescans go first, so a child that
-        // spends the budget at every poll cannot starve them.
-        let mut swept = self.parented.is_empty();
         loop {
             // The first pass, in index order, in a loop of its own: no queue
             // to consult. Under a limit it stops when the limit is reached,
@@ -536,10 +561,11 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
             }
             let next = match self.next_to_poll() {
                 Some(next) => Some(next),
-                None if !swept => {
-                    swept = true;
-                    if self.poll_parented(cx, on_child).is_break() {
-                        return Poll::Ready(Round::Stopped);
+                None if !*swept => {
+                    match self.poll_parented(cx, on_child) {
+                        None => *swept = true,
+                        Some(Round::Yielded) => return yield_turn(cx),
+                        Some(round) => return Poll::Ready(round),
                     }
                     continue;
                 }
@@ -599,35 +625,39 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
 
     /// Polls every child that waits on the task's own waker, as `join_all`
     /// does at each poll: they wake the task directly and re-register its
-    /// current waker here. Breaks when `on_child` does.
+    /// current waker here. `Some` ends the round: `Stopped` when `on_child`
+    /// breaks, `Yielded` when Tokio's budget ran out first (the next sweep
+    /// then starts with the children this one did not reach).
     fn poll_parented(
         &mut self,
         cx: &mut Context<'_>,
         on_child: &mut impl FnMut(usize, F::Output, &L) -> ControlFlow<()>,
-    ) -> ControlFlow<()> {
+    ) -> Option<Round> {
+        // Polled so far: `parented[..i]`; a finished child's place takes the
+        // last one, not polled yet.
         let mut i = 0;
         while let Some(&index) = self.parented.get(i) {
+            if !tokio::task::coop::has_budget_remaining() {
+                self.parented.rotate_left(i);
+                return Some(Round::Yielded);
+            }
             match self.slab.poll_live(index as usize, cx) {
                 Some(Poll::Pending) => i += 1,
                 Some(Poll::Ready(out)) => {
                     self.parented.swap_remove(i);
                     self.live -= 1;
-                    on_child(index as usize, out, &self.keys)?;
+                    if on_child(index as usize, out, &self.keys).is_break() {
+                        return Some(Round::Stopped);
+                    }
                 }
                 None => {
                     self.parented.swap_remove(i);
                 }
             }
         }
-        ControlFlow::Continue(())
+        None
     }
 
-    /// The next child to poll, and how it was found. Finished children are
-    /// skipped: a work list can still name a child that finished since.
-    ///
-    /// Work left over from a turn that yielded for Tokio's budget is served
-    /// first, rescans before the wake queue: a child that wakes itself and
-    /// spends the budget on every poll cannot starve the others.
     // Inlined into the loop of `run`: returned through memory, its result
     // cost a store-forwarding stall per child.
     #[inline(always)]

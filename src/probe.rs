@@ -121,7 +121,7 @@ impl Loan {
         let scope = scope();
         scope.check = mine.check;
         if mine.parked > 0 {
-            PARKED.with(|p| {
+            let _ = PARKED.try_with(|p| {
                 let mut p = p.borrow_mut();
                 let from = p.len() - mine.parked as usize;
                 for (waker, min_interval) in p.drain(from..) {
@@ -140,7 +140,7 @@ impl Drop for Loan {
         }
         let mine = FRAME.replace(self.outer);
         if mine.parked > 0 {
-            PARKED.with(|p| {
+            let _ = PARKED.try_with(|p| {
                 let mut p = p.borrow_mut();
                 let keep = p.len() - mine.parked as usize;
                 p.truncate(keep);
@@ -177,11 +177,16 @@ fn park(waker: &Waker) -> bool {
 }
 
 fn park_with(waker: &Waker, min_interval: Duration) -> bool {
-    let parked = with_frame(|frame| frame.parked += 1).is_some();
-    if parked {
-        PARKED.with(|p| p.borrow_mut().push((waker.clone(), min_interval)));
+    if FRAME.get().flags & ACTIVE == 0 {
+        return false;
     }
-    parked
+    // At thread exit (a call made in a thread-local's `Drop`) the stack may
+    // be gone already: the probe then keeps its own timer.
+    let pushed = PARKED.try_with(|p| p.borrow_mut().push((waker.clone(), min_interval))).is_ok();
+    if pushed {
+        with_frame(|frame| frame.parked += 1);
+    }
+    pushed
 }
 
 /// The call polling this handle set its own polling.
@@ -191,10 +196,9 @@ pub(crate) fn call_sets_polling() -> bool {
 
 /// Parks a batch handle with the polling engine, asking for checks no
 /// faster than `min_interval`; awaited alone, wakes after `min_interval`.
-pub(crate) fn park_for(cx: &mut Context<'_>, min_interval: Duration) {
-    let parked = park_with(cx.waker(), min_interval);
-    if parked {
-        return;
+pub(crate) fn park_for(cx: &mut Context<'_>, min_interval: Duration) -> bool {
+    if park_with(cx.waker(), min_interval) {
+        return true;
     }
     // Alone: a timer of its own, on this runtime or the shared one.
     let waker = cx.waker().clone();
@@ -203,6 +207,7 @@ pub(crate) fn park_for(cx: &mut Context<'_>, min_interval: Duration) {
         waker.wake();
     };
     crate::blocking::spawn_detached(wake_later);
+    false
 }
 
 /// Parks with the polling engine, or, awaited alone, on a timer of its own.
@@ -212,15 +217,16 @@ struct Parker {
 }
 
 impl Parker {
-    fn park(&mut self, cx: &mut Context<'_>) {
+    /// `true` if parked with the engine polling it.
+    fn park(&mut self, cx: &mut Context<'_>) -> bool {
         if park(cx.waker()) {
             self.fallback = None;
-            return;
+            return true;
         }
         if tokio::runtime::Handle::try_current().is_err() {
             // No engine and no Tokio timer: ask to be polled again.
             cx.waker().wake_by_ref();
-            return;
+            return false;
         }
         let every = crate::config::fixed_interval();
         let sleep = self.fallback.get_or_insert_with(|| Box::pin(tokio::time::sleep(every)));
@@ -228,6 +234,7 @@ impl Parker {
             sleep.as_mut().reset(crate::engine::after(tokio::time::Instant::now(), every));
             cx.waker().wake_by_ref();
         }
+        false
     }
 }
 
@@ -277,9 +284,9 @@ pub trait Probe {
 pub struct Probed<P> {
     probe: P,
     parker: Parker,
-    /// The engine check it last asked at (and parked at): polled again
-    /// within one check, it neither asks nor parks again.
-    asked_at: Option<u64>,
+    /// The engine check it last asked at and parked with the engine at:
+    /// polled again within that check, it neither asks nor parks again.
+    parked_at: Option<u64>,
 }
 
 impl<P> std::fmt::Debug for Probed<P> {
@@ -293,21 +300,20 @@ impl<P: Probe + Unpin> Future for Probed<P> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<P::Output> {
         let check = current_check();
-        if check.is_some() && check == self.asked_at {
-            // Asked at this check already, and parked then: the check's
-            // wake-up comes to it. (A few children are all polled at every
-            // round of a call: parking at each would pile wakers up until
-            // the check.)
+        if check.is_some() && self.parked_at == check {
+            // Asked at this check already, and parked with the engine: the
+            // check's wake-up comes to it. (A few children are all polled at
+            // every round of a call: asking and parking at each would pile
+            // wakers up until the check.)
             return Poll::Pending;
         }
-        self.asked_at = check;
-        match self.probe.try_finish() {
-            Some(out) => Poll::Ready(out),
-            None => {
-                self.parker.park(cx);
-                Poll::Pending
-            }
+        if let Some(out) = self.probe.try_finish() {
+            return Poll::Ready(out);
         }
+        // Alone (or with the engine's parking gone, at thread exit), on its
+        // own timer, asking at every poll.
+        self.parked_at = if self.parker.park(cx) { check } else { None };
+        Poll::Pending
     }
 }
 
@@ -369,7 +375,7 @@ impl<P> Probed<P> {
 /// assert_eq!(concurry::try_gather([probe(Done)]).run().unwrap(), [1]);
 /// ```
 pub fn probe<P: Probe + Unpin>(probe: P) -> Probed<P> {
-    Probed { probe, parker: Parker::default(), asked_at: None }
+    Probed { probe, parker: Parker::default(), parked_at: None }
 }
 
 /// A `std::thread::JoinHandle` as a [`Probe`]: see [`thread`].

@@ -14,7 +14,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use common::yield_once;
-use concurry::{ReturnWhen, async_gather, async_wait, probe};
+use concurry::{ReturnWhen, async_gather, async_try_gather, async_wait, probe};
 use futures::FutureExt;
 use tokio::sync::oneshot;
 
@@ -226,4 +226,133 @@ async fn a_probe_polled_at_every_round_parks_once_per_check() {
     }
     let clones = Arc::strong_count(&task) - 2;
     assert!(clones <= 4, "{clones} clones of the task's waker held after 1,000 rounds");
+}
+
+type Child<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Spends Tokio's whole budget at every poll, for ever.
+fn budget_hog<T: Send + 'static>() -> Child<T> {
+    Box::pin(async {
+        loop {
+            tokio::task::consume_budget().await;
+        }
+    })
+}
+
+async fn first_done_beside_a_budget_hog() {
+    let quick: Child<u32> = Box::pin(async {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        1
+    });
+    let w = watchdog(10, async_wait(vec![budget_hog(), quick]).first_completed()).await.unwrap();
+    assert_eq!(w.done.iter().map(|d| d.0).collect::<Vec<_>>(), [1]);
+    // A task handle and a channel from another thread, the hog first.
+    let task = tokio::spawn(async {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        2u32
+    });
+    let (tx, rx) = oneshot::channel();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(10));
+        tx.send(3u32).unwrap();
+    });
+    let children: Vec<Child<u32>> =
+        vec![budget_hog(), Box::pin(async { task.await.unwrap() }), Box::pin(async { rx.await.unwrap() })];
+    let w = watchdog(10, async_wait(children).return_when(ReturnWhen::AllCompleted).timeout(Duration::from_secs(1)));
+    let err = w.await.unwrap_err();
+    assert!(err.to_string().contains("2 of 3 completed"), "{err}");
+    // Fail fast beside a hog.
+    let fails: Child<Result<u32, String>> = Box::pin(async {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        Err("backend down".to_string())
+    });
+    let err = watchdog(10, async_try_gather(vec![budget_hog(), fails])).await.unwrap_err();
+    assert_eq!(err.to_string(), "child 1 failed");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_child_that_spends_the_budget_cannot_starve_a_small_call_current_thread() {
+    first_done_beside_a_budget_hog().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_that_spends_the_budget_cannot_starve_a_small_call_multi_thread() {
+    first_done_beside_a_budget_hog().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_that_keeps_waking_itself_cannot_starve_a_call_that_shrank_to_a_few() {
+    // 34 children: the first wakes itself at every poll for ever and earns a
+    // waker of its own while the set is large; once 32 or fewer are left,
+    // the others wait on the task's waker and must still be polled.
+    let spinner: Child<Result<u32, String>> = Box::pin(futures::future::poll_fn(|cx| {
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }));
+    let mut children = vec![spinner];
+    children.extend((0..32u32).map(|i| {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            Ok(i)
+        }) as Child<Result<u32, String>>
+    }));
+    children.push(Box::pin(async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        Err("backend down".to_string())
+    }));
+    let err = watchdog(10, async_try_gather(children)).await.unwrap_err();
+    assert_eq!(err.to_string(), "child 33 failed");
+    // The same from a blocking call, where `yield_now` wakes at once.
+    let spinner: Child<u32> = Box::pin(futures::future::poll_fn(|cx| {
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }));
+    let mut children = vec![spinner];
+    children.extend((0..32u32).map(|i| {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            i
+        }) as Child<u32>
+    }));
+    children.push(Box::pin(async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        99
+    }));
+    let waited = tokio::task::spawn_blocking(move || concurry::wait(children).first_completed().run());
+    let w = watchdog(10, waited).await.unwrap().unwrap();
+    assert!(!w.done.is_empty());
+    let all = watchdog(10, async_gather(w.pending).timeout(Duration::from_millis(200))).await.unwrap_err();
+    assert!(all.is_timeout(), "only the spinner is left: {all}");
+}
+
+#[test]
+fn a_blocking_call_with_probes_in_a_thread_locals_drop_at_thread_exit() {
+    // The thread's first call comes before the thread-local is set, its
+    // first probe call after: at thread exit the probes' parking space is
+    // gone before the guard's `Drop` makes its call. It must not abort.
+    struct FlushOnExit(std::sync::mpsc::Sender<String>);
+    impl Drop for FlushOnExit {
+        fn drop(&mut self) {
+            let worker = probe::thread(std::thread::spawn(|| {
+                std::thread::sleep(Duration::from_millis(5));
+                1
+            }));
+            let out = concurry::try_gather([worker]).run();
+            let _ = self.0.send(format!("{:?}", out.map_err(|e| e.to_string())));
+        }
+    }
+    thread_local! {
+        static GUARD: std::cell::RefCell<Option<FlushOnExit>> = const { std::cell::RefCell::new(None) };
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        concurry::gather([std::future::ready(0)]).run().unwrap();
+        GUARD.with(|g| *g.borrow_mut() = Some(FlushOnExit(tx)));
+        let worker = probe::thread(std::thread::spawn(|| 1));
+        concurry::try_gather([worker]).run().unwrap();
+    })
+    .join()
+    .expect("the thread exited cleanly");
+    let flushed = rx.recv_timeout(Duration::from_secs(10)).expect("the guard's call returned");
+    assert!(flushed.starts_with("Ok") || flushed.contains("runtime"), "{flushed}");
 }
