@@ -280,44 +280,37 @@ async fn a_child_that_spends_the_budget_cannot_starve_a_small_call_multi_thread(
     first_done_beside_a_budget_hog().await;
 }
 
+/// A spinner that wakes itself at every poll, for ever; 32 children that
+/// yield once (outputs `ok(0..32)`); one that ends with `last` after 20 ms.
+fn spinner_among_many<T: Send + 'static>(ok: impl Fn(u32) -> T + Send + Copy + 'static, last: T) -> Vec<Child<T>> {
+    let spinner: Child<T> = Box::pin(futures::future::poll_fn(|cx| {
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }));
+    let mut children = vec![spinner];
+    children.extend((0..32u32).map(|i| {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            ok(i)
+        }) as Child<T>
+    }));
+    children.push(Box::pin(async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        last
+    }));
+    children
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_child_that_keeps_waking_itself_cannot_starve_a_call_that_shrank_to_a_few() {
     // 34 children: the first wakes itself at every poll for ever and earns a
     // waker of its own while the set is large; once 32 or fewer are left,
     // the others wait on the task's waker and must still be polled.
-    let spinner: Child<Result<u32, String>> = Box::pin(futures::future::poll_fn(|cx| {
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }));
-    let mut children = vec![spinner];
-    children.extend((0..32u32).map(|i| {
-        Box::pin(async move {
-            tokio::task::yield_now().await;
-            Ok(i)
-        }) as Child<Result<u32, String>>
-    }));
-    children.push(Box::pin(async {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        Err("backend down".to_string())
-    }));
+    let children = spinner_among_many(Ok::<u32, String>, Err("backend down".to_string()));
     let err = watchdog(10, async_try_gather(children)).await.unwrap_err();
     assert_eq!(err.to_string(), "child 33 failed");
     // The same from a blocking call, where `yield_now` wakes at once.
-    let spinner: Child<u32> = Box::pin(futures::future::poll_fn(|cx| {
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }));
-    let mut children = vec![spinner];
-    children.extend((0..32u32).map(|i| {
-        Box::pin(async move {
-            tokio::task::yield_now().await;
-            i
-        }) as Child<u32>
-    }));
-    children.push(Box::pin(async {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        99
-    }));
+    let children = spinner_among_many(|i| i, 99u32);
     let waited = tokio::task::spawn_blocking(move || concurry::wait(children).first_completed().run());
     let w = watchdog(10, waited).await.unwrap().unwrap();
     assert!(!w.done.is_empty());
