@@ -539,9 +539,10 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         self.pending.as_ref().map(|p| p.key(index))
     }
 
-    /// Every child has been polled at least once.
+    /// Every child that may start now has been polled at least once (under
+    /// a limit, those waiting for a free slot do not count).
     pub(crate) fn all_reached(&self) -> bool {
-        self.pending.as_ref().is_none_or(|p| !p.has_fresh())
+        self.pending.as_ref().is_none_or(|p| !p.can_start())
     }
 
     /// How many children the call was given.

@@ -298,6 +298,11 @@ impl<L, F> Pending<L, F> {
         self.live - self.slab.unreached()
     }
 
+    /// Some children have never been polled, and the limit lets one start.
+    pub(crate) fn can_start(&self) -> bool {
+        self.slab.has_fresh() && self.in_flight() < self.limit
+    }
+
     fn deep(&mut self) -> &mut Deep {
         self.deep.get_or_insert_with(Box::default)
     }
@@ -418,11 +423,6 @@ impl<L: Keys, F> Pending<L, F> {
         self.limit = limit;
     }
 
-    /// Some children have never been polled.
-    pub(crate) fn has_fresh(&self) -> bool {
-        self.slab.has_fresh()
-    }
-
     /// How many children the set held when it was made: the bound of indices.
     pub(crate) fn capacity(&self) -> usize {
         self.slab.capacity()
@@ -466,8 +466,13 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
         let mut swept = self.parented.is_empty();
         if self.sweep_due && !swept {
             swept = true;
+            self.sweep_due = false;
             match self.poll_parented(cx, on_child) {
                 None => {}
+                // The rest of the round's work goes first next time: so
+                // rounds alternate, and hogs among the parented children
+                // (rotated to the back as they spend the budget) cannot
+                // starve the other lists either.
                 Some(Round::Yielded) => return yield_turn(cx),
                 Some(round) => return Poll::Ready(round),
             }
@@ -493,7 +498,7 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
             // The first pass, in index order, in a loop of its own: no queue
             // to consult. Under a limit it stops when the limit is reached,
             // and goes on from here as children finish.
-            if self.slab.has_fresh() && self.in_flight() < self.limit {
+            if self.can_start() {
                 if !tokio::task::coop::has_budget_remaining() {
                     return yield_turn(cx);
                 }

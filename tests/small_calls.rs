@@ -268,6 +268,26 @@ async fn first_done_beside_a_budget_hog() {
     });
     let err = watchdog(10, async_try_gather(vec![budget_hog(), fails])).await.unwrap_err();
     assert_eq!(err.to_string(), "child 1 failed");
+    // Two hogs on the task's waker, and three: they take turns with the
+    // other children, not with each other only.
+    for hogs in [2, 3] {
+        let mut children: Vec<Child<u32>> = (0..hogs).map(|_| budget_hog()).collect();
+        children.push(Box::pin(async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            7
+        }));
+        let w = watchdog(10, async_wait(children).first_completed()).await.unwrap();
+        assert_eq!(w.done.iter().map(|d| d.1).collect::<Vec<_>>(), [7], "{hogs} hogs");
+    }
+    // Under a limit, hogs taking each freed slot: what completed returns,
+    // whatever waits for a slot.
+    let mut children: Vec<Child<u32>> = vec![Box::pin(async {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        7
+    })];
+    children.extend((0..10).map(|_| budget_hog()));
+    let w = watchdog(10, async_wait(children).first_completed().limit(3)).await.unwrap();
+    assert_eq!(w.done, [(0, 7)]);
 }
 
 #[tokio::test(flavor = "current_thread")]
