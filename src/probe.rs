@@ -195,7 +195,8 @@ pub(crate) fn call_sets_polling() -> bool {
 }
 
 /// Parks a batch handle with the polling engine, asking for checks no
-/// faster than `min_interval`; awaited alone, wakes after `min_interval`.
+/// faster than `min_interval` (`true`); awaited alone, or with the engine's
+/// parking space gone, wakes it after `min_interval` (`false`).
 pub(crate) fn park_for(cx: &mut Context<'_>, min_interval: Duration) -> bool {
     if park_with(cx.waker(), min_interval) {
         return true;
