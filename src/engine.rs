@@ -370,13 +370,11 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
     #[inline]
     pub(crate) fn new(mut pending: Pending<L, F>, options: Options) -> Self {
         let Options { entry, set } = options;
+        pending.set_limit(set.as_ref().and_then(|s| s.limit).unwrap_or(usize::MAX));
+        pending.set_explicit_polling(set.as_ref().is_some_and(|s| s.polling.is_some()));
         let Some(set) = set else {
-            pending.set_limit(usize::MAX);
-            pending.set_explicit_polling(false);
             return Self { total: pending.len(), missing: 0, pending: Some(pending), entry, extras: None };
         };
-        pending.set_limit(set.limit.unwrap_or(usize::MAX));
-        pending.set_explicit_polling(set.polling.is_some());
         let Settings { timeout, polling, progress, limit, cancel } = *set;
         let plain = timeout.is_none() && polling.is_none() && !progress.is_on() && cancel.is_none() && limit != Some(0);
         let extras = (!plain).then(|| {
@@ -484,11 +482,7 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
     /// Fires the check timer if it is due and anything is parked on it:
     /// wakes every parked probe, for the next round to poll.
     fn poll_check(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(scope) =
-            self.pending.as_mut().and_then(|p| p.scope().is_some_and(|s| !s.parked.is_empty()).then(|| p.scope_mut()))
-        else {
-            return Poll::Pending;
-        };
+        let Some(scope) = self.pending.as_mut().and_then(Pending::parked_scope) else { return Poll::Pending };
         let x = self.extras.get_or_insert_with(Box::default);
         if x.check_in_round {
             return Poll::Pending;

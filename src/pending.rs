@@ -316,6 +316,11 @@ impl<L, F> Pending<L, F> {
         &mut self.deep().scope
     }
 
+    /// The scope, if some probe is parked in it (waiting for a check).
+    pub(crate) fn parked_scope(&mut self) -> Option<&mut Scope> {
+        self.deep.as_mut().map(|d| &mut d.scope).filter(|s| !s.parked.is_empty())
+    }
+
     /// The call about to drive the set set its own polling (or not).
     pub(crate) fn set_explicit_polling(&mut self, explicit: bool) {
         if explicit {
