@@ -105,7 +105,7 @@ impl Entry {
 #[derive(Debug)]
 pub(crate) struct Options {
     pub(crate) entry: Entry,
-    set: Option<Box<Settings>>,
+    pub(crate) set: Option<Box<Settings>>,
 }
 
 #[derive(Debug, Default)]
@@ -297,7 +297,9 @@ pub(crate) enum Drive {
     /// The cancellation token fired with children still pending.
     Cancelled,
     /// A setting of the call was refused before anything started.
-    Refused(ConfigError),
+    /// (Boxed: the drive's result then comes back in registers, not
+    /// through memory, in every small call.)
+    Refused(Box<ConfigError>),
 }
 
 pub(crate) struct Engine<L, F> {
@@ -368,14 +370,37 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
     /// The clock starts here: at the call, not at the first poll. It is
     /// Tokio's clock, so paused time in tests applies.
     #[inline]
-    pub(crate) fn new(mut pending: Pending<L, F>, options: Options) -> Self {
-        let Options { entry, set } = options;
-        pending.set_limit(set.as_ref().and_then(|s| s.limit).unwrap_or(usize::MAX));
-        pending.set_explicit_polling(set.as_ref().is_some_and(|s| s.polling.is_some()));
-        let Some(set) = set else {
-            return Self { total: pending.len(), missing: 0, pending: Some(pending), entry, extras: None };
-        };
-        let Settings { timeout, polling, progress, limit, cancel } = *set;
+    pub(crate) fn new(pending: Pending<L, F>, options: Options) -> Self {
+        let mut engine = Self::unconfigured(pending, options.entry);
+        engine.configure(options.set);
+        engine
+    }
+
+    /// An engine of `entry` over `pending`, before [`configure`](Self::configure).
+    /// A plain value, with nothing done to it on the way: built in the
+    /// place the caller puts it, where a configured engine was copied
+    /// there (a few hundred bytes, several times, in a small call).
+    #[inline(always)]
+    pub(crate) fn unconfigured(pending: Pending<L, F>, entry: Entry) -> Self {
+        Self { total: pending.len(), missing: 0, pending: Some(pending), entry, extras: None }
+    }
+
+    /// Applies the call's options (`None`: a plain call), once, before the
+    /// first poll.
+    #[inline]
+    pub(crate) fn configure(&mut self, set: Option<Box<Settings>>) {
+        if let Some(pending) = &mut self.pending {
+            pending.set_limit(set.as_ref().and_then(|s| s.limit).unwrap_or(usize::MAX));
+            pending.set_explicit_polling(set.as_ref().is_some_and(|s| s.polling.is_some()));
+        }
+        if let Some(set) = set {
+            self.extras = Self::extras(*set);
+        }
+    }
+
+    #[cold]
+    fn extras(set: Settings) -> Option<Box<Extras>> {
+        let Settings { timeout, polling, progress, limit, cancel } = set;
         let plain = timeout.is_none() && polling.is_none() && !progress.is_on() && cancel.is_none() && limit != Some(0);
         let extras = (!plain).then(|| {
             let needs_clock = timeout.is_some() || progress.is_on() || cancel.is_some();
@@ -397,7 +422,7 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
                 ..Extras::default()
             })
         });
-        Self { total: pending.len(), missing: 0, pending: Some(pending), entry, extras }
+        extras
     }
 
     /// Polls the children that need it, handing each output to `on_child`
@@ -416,7 +441,7 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         if let Some(extras) = self.extras.as_deref_mut() {
             if let Some(refused) = extras.refused.take() {
                 self.finish(End::Failed);
-                return Poll::Ready(Drive::Refused(refused));
+                return Poll::Ready(Drive::Refused(Box::new(refused)));
             }
             // First, so that a token cancelled before the call ends it with
             // every child untouched.

@@ -436,9 +436,17 @@ where
         if let Some(running) = &mut this.running {
             return Pin::new(running).poll(cx);
         }
-        let engine = this.engine().expect("a gather polled after it completed");
-        let outputs = Outputs::expecting(engine.capacity(), engine.total());
-        let running = this.running.insert(GatherFuture { engine, outputs, failed: None, shape: PhantomData });
+        let children = this.children.take().expect("a gather polled after it completed");
+        let Options { entry, set } = this.options.take();
+        // Built in place, then configured there: see `Engine::unconfigured`.
+        let running = this.running.insert(GatherFuture {
+            engine: Engine::unconfigured(children.into_pending(), entry),
+            outputs: Outputs::expecting(0, 0),
+            failed: None,
+            shape: PhantomData,
+        });
+        running.engine.configure(set);
+        running.outputs = Outputs::expecting(running.engine.capacity(), running.engine.total());
         Pin::new(running).poll(cx)
     }
 }
@@ -508,7 +516,7 @@ where
             }
             Drive::Refused(config) => {
                 this.engine.cancel();
-                Poll::Ready(Err(Error::Config(config)))
+                Poll::Ready(Err(Error::Config(*config)))
             }
         }
     }
@@ -585,7 +593,7 @@ impl<L: Keys + Feed<F>, F: Future, M: Mode<F::Output>, P: PartialPolicy> Stream 
             }
             // What completed in time was yielded already.
             Drive::TimedOut | Drive::Cancelled => engine.interrupted::<_, P>(&drive, |_| Vec::new()),
-            Drive::Refused(config) => Error::Config(config),
+            Drive::Refused(config) => Error::Config(*config),
         };
         // A failure or a timeout ends the stream; the other children go now.
         this.engine = None;

@@ -342,21 +342,21 @@ impl<L: Keys, F> Pending<L, F> {
         Self::with_slab(keys, Slab::lazy(len))
     }
 
+    // The slab is built in the caller's expression and moved straight in:
+    // anything between its making and this struct copied it once more.
     #[inline]
     fn with_slab(keys: L, slab: Slab<F>) -> Self {
-        assert!(u32::try_from(slab.capacity()).is_ok(), "concurry takes at most {} children in one call", u32::MAX);
-        let shared = SharedRef::new();
         Self {
             live: slab.capacity(),
             slab,
             keys,
-            shared,
             once: Vec::new(),
             rescan_once: Vec::new(),
             parented: Vec::new(),
             sweep_due: false,
             limit: usize::MAX,
             deep: None,
+            shared: SharedRef::new(),
         }
     }
 

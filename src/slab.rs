@@ -171,15 +171,7 @@ fn slot_in<F>(blocks: &mut Blocks<F>, shift: u32, at: usize) -> Pin<&mut Option<
     if at >> shift >= blocks.len() {
         grow(blocks, shift);
     }
-    let off = at & ((1 << shift) - 1);
-    match blocks.get_mut(at >> shift) {
-        Block::W32(block) => block.as_mut().slot(off),
-        Block::W16(block) => block.as_mut().slot(off),
-        Block::W8(block) => block.as_mut().slot(off),
-        Block::W4(block) => block.as_mut().slot(off),
-        Block::W2(block) => block.as_mut().slot(off),
-        Block::One(slot) => slot.as_mut(),
-    }
+    blocks.get_mut(at >> shift).slot(at & ((1 << shift) - 1))
 }
 
 /// One more block, for the next slots. Kept out of line: it runs once per
@@ -187,14 +179,34 @@ fn slot_in<F>(blocks: &mut Blocks<F>, shift: u32, at: usize) -> Pin<&mut Option<
 #[cold]
 #[inline(never)]
 fn grow<F>(blocks: &mut Blocks<F>, shift: u32) {
-    blocks.push(match shift {
-        5 => Block::W32(Box::pin(Block32::empty())),
-        4 => Block::W16(Box::pin(Block16::empty())),
-        3 => Block::W8(Box::pin(Block8::empty())),
-        2 => Block::W4(Box::pin(Block4::empty())),
-        1 => Block::W2(Box::pin(Block2::empty())),
-        _ => Block::One(Box::pin(None)),
-    });
+    blocks.push(Block::empty(shift));
+}
+
+impl<F> Block<F> {
+    /// An empty block of `1 << shift` slots.
+    #[inline]
+    fn empty(shift: u32) -> Self {
+        match shift {
+            5 => Block::W32(Box::pin(Block32::empty())),
+            4 => Block::W16(Box::pin(Block16::empty())),
+            3 => Block::W8(Box::pin(Block8::empty())),
+            2 => Block::W4(Box::pin(Block4::empty())),
+            1 => Block::W2(Box::pin(Block2::empty())),
+            _ => Block::One(Box::pin(None)),
+        }
+    }
+
+    #[inline(always)]
+    fn slot(&mut self, off: usize) -> Pin<&mut Option<F>> {
+        match self {
+            Block::W32(block) => block.as_mut().slot(off),
+            Block::W16(block) => block.as_mut().slot(off),
+            Block::W8(block) => block.as_mut().slot(off),
+            Block::W4(block) => block.as_mut().slot(off),
+            Block::W2(block) => block.as_mut().slot(off),
+            Block::One(slot) => slot.as_mut(),
+        }
+    }
 }
 
 /// From here on, write down where each child sits: until now child `j` sat
@@ -204,6 +216,11 @@ fn start_locating(loc: &mut Vec<u32>, capacity: usize, placed: usize) {
     for (j, entry) in loc.iter_mut().enumerate().take(placed) {
         *entry = j as u32;
     }
+}
+
+/// Children are indexed by `u32` (in the engine's lists and wakers).
+fn assert_indexable(capacity: usize) {
+    assert!(u32::try_from(capacity).is_ok(), "concurry takes at most {} children in one call", u32::MAX);
 }
 
 /// log2 of the slots per block for `capacity` children: `capacity` rounded
@@ -240,43 +257,50 @@ impl<F> Slab<F> {
     where
         I: IntoIterator<Item = F>,
     {
-        let children = children.into_iter();
+        let mut children = children.into_iter();
         let (lower, upper) = children.size_hint();
-        let few = upper == Some(lower) && lower <= EAGER;
-        let mut slab = Self {
-            blocks: Blocks::None,
-            shift: 0,
-            placed: 0,
-            free: Vec::new(),
-            unbuilt: Vec::new().into_iter(),
-            reached: 0,
-            loc: Vec::new(),
-            preplaced: 0,
-            missing: 0,
-            capacity: 0,
-        };
-        if few {
-            slab.shift = shift_for::<F>(lower);
-            for fut in children {
-                let at = slab.placed;
-                slab.slot(at).set(Some(fut));
-                slab.placed += 1;
+        // Built as one expression at the end, from values: a slab filled
+        // in place and then returned was copied on its way into the call.
+        let (blocks, shift, placed, unbuilt) = if upper == Some(lower) && (1..=EAGER).contains(&lower) {
+            let shift = shift_for::<F>(lower);
+            let mut block = Block::empty(shift);
+            let mut placed = 0;
+            for fut in children.by_ref().take(1 << shift) {
+                block.slot(placed).set(Some(fut));
+                placed += 1;
             }
-            slab.preplaced = slab.placed;
-            slab.capacity = slab.placed;
+            // An iterator that under-stated its length: the rest waits in
+            // line, as for a large input.
+            let rest: Vec<F> = match children.next() {
+                None => Vec::new(),
+                Some(next) => std::iter::once(next).chain(children).collect(),
+            };
+            (Blocks::One(block), shift, placed, rest)
         } else {
             // Collecting a `Vec`'s own iterator reuses its buffer.
             let unbuilt: Vec<F> = children.collect();
-            slab.capacity = unbuilt.len();
-            slab.shift = shift_for::<F>(slab.capacity);
-            slab.unbuilt = unbuilt.into_iter();
+            (Blocks::None, shift_for::<F>(unbuilt.len()), 0, unbuilt)
+        };
+        let capacity = placed + unbuilt.len();
+        assert_indexable(capacity);
+        Self {
+            blocks,
+            shift,
+            placed,
+            free: Vec::new(),
+            capacity,
+            unbuilt: unbuilt.into_iter(),
+            reached: 0,
+            loc: Vec::new(),
+            preplaced: placed,
+            missing: 0,
         }
-        slab
     }
 
     /// A slab whose `len` children come from a lazy input's iterator, one
     /// at a time, as the first pass reaches them.
     pub(crate) fn lazy(len: usize) -> Self {
+        assert_indexable(len);
         let mut slab = Self::new(std::iter::empty());
         slab.capacity = len;
         slab.shift = shift_for::<F>(len);

@@ -384,13 +384,16 @@ impl<S: IntoChildren, P: PartialPolicy> Future for Wait<S, P> {
             return Pin::new(running).poll(cx);
         }
         let children = this.children.take().expect("a wait polled after it completed");
+        let Options { entry, set } = this.options.take();
+        // Built in place, then configured there: see `Engine::unconfigured`.
         let running = this.running.insert(WaitFuture {
-            engine: Engine::new(children.into_pending(), this.options.take()),
+            engine: Engine::unconfigured(children.into_pending(), entry),
             done: Vec::new(),
             return_when: this.return_when,
             fails: this.fails,
             partial: PhantomData,
         });
+        running.engine.configure(set);
         Pin::new(running).poll(cx)
     }
 }
@@ -454,7 +457,7 @@ impl<L: Keys + Feed<F>, F: Future, P: PartialPolicy> Future for WaitFuture<L, F,
             }
             Poll::Ready(Drive::Refused(config)) => {
                 this.engine.cancel();
-                Poll::Ready(Err(Error::Config(config)))
+                Poll::Ready(Err(Error::Config(*config)))
             }
             // The budget ran out with more children ready: `FirstCompleted`
             // takes every child that is complete when first polled, then
