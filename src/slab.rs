@@ -34,45 +34,64 @@ use pin_project::pin_project;
 
 use crate::shape::Feed;
 
-macro_rules! block {
-    ($name:ident $proj:ident; $($field:ident $i:literal)+) => {
-        #[pin_project(project = $proj)]
-        pub(crate) struct $name<F> {
-            $(#[pin] $field: Option<F>,)+
-        }
-
-        impl<F> $name<F> {
-            fn empty() -> Self {
-                Self { $($field: None,)+ }
-            }
-
-            #[inline(always)]
-            fn slot(self: Pin<&mut Self>, i: usize) -> Pin<&mut Option<F>> {
-                let this = self.project();
-                match i {
-                    $($i => this.$field,)+
-                    _ => unreachable!("slab invariant: offset {i} within its block"),
-                }
-            }
-
-            fn get(&self, i: usize) -> &Option<F> {
-                match i {
-                    $($i => &self.$field,)+
-                    _ => unreachable!("slab invariant: offset {i} within its block"),
-                }
-            }
-        }
-    };
+/// Two halves of a block, each pinned: blocks of 2, 4, .. 32 slots are
+/// pairs of pairs, down to single slots (`Option<F>`).
+#[pin_project]
+pub(crate) struct Pair<T> {
+    #[pin]
+    lo: T,
+    #[pin]
+    hi: T,
 }
 
-block!(Block2 Block2Proj; c0 0 c1 1);
-block!(Block4 Block4Proj; c0 0 c1 1 c2 2 c3 3);
-block!(Block8 Block8Proj; c0 0 c1 1 c2 2 c3 3 c4 4 c5 5 c6 6 c7 7);
-block!(Block16 Block16Proj; c0 0 c1 1 c2 2 c3 3 c4 4 c5 5 c6 6 c7 7 c8 8 c9 9 c10 10 c11 11 c12 12 c13 13 c14 14 c15 15);
-block!(Block32 Block32Proj;
-    c0 0 c1 1 c2 2 c3 3 c4 4 c5 5 c6 6 c7 7 c8 8 c9 9 c10 10 c11 11 c12 12 c13 13 c14 14 c15 15
-    c16 16 c17 17 c18 18 c19 19 c20 20 c21 21 c22 22 c23 23 c24 24 c25 25 c26 26 c27 27 c28 28 c29 29
-    c30 30 c31 31);
+/// A block's slots, found by the bits of the offset: one pointer select per
+/// level, where a `match` over 32 fields was an indirect jump per poll.
+trait Slots<F>: Sized {
+    /// How many slots.
+    const WIDTH: usize;
+    fn empty() -> Self;
+    /// Slot `i` (its bits below `WIDTH`).
+    fn slot(self: Pin<&mut Self>, i: usize) -> Pin<&mut Option<F>>;
+    fn get(&self, i: usize) -> &Option<F>;
+}
+
+impl<F> Slots<F> for Option<F> {
+    const WIDTH: usize = 1;
+    fn empty() -> Self {
+        None
+    }
+    #[inline(always)]
+    fn slot(self: Pin<&mut Self>, _: usize) -> Pin<&mut Option<F>> {
+        self
+    }
+    #[inline(always)]
+    fn get(&self, _: usize) -> &Option<F> {
+        self
+    }
+}
+
+impl<F, T: Slots<F>> Slots<F> for Pair<T> {
+    const WIDTH: usize = 2 * T::WIDTH;
+    fn empty() -> Self {
+        Pair { lo: T::empty(), hi: T::empty() }
+    }
+    #[inline(always)]
+    fn slot(self: Pin<&mut Self>, i: usize) -> Pin<&mut Option<F>> {
+        let this = self.project();
+        let half = if i & T::WIDTH == 0 { this.lo } else { this.hi };
+        half.slot(i)
+    }
+    #[inline(always)]
+    fn get(&self, i: usize) -> &Option<F> {
+        if i & T::WIDTH == 0 { self.lo.get(i) } else { self.hi.get(i) }
+    }
+}
+
+type Block2<F> = Pair<Option<F>>;
+type Block4<F> = Pair<Block2<F>>;
+type Block8<F> = Pair<Block4<F>>;
+type Block16<F> = Pair<Block8<F>>;
+type Block32<F> = Pair<Block16<F>>;
 
 /// A block of 32, 16, 8, 4, 2 or 1 slots: a call of a few children gets a
 /// block its size (rounded up to a power of two), not one of 32.
@@ -187,11 +206,11 @@ impl<F> Block<F> {
     #[inline]
     fn empty(shift: u32) -> Self {
         match shift {
-            5 => Block::W32(Box::pin(Block32::empty())),
-            4 => Block::W16(Box::pin(Block16::empty())),
-            3 => Block::W8(Box::pin(Block8::empty())),
-            2 => Block::W4(Box::pin(Block4::empty())),
-            1 => Block::W2(Box::pin(Block2::empty())),
+            5 => Block::W32(Box::pin(Slots::empty())),
+            4 => Block::W16(Box::pin(Slots::empty())),
+            3 => Block::W8(Box::pin(Slots::empty())),
+            2 => Block::W4(Box::pin(Slots::empty())),
+            1 => Block::W2(Box::pin(Slots::empty())),
             _ => Block::One(Box::pin(None)),
         }
     }
@@ -205,6 +224,17 @@ impl<F> Block<F> {
             Block::W4(block) => block.as_mut().slot(off),
             Block::W2(block) => block.as_mut().slot(off),
             Block::One(slot) => slot.as_mut(),
+        }
+    }
+
+    fn get(&self, off: usize) -> &Option<F> {
+        match self {
+            Block::W32(block) => block.get(off),
+            Block::W16(block) => block.get(off),
+            Block::W8(block) => block.get(off),
+            Block::W4(block) => block.get(off),
+            Block::W2(block) => block.get(off),
+            Block::One(slot) => slot,
         }
     }
 }
@@ -334,15 +364,7 @@ impl<F> Slab<F> {
     }
 
     fn get(&self, at: usize) -> &Option<F> {
-        let off = at & ((1 << self.shift) - 1);
-        match self.blocks.get(at >> self.shift) {
-            Block::W32(block) => block.get(off),
-            Block::W16(block) => block.get(off),
-            Block::W8(block) => block.get(off),
-            Block::W4(block) => block.get(off),
-            Block::W2(block) => block.get(off),
-            Block::One(slot) => slot,
-        }
+        self.blocks.get(at >> self.shift).get(at & ((1 << self.shift) - 1))
     }
 
     /// The slot of a reached child that is still placed.
@@ -400,6 +422,7 @@ impl<F: Future> Slab<F> {
     }
 
     /// Polls the next child placed at construction, in its own slot.
+    #[inline(always)]
     fn poll_preplaced(&mut self, cx: &mut Context<'_>) -> (usize, Poll<F::Output>) {
         let index = self.reached;
         self.reached += 1;
@@ -487,7 +510,9 @@ impl<F: Future> Slab<F> {
 
     /// Polls child `i` if it is still live (reached, placed and not done);
     /// `None` if it is not. One lookup where `is_live` then `poll` take two.
-    #[inline]
+    /// Inlined into the engine's loops: returned through memory, its result
+    /// cost a store-forwarding stall per poll.
+    #[inline(always)]
     pub(crate) fn poll_live(&mut self, i: usize, cx: &mut Context<'_>) -> Option<Poll<F::Output>> {
         if i >= self.reached {
             return None;
