@@ -353,12 +353,12 @@ impl<S: IntoChildren, M: Mode<Out<S::Future>>, P: PartialPolicy> Gather<S, M, P>
     /// ```
     /// assert_eq!(concurry::gather([async { 'x' }]).run().unwrap(), ['x']);
     /// ```
-    pub fn run(self) -> GatherResult<S, M, P>
+    pub fn run(mut self) -> GatherResult<S, M, P>
     where
         S: Shape<Item<M, <S as IntoChildren>::Future>>,
     {
         let entry = self.options.entry.name();
-        crate::blocking::block_on(entry, self)?
+        crate::blocking::block_on(entry, Pin::new(&mut self))?
     }
 
     /// Iterator mode, async: a [`Stream`] of `Ok((key, output))` in
@@ -624,7 +624,7 @@ impl<L: Keys + Feed<F>, F: Future, M: Mode<F::Output>, P: PartialPolicy> Iterato
     fn next(&mut self) -> Option<Self::Item> {
         use futures::StreamExt;
         let entry = self.stream.engine.as_ref()?.entry().name();
-        match crate::blocking::block_on(entry, self.stream.next()) {
+        match crate::blocking::block_on(entry, Pin::new(&mut self.stream.next())) {
             Ok(item) => item,
             Err(blocking) => {
                 self.stream.engine = None;

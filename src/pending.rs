@@ -332,20 +332,22 @@ impl<L, F> Pending<L, F> {
 }
 
 impl<L: Keys, F> Pending<L, F> {
-    #[inline]
+    #[inline(always)]
     pub(crate) fn new(keys: L, children: impl IntoIterator<Item = F>) -> Self {
-        Self::with_slab(keys, Slab::new(children))
+        // Everything that calls out of line comes first: the set is then
+        // written from values straight where the caller puts it. Called
+        // after the slab was made, `SharedRef::new` made a copy of it.
+        let shared = SharedRef::new();
+        Self::with_slab(keys, Slab::new(children), shared)
     }
 
     /// `len` children that `keys` hands over one at a time (a lazy input).
     pub(crate) fn lazy(keys: L, len: usize) -> Self {
-        Self::with_slab(keys, Slab::lazy(len))
+        Self::with_slab(keys, Slab::lazy(len), SharedRef::new())
     }
 
-    // The slab is built in the caller's expression and moved straight in:
-    // anything between its making and this struct copied it once more.
-    #[inline]
-    fn with_slab(keys: L, slab: Slab<F>) -> Self {
+    #[inline(always)]
+    fn with_slab(keys: L, slab: Slab<F>, shared: SharedRef) -> Self {
         Self {
             live: slab.capacity(),
             slab,
@@ -356,7 +358,7 @@ impl<L: Keys, F> Pending<L, F> {
             sweep_due: false,
             limit: usize::MAX,
             deep: None,
-            shared: SharedRef::new(),
+            shared,
         }
     }
 

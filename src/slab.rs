@@ -241,6 +241,7 @@ impl<F> Block<F> {
 
 /// From here on, write down where each child sits: until now child `j` sat
 /// in slot `j`, for every slot below `placed`.
+#[cold]
 fn start_locating(loc: &mut Vec<u32>, capacity: usize, placed: usize) {
     *loc = vec![NOWHERE; capacity];
     for (j, entry) in loc.iter_mut().enumerate().take(placed) {
@@ -267,6 +268,7 @@ fn shift_for<F>(capacity: usize) -> u32 {
 
 /// Records that child `i` stays in slot `at` (a free slot, or `*placed`,
 /// which then moves on).
+#[inline(always)]
 fn keep_in(loc: &mut Vec<u32>, capacity: usize, placed: &mut usize, at: usize, i: usize) {
     if loc.is_empty() && at != i {
         // The first child out of its own slot (finished ones are marked by
@@ -358,9 +360,10 @@ impl<F> Slab<F> {
         self.missing
     }
 
+    /// A slot already in use (no block to add).
     #[inline(always)]
     fn slot(&mut self, at: usize) -> Pin<&mut Option<F>> {
-        slot_in(&mut self.blocks, self.shift, at)
+        self.blocks.get_mut(at >> self.shift).slot(at & ((1 << self.shift) - 1))
     }
 
     fn get(&self, at: usize) -> &Option<F> {

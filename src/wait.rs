@@ -360,9 +360,9 @@ impl<S: IntoChildren, P: PartialPolicy> Wait<S, P> {
     /// let w = concurry::wait([async { 1 }]).run().unwrap();
     /// assert_eq!(w.done, [(0, 1)]);
     /// ```
-    pub fn run(self) -> WaitResult<S::Keys, S::Future, P> {
+    pub fn run(mut self) -> WaitResult<S::Keys, S::Future, P> {
         let entry = self.options.entry.name();
-        crate::blocking::block_on(entry, self)?
+        crate::blocking::block_on(entry, Pin::new(&mut self))?
     }
 }
 

@@ -8,6 +8,7 @@ use crate::Pending;
 impl<F: Future, const N: usize> IntoChildren for [F; N] {
     type Keys = Indices;
     type Future = F;
+    #[inline]
     fn into_pending(self) -> Pending<Indices, F> {
         Pending::new(Indices, self)
     }

@@ -276,6 +276,7 @@ impl<I: Iterator> Iterator for LazyChildren<I> {
 impl<I: Iterator<Item: Future>> IntoChildren for Lazy<I> {
     type Keys = LazyIndices<LazyChildren<I>>;
     type Future = I::Item;
+    #[inline]
     fn into_pending(self) -> Pending<Self::Keys, I::Item> {
         let (len, iter) = counted(self.iter);
         Pending::lazy(LazyIndices { iter }, len)
@@ -299,6 +300,7 @@ where
 {
     type Keys = LazyKeys<LazyChildren<I>, K, F>;
     type Future = F;
+    #[inline]
     fn into_pending(self) -> Pending<Self::Keys, F> {
         let (len, iter) = counted(self.iter);
         let read = ReadAhead { iter, keys: Vec::with_capacity(len.min(1 << 16)), ahead: Default::default() };

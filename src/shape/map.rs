@@ -33,6 +33,7 @@ impl<K: Clone> Keys for KeyList<K> {
     }
 }
 
+#[inline]
 fn split<K: Clone, F>(pairs: impl IntoIterator<Item = (K, F)>) -> Pending<KeyList<K>, F> {
     let (keys, futs): (Vec<K>, Vec<F>) = pairs.into_iter().unzip();
     Pending::new(KeyList(keys), futs)
@@ -47,6 +48,7 @@ macro_rules! map_shape {
         impl<K: Clone + $($bound)*, F: Future $(, $s: BuildHasher + Default)?> IntoChildren for $map<K, F $(, $s)?> {
             type Keys = KeyList<K>;
             type Future = F;
+            #[inline]
             fn into_pending(self) -> Pending<KeyList<K>, F> {
                 split(self)
             }

@@ -295,6 +295,7 @@ impl<D, S: Tree<D>> IntoChildren for Nested<S, D> {
     type Keys = NestedKeys<S::Layout>;
     type Future = S::Leaf;
 
+    #[inline]
     fn into_pending(self) -> Pending<Self::Keys, S::Leaf> {
         let mut leaves = Vec::new();
         let layout = self.tree.flatten(&mut Vec::new(), &mut leaves);

@@ -129,6 +129,7 @@ macro_rules! tuple_shape {
             type Keys = Indices;
             type Future = $Fut<$($F),+>;
 
+            #[inline]
             fn into_pending(self) -> Pending<Indices, Self::Future> {
                 Pending::new(Indices, [$($Fut::$v(self.$idx)),+])
             }
