@@ -53,6 +53,7 @@ use std::task::{Context, Poll};
 
 use futures::task::{ArcWake, AtomicWaker, waker_ref};
 
+use crate::index_set::IndexSet;
 use crate::probe::{self, Scope};
 use crate::shape::{Feed, Keys};
 use crate::slab::Slab;
@@ -219,9 +220,9 @@ pub struct Pending<L, F> {
     slab: Slab<F>,
     keys: L,
     live: usize,
-    once: Vec<u32>,
-    // Rescan work in progress, popped from the back (stored reversed).
-    rescan_once: Vec<u32>,
+    once: IndexSet,
+    // Rescan work in progress, taken from `once`, lowest index first.
+    rescan_once: IndexSet,
     // A few children left, still pending when rescanned: polled with the
     // task's own waker, all of them at each poll of the set, as `join_all`
     // polls its children. Cheaper for a few than a waker of their own.
@@ -352,8 +353,8 @@ impl<L: Keys, F> Pending<L, F> {
             live: slab.capacity(),
             slab,
             keys,
-            once: Vec::new(),
-            rescan_once: Vec::new(),
+            once: IndexSet::default(),
+            rescan_once: IndexSet::default(),
             parented: Vec::new(),
             sweep_due: false,
             limit: usize::MAX,
@@ -529,12 +530,9 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
                             }
                         }
                         Poll::Pending => {
-                            if once.capacity() == 0 {
-                                // Sized once: the children still to reach,
-                                // or the room the limit leaves.
-                                once.reserve_exact(room.min(unreached));
-                            }
-                            once.push(index as u32);
+                            // Sized once, if at all: the children still to
+                            // reach, or the room the limit leaves.
+                            once.push(index as u32, room.min(unreached));
                             room -= 1;
                             if room == 0 {
                                 return ControlFlow::Break(());
@@ -701,8 +699,7 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
             // buffers back, so steady wake-ups allocate nothing.
             let mut refilled = false;
             if self.shared.rescan.swap(false, Ordering::AcqRel) {
-                std::mem::swap(&mut self.rescan_once, &mut self.once);
-                self.rescan_once.reverse();
+                self.once.take(&mut self.rescan_once);
                 if let Some(deep) = &mut self.deep {
                     std::mem::swap(&mut deep.rescan_twice, &mut deep.twice);
                     deep.rescan_twice.reverse();

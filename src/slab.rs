@@ -266,6 +266,29 @@ fn shift_for<F>(capacity: usize) -> u32 {
     width.trailing_zeros()
 }
 
+/// The next child not reached yet, if any: from the slab's own list, then
+/// from `source` (a lazy input).
+#[inline(always)]
+fn next_fresh<F, S: Feed<F>>(
+    unbuilt: &mut std::vec::IntoIter<F>,
+    source: &mut S,
+    reached: usize,
+    capacity: &mut usize,
+    missing: &mut usize,
+) -> Option<F> {
+    if reached >= *capacity {
+        return None;
+    }
+    let fut = unbuilt.next().or_else(|| source.next_child());
+    if fut.is_none() {
+        // An iterator that said it had more: the call is over with the
+        // children it did hand over.
+        *missing += *capacity - reached;
+        *capacity = reached;
+    }
+    fut
+}
+
 /// Records that child `i` stays in slot `at` (a free slot, or `*placed`,
 /// which then moves on).
 #[inline(always)]
@@ -461,40 +484,44 @@ impl<F: Future> Slab<F> {
         }
         let Self { blocks, shift, placed, free, unbuilt, reached, loc, capacity, missing, .. } = self;
         let mut at = free.pop().map_or(*placed, |at| at as usize);
-        let mut slot = slot_in(blocks, *shift, at);
-        let flow = loop {
-            if *reached >= *capacity {
-                break ControlFlow::Continue(());
-            }
-            let Some(fut) = unbuilt.next().or_else(|| source.next_child()) else {
-                // An iterator that said it had more: the call is over with
-                // the children it did hand over.
-                *missing += *capacity - *reached;
-                *capacity = *reached;
+        // A slot is looked up once a child comes to fill it (looked up
+        // ahead, the slot after a full block added a block for a child that
+        // never came), and serves the children after it while they complete
+        // on their first poll.
+        let flow = 'children: loop {
+            let Some(mut fut) = next_fresh(unbuilt, source, *reached, capacity, missing) else {
                 break ControlFlow::Continue(());
             };
-            let index = *reached;
-            *reached += 1;
-            slot.set(Some(fut));
-            let polled = match slot.as_mut().as_pin_mut() {
-                Some(fut) => fut.poll(cx),
-                None => unreachable!("slab invariant: the slot was just filled"),
-            };
-            let flow = match polled {
-                Poll::Ready(out) => {
-                    // The slot is free again, for the next child.
-                    slot.set(None);
-                    on(index, Poll::Ready(out), source)
+            let mut slot = slot_in(blocks, *shift, at);
+            loop {
+                let index = *reached;
+                *reached += 1;
+                slot.set(Some(fut));
+                let polled = match slot.as_mut().as_pin_mut() {
+                    Some(fut) => fut.poll(cx),
+                    None => unreachable!("slab invariant: the slot was just filled"),
+                };
+                match polled {
+                    Poll::Ready(out) => {
+                        // The slot is free again, for the next child.
+                        slot.set(None);
+                        if on(index, Poll::Ready(out), source).is_break() {
+                            break 'children ControlFlow::Break(());
+                        }
+                        match next_fresh(unbuilt, source, *reached, capacity, missing) {
+                            Some(following) => fut = following,
+                            None => break 'children ControlFlow::Continue(()),
+                        }
+                    }
+                    Poll::Pending => {
+                        keep_in(loc, *capacity, placed, at, index);
+                        at = free.pop().map_or(*placed, |at| at as usize);
+                        if on(index, Poll::Pending, source).is_break() {
+                            break 'children ControlFlow::Break(());
+                        }
+                        continue 'children;
+                    }
                 }
-                Poll::Pending => {
-                    keep_in(loc, *capacity, placed, at, index);
-                    at = free.pop().map_or(*placed, |at| at as usize);
-                    slot = slot_in(blocks, *shift, at);
-                    on(index, Poll::Pending, source)
-                }
-            };
-            if flow.is_break() {
-                break flow;
             }
         };
         // The slot chosen for a next child that did not come stays free.
