@@ -47,7 +47,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
@@ -63,29 +63,57 @@ use crate::slab::Slab;
 struct Shared {
     /// The task polling the set.
     parent: AtomicWaker,
-    /// A child polled with the shared waker woke.
-    rescan: AtomicBool,
+    /// `RESCAN`: a child polled with the shared waker woke. `REGISTERED`:
+    /// the task's waker was ever registered in `parent`. One word, so that
+    /// a wake sees both at once.
+    state: AtomicU8,
     /// Own-waker children that woke, in wake order.
     ready: Mutex<Vec<u32>>,
     /// `ready` may be non-empty: spares the lock when nothing woke.
     any_ready: AtomicBool,
 }
 
+const RESCAN: u8 = 1;
+const REGISTERED: u8 = 2;
+
 impl ArcWake for Shared {
     fn wake_by_ref(arc_self: &Arc<Self>) {
         // Only the wake that raises the flag wakes the task: until the engine
         // takes the flag down, the rescan it asks for is due anyway (a run of
         // children that wake at once costs one task wake, not one each).
-        if !arc_self.rescan.swap(true, Ordering::AcqRel) {
+        // Before the task's waker was ever registered there is no one to
+        // wake: the engine is polling, and looks at the flag after it
+        // registers (a child that wakes itself costs one atomic operation,
+        // not three).
+        let before = arc_self.state.fetch_or(RESCAN, Ordering::AcqRel);
+        if before & RESCAN == 0 && before & REGISTERED != 0 {
             arc_self.parent.wake();
+        }
+    }
+}
+
+impl Shared {
+    /// Takes the rescan request down; `true` if there was one.
+    fn take_rescan(&self) -> bool {
+        self.state.fetch_and(!RESCAN, Ordering::AcqRel) & RESCAN != 0
+    }
+
+    /// Registers the task's waker, before the engine looks at the flags once
+    /// more and then waits.
+    fn register(&self, waker: &std::task::Waker) {
+        self.parent.register(waker);
+        // Only this thread sets the bit: a plain load sees its own store.
+        if self.state.load(Ordering::Relaxed) & REGISTERED == 0 {
+            self.state.fetch_or(REGISTERED, Ordering::AcqRel);
         }
     }
 }
 
 /// A set's [`Shared`], handed to a small pool of this thread's when the set
 /// is dropped with no clone of its wakers left anywhere, for the next call
-/// made on the thread: a small call allocates one thing fewer.
-struct SharedRef(Arc<Shared>);
+/// made on the thread: a small call allocates one thing fewer. (An `Option`
+/// only so that `drop` can move it to the pool: always `Some` before.)
+struct SharedRef(Option<Arc<Shared>>);
 
 thread_local! {
     static SPARE: RefCell<Vec<Arc<Shared>>> = const { RefCell::new(Vec::new()) };
@@ -99,23 +127,26 @@ impl SharedRef {
     #[inline]
     fn new() -> Self {
         let spare = SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten();
-        Self(spare.unwrap_or_default())
+        Self(Some(spare.unwrap_or_default()))
     }
 }
 
 impl std::ops::Deref for SharedRef {
     type Target = Arc<Shared>;
+    #[inline]
     fn deref(&self) -> &Arc<Shared> {
-        &self.0
+        self.0.as_ref().expect("a set's shared state is there until the set is dropped")
     }
 }
 
 impl Drop for SharedRef {
     fn drop(&mut self) {
-        // Only when nothing else holds it: no child kept a waker.
-        let Some(shared) = Arc::get_mut(&mut self.0) else { return };
+        let Some(mut spare) = self.0.take() else { return };
+        // Only when nothing else holds it: no child kept a waker. Moved to
+        // the pool, not cloned: no reference count to touch.
+        let Some(shared) = Arc::get_mut(&mut spare) else { return };
         shared.parent = AtomicWaker::new();
-        *shared.rescan.get_mut() = false;
+        *shared.state.get_mut() = 0;
         *shared.any_ready.get_mut() = false;
         let ready = shared.ready.get_mut().unwrap_or_else(PoisonError::into_inner);
         if ready.capacity() > 64 {
@@ -123,7 +154,6 @@ impl Drop for SharedRef {
         } else {
             ready.clear();
         }
-        let spare = self.0.clone();
         let _ = SPARE.try_with(|s| {
             let mut s = s.borrow_mut();
             if s.len() < SPARES {
@@ -584,7 +614,7 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
                     // its first poll never clones the task's waker; a wake
                     // that came before the registration raised a flag: look
                     // again.
-                    self.shared.parent.register(cx.waker());
+                    self.shared.register(cx.waker());
                     self.next_to_poll()
                 }
             };
@@ -698,7 +728,7 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
             // The lists are empty here; swapping (not taking) hands their
             // buffers back, so steady wake-ups allocate nothing.
             let mut refilled = false;
-            if self.shared.rescan.swap(false, Ordering::AcqRel) {
+            if self.shared.take_rescan() {
                 self.once.take(&mut self.rescan_once);
                 if let Some(deep) = &mut self.deep {
                     std::mem::swap(&mut deep.rescan_twice, &mut deep.twice);
@@ -707,7 +737,9 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
                 }
                 refilled = true;
             }
-            if self.shared.any_ready.swap(false, Ordering::AcqRel) {
+            // Only own wakers raise `any_ready`, and only a set with a
+            // `Deep` part has any.
+            if self.deep.is_some() && self.shared.any_ready.swap(false, Ordering::AcqRel) {
                 let queue = &mut self.deep.get_or_insert_with(Box::default).queue;
                 let mut ready = self.shared.ready.lock().unwrap_or_else(PoisonError::into_inner);
                 // Popped from the back: in wake order, ahead of anything
