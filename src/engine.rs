@@ -402,7 +402,7 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
     fn extras(set: Settings) -> Option<Box<Extras>> {
         let Settings { timeout, polling, progress, limit, cancel } = set;
         let plain = timeout.is_none() && polling.is_none() && !progress.is_on() && cancel.is_none() && limit != Some(0);
-        let extras = (!plain).then(|| {
+        (!plain).then(|| {
             let needs_clock = timeout.is_some() || progress.is_on() || cancel.is_some();
             let started = needs_clock.then(Instant::now);
             let refused = (limit == Some(0)).then(|| {
@@ -421,8 +421,7 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
                 refused,
                 ..Extras::default()
             })
-        });
-        extras
+        })
     }
 
     /// Polls the children that need it, handing each output to `on_child`

@@ -15,6 +15,7 @@ pub(crate) struct IndexSet {
     /// Indices of `BITS` and up, in the order pushed; reversed by
     /// [`IndexSet::take`] so that `pop` takes the lowest. Boxed: only large
     /// calls have any, and the set stays two words.
+    #[expect(clippy::box_collection, reason = "the box keeps the set two words; the list is rare")]
     high: Option<Box<Vec<u32>>>,
 }
 

@@ -38,10 +38,15 @@
 //!
 //! What a small call costs: the task's waker is registered with the shared
 //! state only when the call is about to wait (a call that completes in its
-//! first poll never clones it), and the shared state itself comes from a
-//! per-thread pool of spares when no waker of an earlier call is left
-//! anywhere, so a gather of ready futures allocates its slots and its
-//! outputs, nothing else.
+//! first poll never clones it, and a wake before that tries to wake no
+//! one), and the shared state itself comes from a per-thread pool of spares
+//! when no waker of an earlier call is left anywhere. The children to
+//! rescan are bits for the first 64 (`IndexSet`). So a gather of up to 64
+//! futures, ready or waking themselves, allocates its slots and its
+//! outputs, nothing else. Atomic operations, the costly part of a small
+//! call: one per wake of the shared waker, one to take the rescan request
+//! down, and one to check, at the end, that the shared state can go back
+//! to the pool.
 
 use std::cell::RefCell;
 use std::fmt;

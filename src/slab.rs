@@ -1,10 +1,15 @@
 //! Children pinned in place, a block of them per allocation, without unsafe.
 //!
 //! A `Box<[F]>` cannot hand out `Pin<&mut F>` to its elements without unsafe
-//! code, so blocks are structs with one `#[pin] Option<F>` field per slot,
-//! projected by pin-project: 32 slots per allocation (fewer for a call of
-//! fewer children, or for large ones, so that a block stays under 64 KiB).
-//! A finished child's slot is set to `None`, which drops it at once.
+//! code, so a block is a binary tree of pinned pairs (`Pair<Pair<..>>`,
+//! down to `Option<F>` slots), projected by pin-project: slot `i` is found
+//! by the bits of `i`, one branch-free select per level. (A struct of 32
+//! fields and a `match` per lookup, the first form, cost an indirect jump
+//! per poll: a gather of 100,000 futures that yield once went from 53 to
+//! 35 ns per future with the tree and the live-child poll inlined.) A
+//! block has 32 slots (fewer for a call of fewer children, or for large
+//! ones, so that a block stays under 64 KiB). A finished child's slot is
+//! set to `None`, which drops it at once.
 //!
 //! Children are placed as the first pass reaches them, each into the next
 //! free slot, just before its first poll. A child that completes on that
@@ -14,7 +19,14 @@
 //! slot has been reused, child `i` sits in slot `i`; `loc` records where each
 //! child sits only from the first reuse on. Children not reached yet wait,
 //! unpinned and never polled, in the input `Vec`. A few children (up to
-//! `EAGER`) skip that `Vec`: they go straight into slots `0..n`.
+//! `EAGER`) skip that `Vec`: they go straight into slots `0..n`. A slot is
+//! looked up when a child comes to fill it, so a call whose children fill
+//! their block exactly allocates no block after it.
+//!
+//! The slab is returned by value and built from values, with nothing out
+//! of line called in between: a slab filled in place and then returned was
+//! copied on its way into the call (`memmove` was a quarter of a small
+//! call's time).
 //!
 //! Why our own rather than futures-buffered's `FuturesUnorderedBounded`
 //! (the first version of this engine): that slab gives every child a waker
