@@ -521,7 +521,7 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
             }
         }
         let polled = self.run_on(cx, on_child, &mut swept);
-        self.sweep_due = !swept && !self.parented.is_empty();
+        self.sweep_due = (self.sweep_due || !swept) && !self.parented.is_empty();
         polled
     }
 
@@ -606,7 +606,15 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
             }
             let next = match self.next_to_poll() {
                 Some(next) => Some(next),
-                None if !*swept => {
+                None if !*swept || self.sweep_due => {
+                    if self.sweep_due {
+                        // Owed to a wake of the shared waker (see
+                        // `next_to_poll`): counted as idle work, so that a
+                        // child that wakes a kept waker at every poll makes
+                        // the call yield rather than spin here.
+                        self.sweep_due = false;
+                        idle_polls += self.parented.len();
+                    }
                     match self.poll_parented(cx, on_child) {
                         None => *swept = true,
                         Some(Round::Yielded) => return yield_turn(cx),
@@ -620,7 +628,11 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
                     // that came before the registration raised a flag: look
                     // again.
                     self.shared.register(cx.waker());
-                    self.next_to_poll()
+                    match self.next_to_poll() {
+                        // The wake was for a child on the task's waker.
+                        None if self.sweep_due => continue,
+                        next => next,
+                    }
                 }
             };
             let Some((index, source)) = next else { return Poll::Pending };
@@ -734,6 +746,12 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
             // buffers back, so steady wake-ups allocate nothing.
             let mut refilled = false;
             if self.shared.take_rescan() {
+                // A child now on the task's waker may have kept the shared
+                // waker it was first given, and woken that: sweep them too
+                // (without this, such a child was never polled again).
+                if !self.parented.is_empty() {
+                    self.sweep_due = true;
+                }
                 self.once.take(&mut self.rescan_once);
                 if let Some(deep) = &mut self.deep {
                     std::mem::swap(&mut deep.rescan_twice, &mut deep.twice);

@@ -99,6 +99,16 @@ impl<F, T: Slots<F>> Slots<F> for Pair<T> {
     }
 }
 
+/// An empty block, made on the stack and moved to the heap. Never inlined:
+/// the caller's frame would then be as large as the widest block it could
+/// make (32 slots), whatever width it does make, and a future of 70 KB
+/// overflowed a Tokio worker's 2 MiB stack. Apart, each width takes its own
+/// size only, and `shift_for` keeps that under 64 KiB.
+#[inline(never)]
+fn boxed<F, T: Slots<F>>() -> Pin<Box<T>> {
+    Box::pin(T::empty())
+}
+
 type Block2<F> = Pair<Option<F>>;
 type Block4<F> = Pair<Block2<F>>;
 type Block8<F> = Pair<Block4<F>>;
@@ -218,12 +228,12 @@ impl<F> Block<F> {
     #[inline]
     fn empty(shift: u32) -> Self {
         match shift {
-            5 => Block::W32(Box::pin(Slots::empty())),
-            4 => Block::W16(Box::pin(Slots::empty())),
-            3 => Block::W8(Box::pin(Slots::empty())),
-            2 => Block::W4(Box::pin(Slots::empty())),
-            1 => Block::W2(Box::pin(Slots::empty())),
-            _ => Block::One(Box::pin(None)),
+            5 => Block::W32(boxed()),
+            4 => Block::W16(boxed()),
+            3 => Block::W8(boxed()),
+            2 => Block::W4(boxed()),
+            1 => Block::W2(boxed()),
+            _ => Block::One(boxed()),
         }
     }
 

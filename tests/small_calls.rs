@@ -369,3 +369,124 @@ fn a_blocking_call_with_probes_in_a_thread_locals_drop_at_thread_exit() {
     let flushed = rx.recv_timeout(Duration::from_secs(10)).expect("the guard's call returned");
     assert!(flushed.starts_with("Ok") || flushed.contains("runtime"), "{flushed}");
 }
+
+/// Keeps the first waker it is given in `first` and is ready once `flag` is
+/// set: it breaks the `Future` contract as some hand-written futures do.
+struct KeepsOnlyFirst {
+    flag: Arc<AtomicBool>,
+    first: Arc<Mutex<Option<Waker>>>,
+}
+
+impl Future for KeepsOnlyFirst {
+    type Output = &'static str;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<&'static str> {
+        self.first.lock().unwrap().get_or_insert_with(|| cx.waker().clone());
+        if self.flag.load(SeqCst) { Poll::Ready("a") } else { Poll::Pending }
+    }
+}
+
+/// Keeps its first waker too, and wakes it at each poll until its `at`-th,
+/// where it sets `flag` and wakes the waker `KeepsOnlyFirst` kept (an
+/// outside event arriving at that moment).
+struct WakesTheKeeperAt {
+    at: u8,
+    polls: u8,
+    own_first: Option<Waker>,
+    flag: Arc<AtomicBool>,
+    first: Arc<Mutex<Option<Waker>>>,
+}
+
+impl Future for WakesTheKeeperAt {
+    type Output = &'static str;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<&'static str> {
+        self.polls += 1;
+        if self.polls < self.at {
+            self.own_first.get_or_insert_with(|| cx.waker().clone()).wake_by_ref();
+            return Poll::Pending;
+        }
+        self.flag.store(true, SeqCst);
+        if let Some(w) = self.first.lock().unwrap().as_ref() {
+            w.wake_by_ref();
+        }
+        Poll::Ready("b")
+    }
+}
+
+fn keeper_and_waker(at: u8) -> (KeepsOnlyFirst, WakesTheKeeperAt) {
+    let (flag, first) = (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(None)));
+    (
+        KeepsOnlyFirst { flag: flag.clone(), first: first.clone() },
+        WakesTheKeeperAt { at, polls: 0, own_first: None, flag, first },
+    )
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_child_on_the_tasks_waker_that_wakes_the_shared_waker_it_kept_is_polled_again() {
+    // Both children keep the shared waker they were first polled with, and
+    // are on the task's waker after their rescan. Their wakes of the kept
+    // waker must reach them there. (Before, the engine took the rescan
+    // request down, rescanned only its other lists, and the call hung.)
+    for at in 3..6 {
+        let (a, b) = keeper_and_waker(at);
+        assert_eq!(watchdog(5, async_gather((a, b))).await.unwrap(), ("a", "b"), "waking at poll {at}");
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_kept_shared_waker_woken_after_the_set_moved_to_another_task_is_not_lost() {
+    // The first call returns its first completion and hands the rest back;
+    // a new task gathers them, and the wake of the kept shared waker may go
+    // to the first call's task: the new call must still poll the keeper.
+    type Boxed = Pin<Box<dyn Future<Output = &'static str> + Send>>;
+    watchdog(5, async {
+        for at in 3..9 {
+            let (a, b) = keeper_and_waker(at);
+            let children: Vec<Boxed> = vec![Box::pin(a), Box::pin(b), Box::pin(yield_once("c"))];
+            let w = tokio::spawn(async_wait(children).first_completed()).await.unwrap().unwrap();
+            assert!(w.done.contains(&(2, "c")), "waking at poll {at}");
+            let rest = tokio::spawn(async_gather(w.pending)).await.unwrap().unwrap();
+            let mut all: Vec<_> = w.done.into_iter().chain(rest).collect();
+            all.sort();
+            assert_eq!(all, [(0, "a"), (1, "b"), (2, "c")], "waking at poll {at}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn children_that_keep_their_first_waker_woken_from_other_threads_all_complete() {
+    // A few keepers among yielding children, each woken (through the waker
+    // it kept) from another thread a few µs after the call starts: racing
+    // the first pass, the rescan, the sweeps and the registration.
+    watchdog(30, async {
+        for round in 0..300u64 {
+            let mut children: Vec<Pin<Box<dyn Future<Output = &'static str> + Send>>> = Vec::new();
+            let mut wakers = Vec::new();
+            for i in 0..6 {
+                if i % 2 == 0 {
+                    let (flag, first) = (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(None::<Waker>)));
+                    children.push(Box::pin(KeepsOnlyFirst { flag: flag.clone(), first: first.clone() }));
+                    wakers.push((flag, first));
+                } else {
+                    children.push(Box::pin(yield_once("y")));
+                }
+            }
+            let delay = Duration::from_micros(round % 50);
+            let sender = std::thread::spawn(move || {
+                for (flag, first) in wakers {
+                    std::thread::sleep(delay);
+                    flag.store(true, SeqCst);
+                    // The keeper may not have been polled yet: then its
+                    // first poll sees the flag.
+                    if let Some(w) = first.lock().unwrap().as_ref() {
+                        w.wake_by_ref();
+                    }
+                }
+            });
+            let out = async_gather(children).await.unwrap();
+            assert_eq!(out, ["a", "y", "a", "y", "a", "y"], "round {round}");
+            sender.join().unwrap();
+        }
+    })
+    .await;
+}
