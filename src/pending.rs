@@ -31,8 +31,10 @@
 //! A child may keep the first waker it was given (the shared one) and wake
 //! it after it earned its own; that breaks the `Future` contract, but Tokio's
 //! tasks and `FuturesUnordered` tolerate it, so we do too: a wake of the
-//! shared waker also queues every own-waker child, and parented children are
-//! polled at every round anyway. Children that update their waker when
+//! shared waker also queues every own-waker child, and owes the parented
+//! children a sweep (they are polled at every round, and again in the round
+//! that sees such a wake, so the wake is not lost when nothing else wakes
+//! the task). Children that update their waker when
 //! polled (Tokio's timers, channels, task handles) never wake the shared one
 //! again, so they pay nothing for this.
 //!
