@@ -264,8 +264,10 @@ pub struct Pending<L, F> {
     // task's own waker, all of them at each poll of the set, as `join_all`
     // polls its children. Cheaper for a few than a waker of their own.
     parented: Vec<u32>,
-    // The last round ended (a spent budget, a child that keeps waking
-    // itself) before it polled `parented`: the next round starts with them.
+    // `parented` is owed a sweep: the last round ended (a spent budget, a
+    // child that keeps waking itself) before it polled them, so the next
+    // round starts with them; or a wake of the shared waker may have come
+    // from one of them (it kept the waker it was first given).
     sweep_due: bool,
     // At most this many children started and not finished: the call's
     // `.limit(n)`, set for each call.
