@@ -1,54 +1,87 @@
 //! The rules for blocking the calling thread on a call's future.
 //!
-//! A blocking call polls its future right here, on the calling thread, with
-//! a small park-and-wake loop ([`park_on`]), inside the context of the
-//! runtime this crate creates once and reuses ([`shared_runtime`]). So the
-//! call's own timers (its deadline, the checks of its probes) and any timer
-//! or task its children create while it runs live on that runtime, which
-//! never shuts down: a call made while the caller's runtime shuts down (in a
-//! `Drop`, say) still returns.
+//! A blocking call drives its future with the shared runtime's own
+//! [`Handle::block_on`](tokio::runtime::Handle::block_on) ([`shared_runtime`]),
+//! right here on the calling thread. That gives it what a Tokio task has:
+//! - a cooperative budget, renewed at every poll: a child that Tokio keeps
+//!   ready (a `tokio::io::repeat` reader, a `consume_budget` loop) answers
+//!   `Pending` once the budget is spent, so the call's deadline, its
+//!   cancellation token and its return condition are checked whatever the
+//!   children do (this is the one thing we cannot do ourselves: Tokio's
+//!   budget setter is private, and `Handle::block_on` is the public way to
+//!   poll a borrowed future under a budget);
+//! - the shared runtime's context: any task or timer the children create
+//!   lives on that runtime, which never shuts down, so a call made while the
+//!   caller's runtime shuts down (in a `Drop`, say) still returns.
 //!
-//! Where the calling thread may block:
+//! The call's own timers (its deadline, the checks of its probes, the pacing
+//! of its batch handles) do not run on the shared runtime's workers, which
+//! the user's tasks may keep busy: while a blocking call polls, they are
+//! made on the crate's timer thread (see `crate::timer`).
+//!
+//! Where the calling thread may block, and how:
 //! - a thread with no Tokio runtime, a `spawn_blocking` thread, a thread
-//!   inside `Handle::enter`, the thread inside a multi-thread runtime's
-//!   `block_on`: it blocks, as any blocking call would;
-//! - a multi-thread runtime's worker: first `block_in_place`, so the runtime
-//!   moves its other tasks to another worker and they keep running;
-//! - a current-thread runtime's own thread: blocking it would deadlock every
-//!   task on it (and Tokio would panic), so the call returns
-//!   [`BlockingError`] telling the caller to use the async form. The same
-//!   holds inside a `LocalSet`, whose tasks only run on its own thread.
+//!   inside `Handle::enter`: it blocks in the shared runtime's `block_on`;
+//! - a multi-thread runtime's worker: the same, inside `block_in_place`, so
+//!   the runtime moves its other tasks to another worker and they keep
+//!   running;
+//! - the thread inside a runtime's `block_on` (the body of `#[tokio::main]`
+//!   or of a multi-thread `#[tokio::test]`), and a `LocalSet`'s `run_until`
+//!   there: it blocks in place, in that runtime's context, lending each poll
+//!   the budget that runtime gave the caller's poll ([`park_on`]). Tokio
+//!   gives no way to leave that context but `block_in_place`, which panics
+//!   in a `LocalSet`, and no way short of that panic to tell a `LocalSet`
+//!   from a plain `block_on`. So in a `LocalSet`'s `run_until` its local
+//!   tasks wait until the call returns: a child that waits on one of them
+//!   ends only by the call's timeout or token. Use the async form there;
+//! - refused with [`BlockingError`], telling the caller to use the async
+//!   form: a current-thread runtime's own thread, and a task of a
+//!   `LocalSet` (blocking either would deadlock the tasks that only that
+//!   thread runs), and a `block_on` poll that has spent its whole budget
+//!   before the call (no budget is left to lend).
 //!
 //! What we rely on in Tokio, since it has no public "may I block here?":
-//! a runtime's scheduler threads (a current-thread runtime's thread, a
-//! multi-thread runtime's workers) defer the wake of
-//! `tokio::task::yield_now`, while any other thread sees it at once (see
-//! `context::defer` in Tokio's sources). [`on_scheduler_thread`] asks exactly
-//! that. A `LocalSet` driven from a multi-thread runtime's `block_on` thread
-//! is the one place no such question tells apart from a plain `block_on`:
-//! there Tokio's own `block_in_place` refuses (by panicking), and we catch
-//! that refusal and return [`BlockingError`]. The tests in
-//! `tests/blocking.rs` pin each of these cases, so a Tokio release that
-//! changes them fails our CI rather than a user's program.
+//! - `tokio::runtime::worker_index` tells a runtime's scheduler threads (a
+//!   multi-thread runtime's workers, the thread driving a current-thread
+//!   runtime) from the rest;
+//! - a runtime polls the futures it drives (tasks, `block_on`) under a
+//!   budget of at most 128 units, and nothing else does (a `spawn_blocking`
+//!   closure, a plain thread, the inside of `block_in_place` run
+//!   unconstrained): [`budget_left`] counts it with `poll_proceed`, then
+//!   puts it back as it was. Code that wraps a blocking call in
+//!   `tokio::task::unconstrained` inside a `block_on` hides that budget;
+//!   there the call blocks through `block_in_place` (which Tokio refuses, by
+//!   a panic, in a `LocalSet`: do not do that there);
+//! - a task's id is set while it is polled, and not while a `block_on` or a
+//!   `run_until` future is (`tokio::task::try_id`).
+//!
+//! The tests in `tests/blocking.rs` and `tests/hardening.rs` pin each of
+//! these cases, so a Tokio release that changes them fails our CI rather
+//! than a user's program.
 
 use std::cell::Cell;
 use std::future::Future;
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
 use futures::task::{ArcWake, waker_ref};
 use std::thread::Thread;
 
 use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
+use tokio::task::coop::RestoreOnPending;
 
 use crate::error::BlockingError;
 
-/// The runtime the blocking entry points run their timers on, whatever
-/// thread calls them. Created on first use, then shared by every call.
+/// The runtime the blocking entry points run their children's work on,
+/// whatever thread calls them. Created on first use, then shared by every
+/// call.
 ///
 /// Plain synchronous code can spawn tasks on it too, to gather them later.
+/// Tasks that keep its workers busy slow those tasks only: a blocking
+/// call's deadline and its probes' checks run on a timer thread of their
+/// own.
 ///
 /// # Examples
 ///
@@ -79,51 +112,122 @@ pub(crate) fn spawn_detached(task: impl Future<Output = ()> + Send + 'static) {
     });
 }
 
+thread_local! {
+    // Set while this thread polls a blocking call's future (see `Driven`).
+    static IN_DRIVE: Cell<bool> = const { Cell::new(false) };
+    // Whether this thread has driven a call through `Handle::block_on`, and
+    // so registered Tokio's thread-local parker before `PARKER_ALIVE` below.
+    static DROVE: Cell<bool> = const { Cell::new(false) };
+    // Registered after Tokio's parker, so torn down before it at thread exit
+    // (thread-locals go in the reverse order): while it is alive, so is the
+    // parker `Handle::block_on` needs.
+    static PARKER_ALIVE: Canary = const { Canary };
+}
+
+struct Canary;
+impl Drop for Canary {
+    fn drop(&mut self) {}
+}
+
+/// Is this thread polling a blocking call's future right now? The crate's
+/// timers made there go to the timer thread.
+pub(crate) fn in_blocking_call() -> bool {
+    IN_DRIVE.get()
+}
+
 /// Blocks on `fut` where the rules above allow it. The future is pinned by
 /// the caller, where it already is: a call's future is a few hundred bytes,
 /// and moving it here cost a copy per call.
 #[inline]
 pub(crate) fn block_on<F: Future>(entry: &'static str, fut: Pin<&mut F>) -> Result<F::Output, BlockingError> {
-    let Ok(handle) = Handle::try_current() else { return Ok(park_on(fut)) };
-    let multi_thread = handle.runtime_flavor() == RuntimeFlavor::MultiThread;
-    if on_scheduler_thread() {
-        // A worker may hand its tasks over; a current-thread runtime cannot.
-        return if multi_thread {
-            Ok(tokio::task::block_in_place(|| park_on(fut)))
-        } else {
-            Err(BlockingError::new(entry))
+    let handle = match Handle::try_current() {
+        Ok(handle) => handle,
+        // At thread exit (a call in a thread-local's `Drop`) Tokio's context
+        // may be gone: poll with a parker of our own, without a budget.
+        Err(e) if e.is_thread_local_destroyed() => return Ok(park_on(fut, false)),
+        Err(_) => return Ok(drive(fut)),
+    };
+    if tokio::runtime::worker_index().is_some() {
+        // A worker may hand its tasks over (also after an earlier
+        // `block_in_place` in the same task, which left it without its
+        // scheduler); a current-thread runtime cannot.
+        return match handle.runtime_flavor() {
+            RuntimeFlavor::MultiThread => Ok(tokio::task::block_in_place(|| drive(fut))),
+            _ => Err(BlockingError::new(entry)),
         };
     }
-    if multi_thread && !block_in_place_allowed() {
-        return Err(BlockingError::new(entry));
+    match budget_left() {
+        // Outside any runtime's poll (`Handle::enter`, `spawn_blocking`):
+        // there `block_in_place` only runs its closure.
+        None => Ok(tokio::task::block_in_place(|| drive(fut))),
+        // A task on a thread that is not a worker: a `LocalSet`'s.
+        Some(_) if tokio::task::try_id().is_some() => Err(BlockingError::new(entry)),
+        // Inside a `block_on` (or a `LocalSet`'s `run_until` there), with a
+        // budget to lend each poll.
+        Some(left) if left >= MIN_BUDGET => Ok(park_on(fut, true)),
+        Some(_) => Err(BlockingError::new(entry)),
     }
-    Ok(park_on(fut))
 }
 
-/// Is this thread one of a runtime's scheduler threads? Those defer the wake
-/// of `yield_now` until they have run their other tasks; any other thread
-/// gets it at once.
-fn on_scheduler_thread() -> bool {
-    struct Flag(AtomicBool);
-    impl Wake for Flag {
-        fn wake(self: Arc<Self>) {
-            self.0.store(true, Ordering::Release);
+/// The fewest budget units a call blocking in place needs per poll to make
+/// progress (see [`park_on`]).
+const MIN_BUDGET: usize = 2;
+
+/// Polls `fut` to the end under the shared runtime's `block_on`, with a
+/// fresh cooperative budget at every poll.
+fn drive<F: Future>(fut: Pin<&mut F>) -> F::Output {
+    if DROVE.get() && PARKER_ALIVE.try_with(|_| ()).is_err() {
+        return park_on(fut, false);
+    }
+    let out = shared_runtime().handle().block_on(Driven(fut));
+    if !DROVE.get() {
+        let _ = PARKER_ALIVE.try_with(|_| ());
+        DROVE.set(true);
+    }
+    out
+}
+
+/// Marks the thread as inside a blocking call while its future is polled.
+struct Driven<'a, F>(Pin<&'a mut F>);
+
+impl<F: Future> Future for Driven<'_, F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        struct Reset(bool);
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                IN_DRIVE.set(self.0);
+            }
+        }
+        let _reset = Reset(IN_DRIVE.replace(true));
+        self.0.as_mut().poll(cx)
+    }
+}
+
+/// The budget units left to this poll, if a runtime made it (a task, a
+/// `block_on`): those run under a budget of at most 128 units, while
+/// anything else runs unconstrained (`None`). Each unit taken is given
+/// back, last first, so the budget ends as it was.
+fn budget_left() -> Option<usize> {
+    const MORE_THAN_A_BUDGET: usize = 130;
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut taken: [Option<RestoreOnPending>; MORE_THAN_A_BUDGET] = [const { None }; MORE_THAN_A_BUDGET];
+    let mut left = None;
+    for (units, slot) in taken.iter_mut().enumerate() {
+        match tokio::task::coop::poll_proceed(&mut cx) {
+            Poll::Ready(restore) => *slot = Some(restore),
+            Poll::Pending => {
+                left = Some(units);
+                break;
+            }
         }
     }
-    let flag = Arc::new(Flag(AtomicBool::new(false)));
-    let waker = Waker::from(flag.clone());
-    let yielded = pin!(tokio::task::yield_now());
-    let _ = yielded.poll(&mut Context::from_waker(&waker));
-    !flag.0.load(Ordering::Acquire)
-}
-
-/// On a thread that is not a worker of a multi-thread runtime: may it block?
-/// Only a `LocalSet` there forbids it, and Tokio tells that only by the
-/// panic of `block_in_place`, raised before it runs anything. Elsewhere
-/// (`spawn_blocking` threads, `Handle::enter`, `block_on`) the empty
-/// `block_in_place` returns at once.
-fn block_in_place_allowed() -> bool {
-    std::panic::catch_unwind(|| tokio::task::block_in_place(|| ())).is_ok()
+    for slot in taken.iter_mut().rev() {
+        drop(slot.take());
+    }
+    left
 }
 
 /// Wakes the thread blocked in [`park_on`].
@@ -139,36 +243,37 @@ impl ArcWake for Unparker {
     }
 }
 
-thread_local! {
-    // One waker per thread, reused by every call; a nested call (a blocking
-    // call inside a child of another) takes a fresh one, so that the two
-    // never eat each other's wake-ups.
-    static UNPARKER: Cell<Option<Arc<Unparker>>> = const { Cell::new(None) };
-}
-
 /// Polls `fut` on this thread until it is ready, parking between wake-ups,
-/// inside the shared runtime's context (its timers, its `spawn`).
-fn park_on<F: Future>(mut fut: Pin<&mut F>) -> F::Output {
-    let _runtime = shared_runtime().enter();
-    // `try_with`: at thread exit (a call in a thread-local's `Drop`) the
-    // thread's waker may be gone; a fresh one serves.
-    let unparker = UNPARKER
-        .try_with(Cell::take)
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| Arc::new(Unparker { thread: std::thread::current(), woken: AtomicBool::new(false) }));
-    // Borrowed, not cloned: a child that keeps the waker clones it itself.
+/// in the runtime context the thread already has. For two places where
+/// `Handle::block_on` cannot run:
+/// - inside a runtime's `block_on` (`lend_budget`): the thread is polling
+///   under that runtime's budget, and no public call leaves its context
+///   without `block_in_place`, which panics in a `LocalSet`. Each poll of
+///   `fut` takes one unit of that budget with `poll_proceed` and gives it
+///   back after, which puts the budget back as it was: every poll gets what
+///   was left when the call began, less one unit;
+/// - a thread whose Tokio thread-locals are gone (a call in a
+///   thread-local's `Drop` at thread exit): no budget at all.
+#[cold]
+fn park_on<F: Future>(mut fut: Pin<&mut F>, lend_budget: bool) -> F::Output {
+    let unparker = Arc::new(Unparker { thread: std::thread::current(), woken: AtomicBool::new(false) });
     let waker = waker_ref(&unparker);
     let mut cx = Context::from_waker(&waker);
-    let out = loop {
-        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-            break out;
+    loop {
+        let lent = match lend_budget {
+            true => match tokio::task::coop::poll_proceed(&mut Context::from_waker(Waker::noop())) {
+                Poll::Ready(restore) => Some(restore),
+                Poll::Pending => None,
+            },
+            false => None,
+        };
+        let polled = Pin::new(&mut Driven(fut.as_mut())).poll(&mut cx);
+        drop(lent);
+        if let Poll::Ready(out) = polled {
+            return out;
         }
         while !unparker.woken.swap(false, Ordering::AcqRel) {
             std::thread::park();
         }
-    };
-    unparker.woken.store(false, Ordering::Relaxed);
-    let _ = UNPARKER.try_with(|u| u.set(Some(unparker)));
-    out
+    }
 }

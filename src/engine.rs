@@ -19,9 +19,13 @@
 //! - the check timer, only while some child is parked as unable to wake
 //!   anyone (a [probe](crate::probe)); it sleeps for the schedule's next
 //!   interval, then wakes every parked probe for one check. A burst of
-//!   missed ticks cannot happen: it is one `Sleep`, re-armed per check;
-//! - one `Sleep` for the deadline, made on the first poll of a call with a
+//!   missed ticks cannot happen: it is one timer, re-armed per check;
+//! - one timer for the deadline, made on the first poll of a call with a
 //!   timeout.
+//!
+//! Both are [`Timer`]s (`src/timer.rs`), which pick the clock and the
+//! driver: the caller's runtime for an async call, the crate's timer thread
+//! for a blocking one.
 //!
 //! Tokio's cooperative budget: spawned-task handles answer `Pending` once the
 //! task has spent its budget (about 128 completions a turn), and defer their
@@ -41,10 +45,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::time::Instant;
-
-use tokio::time::Sleep;
-
 use crate::Pending;
 use crate::Waited;
 use crate::error::{ConfigError, Error, Interrupted};
@@ -54,6 +54,7 @@ use crate::polling::Polling;
 use crate::probe;
 use crate::progress::{End, Progress, Tracker};
 use crate::shape::{Feed, Keys};
+use crate::timer::{Instant, Timer, after};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 /// Which entry point a call came from: its name, label and default pacing.
@@ -260,12 +261,6 @@ macro_rules! option_methods {
 }
 pub(crate) use option_methods;
 
-/// `at + d`, or, past the clock's range, a time that never comes in
-/// practice (Tokio's own `sleep` does the same).
-pub(crate) fn after(at: Instant, d: Duration) -> Instant {
-    at.checked_add(d).unwrap_or_else(|| at + Duration::from_secs(86_400 * 365 * 30))
-}
-
 /// The next check's interval: the schedule's, but no shorter than the
 /// batch backends parked ask, unless the call set its own polling.
 fn paced(interval: Duration, scope: Option<&probe::Scope>) -> Duration {
@@ -273,13 +268,6 @@ fn paced(interval: Duration, scope: Option<&probe::Scope>) -> Duration {
         Some(scope) if !scope.explicit_polling => interval.max(scope.min_interval),
         _ => interval,
     }
-}
-
-/// Polls a timer even when the task's budget is spent: a timer that answers
-/// `Pending` for the budget would let a busy child hold off a deadline for
-/// ever.
-fn poll_unbudgeted(sleep: Pin<&mut Sleep>, cx: &mut Context<'_>) -> Poll<()> {
-    Pin::new(&mut tokio::task::coop::unconstrained(sleep)).poll(cx)
 }
 
 /// How a drive of the engine ended.
@@ -321,10 +309,10 @@ struct Extras {
     /// plain gather then never reads it.
     started: Option<Instant>,
     timeout: Option<Duration>,
-    deadline: Option<Pin<Box<Sleep>>>,
+    deadline: Option<Timer>,
     // Boxed: only calls with probes ever need it.
     polling: Option<Box<Polling>>,
-    check_timer: Option<Pin<Box<Sleep>>>,
+    check_timer: Option<Timer>,
     /// A check woke the parked probes; the round after it polls them, then
     /// `settle_check` tells the schedule what it found.
     check_in_round: bool,
@@ -404,7 +392,7 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         let plain = timeout.is_none() && polling.is_none() && !progress.is_on() && cancel.is_none() && limit != Some(0);
         (!plain).then(|| {
             let needs_clock = timeout.is_some() || progress.is_on() || cancel.is_some();
-            let started = needs_clock.then(Instant::now);
+            let started = needs_clock.then(crate::timer::now);
             let refused = (limit == Some(0)).then(|| {
                 ConfigError::new(
                     "limit",
@@ -500,7 +488,7 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         }
         x.completed_at_last_check = completed;
         let scope = self.pending.as_ref().and_then(|p| p.scope());
-        timer.as_mut().reset(after(Instant::now(), paced(polling.next_interval(), scope)));
+        timer.reset(after(crate::timer::now(), paced(polling.next_interval(), scope)));
     }
 
     /// Fires the check timer if it is due and anything is parked on it:
@@ -513,10 +501,10 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         }
         let entry = self.entry;
         let polling = x.polling.get_or_insert_with(|| Box::new(entry.default_polling()));
-        let timer = x.check_timer.get_or_insert_with(|| {
-            Box::pin(tokio::time::sleep_until(after(Instant::now(), paced(polling.next_interval(), Some(scope)))))
-        });
-        if poll_unbudgeted(timer.as_mut(), cx).is_pending() {
+        let timer = x
+            .check_timer
+            .get_or_insert_with(|| Timer::at(after(crate::timer::now(), paced(polling.next_interval(), Some(scope)))));
+        if timer.poll_due(cx).is_pending() {
             return Poll::Pending;
         }
         x.check_in_round = true;
@@ -533,8 +521,7 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         // A deadline past the clock's range never comes, as for
         // `tokio::time::timeout(Duration::MAX, ..)`.
         let Some(at) = started.checked_add(timeout) else { return false };
-        let deadline = x.deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
-        poll_unbudgeted(deadline.as_mut(), cx).is_ready()
+        x.deadline.get_or_insert_with(|| Timer::at(at)).poll_due(cx).is_ready()
     }
 
     /// Progress for the end of a poll (stream items end a poll too).

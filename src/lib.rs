@@ -20,6 +20,7 @@ pub mod ray;
 pub mod shape;
 mod slab;
 pub mod task;
+mod timer;
 mod wait;
 
 pub use blocking::shared_runtime;

@@ -37,7 +37,7 @@ use std::thread::JoinHandle;
 
 use std::time::Duration;
 
-use tokio::time::Sleep;
+use crate::timer::Timer;
 
 use crate::error::ThreadPanic;
 
@@ -201,20 +201,15 @@ pub(crate) fn park_for(cx: &mut Context<'_>, min_interval: Duration) -> bool {
     if park_with(cx.waker(), min_interval) {
         return true;
     }
-    // Alone: a timer of its own, on this runtime or the shared one.
-    let waker = cx.waker().clone();
-    let wake_later = async move {
-        tokio::time::sleep(min_interval).await;
-        waker.wake();
-    };
-    crate::blocking::spawn_detached(wake_later);
+    // Alone: a timer of its own.
+    crate::timer::wake_after(cx.waker().clone(), min_interval);
     false
 }
 
 /// Parks with the polling engine, or, awaited alone, on a timer of its own.
 #[derive(Default)]
 struct Parker {
-    fallback: Option<Pin<Box<Sleep>>>,
+    fallback: Option<Timer>,
 }
 
 impl Parker {
@@ -224,15 +219,10 @@ impl Parker {
             self.fallback = None;
             return true;
         }
-        if tokio::runtime::Handle::try_current().is_err() {
-            // No engine and no Tokio timer: ask to be polled again.
-            cx.waker().wake_by_ref();
-            return false;
-        }
         let every = crate::config::fixed_interval();
-        let sleep = self.fallback.get_or_insert_with(|| Box::pin(tokio::time::sleep(every)));
-        if sleep.as_mut().poll(cx).is_ready() {
-            sleep.as_mut().reset(crate::engine::after(tokio::time::Instant::now(), every));
+        let timer = self.fallback.get_or_insert_with(|| Timer::after(every));
+        if timer.poll_due(cx).is_ready() {
+            timer.reset(crate::timer::after(crate::timer::now(), every));
             cx.waker().wake_by_ref();
         }
         false

@@ -103,19 +103,7 @@ async fn a_polling_level_of_duration_max_does_not_panic() {
 
 // ---- 3 and 5. where blocking is legal, and where it is not ----
 
-/// Fault: a blocking call inside a `LocalSet` on a multi-thread runtime
-/// panicked inside `block_in_place`. It must refuse with `Error::Blocking`.
-#[test]
-fn a_blocking_call_in_a_local_set_on_a_multi_thread_runtime_is_refused() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let local = tokio::task::LocalSet::new();
-    let got = rt.block_on(local.run_until(async { try_gather(vec![async { 1 }]).run() }));
-    assert!(matches!(got, Err(Error::Blocking(_))), "{got:?}");
-    let got = rt.block_on(local.run_until(async { wait(vec![async { 1 }]).run() }));
-    assert!(matches!(got, Err(Error::Blocking(_))));
-    // Outside the LocalSet, the same thread's `block_on` may block.
-    assert_eq!(rt.block_on(async { try_gather(vec![async { 1 }]).run() }).unwrap(), [1]);
-}
+// A blocking call in a `LocalSet`: see `tests/blocking_hostile.rs`.
 
 /// Fault: on a `spawn_blocking` thread of a current-thread runtime (where
 /// sync code belongs in such an app) the blocking forms refused.
