@@ -762,7 +762,7 @@ fn start_trip<B: BatchProbe>(shared: &Arc<Shared<B>>, state: &mut State<B>) {
         let state = &mut *state;
         // Finished: the guard has nothing to do.
         std::mem::forget(unfinished);
-        if !state.trip.as_ref().is_some_and(|t| t.no == no) {
+        if state.trip.as_ref().is_none_or(|t| t.no != no) {
             // Abandoned (no handle waited for it): a later one answers.
             return;
         }
