@@ -594,8 +594,9 @@ impl<B: BatchProbe> Batch<B> {
     }
 
     /// How many handles the group has room for without growing. It follows
-    /// the handles alive now: at most 4 times as many (or a small constant,
-    /// 32 per table), however many were alive at once before.
+    /// the handles alive now: each of its tables holds room for at most 4
+    /// times as many (counting at least 32), however many were alive at
+    /// once before.
     ///
     /// # Examples
     ///
@@ -622,6 +623,22 @@ impl<B: BatchProbe> Batch<B> {
 
     /// How many handles the last round trip visited to collect its ids: the
     /// handles waiting then, never the room left by others. (For tests.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use concurry::probe::{Batch, BatchProbe};
+    /// # struct AllDone;
+    /// # impl BatchProbe for AllDone {
+    /// #     type Id = u32; type Output = u32; type Failure = String; type Error = std::io::Error;
+    /// #     fn name(&self) -> String { "all-done".into() }
+    /// #     async fn check(&self, ids: Vec<u32>) -> std::io::Result<Vec<(usize, Result<u32, String>)>> { Ok(ids.into_iter().map(Ok).enumerate().collect()) }
+    /// # }
+    /// let batch = Batch::new(AllDone);
+    /// drop((0..1_000).map(|id| batch.handle(id)).collect::<Vec<_>>());
+    /// concurry::try_gather([batch.handle(1), batch.handle(2)]).run().unwrap();
+    /// assert_eq!(batch.last_trip_visited(), 2);
+    /// ```
     #[doc(hidden)]
     pub fn last_trip_visited(&self) -> usize {
         self.shared.lock().last_scan

@@ -258,17 +258,36 @@ fn segment(id: &str) -> Result<String, &'static str> {
 /// At most this many `GET /api/jobs/{id}` requests of one check are in
 /// flight at once: enough to hide a request's latency, few enough not to
 /// flood the head's dashboard server with connections.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(concurry::ray::EACH_JOB_CONCURRENCY, 16);
+/// ```
 pub const EACH_JOB_CONCURRENCY: usize = 16;
 
 /// With [`CheckBy::Auto`], one `GET /api/jobs/{id}` request is taken to cost
 /// as much as this many bytes of the job list (about 32 jobs' records): a
 /// check asks job by job while `pending jobs x EACH_JOB_WORTH` is at most
 /// the last list's size.
+///
+/// # Examples
+///
+/// ```
+/// // After a 5 MB list, up to 305 pending jobs are asked about one by one.
+/// assert_eq!(5_000_000 / concurry::ray::EACH_JOB_WORTH, 305);
+/// ```
 pub const EACH_JOB_WORTH: u64 = 16 * 1024;
 
 /// With [`CheckBy::Auto`] and no list read yet, a check of at most this many
 /// pending jobs asks job by job; more, and it lists (and learns the list's
 /// size).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(concurry::ray::EACH_JOB_BEFORE_ANY_LIST, 4);
+/// ```
 pub const EACH_JOB_BEFORE_ANY_LIST: usize = 4;
 
 /// How a check asks about the pending jobs: see [`RayJobs::check_by`].
