@@ -97,7 +97,11 @@ pub trait BatchProbe: Send + Sync + 'static {
 
     /// One round trip: of `ids`, which are finished? Each finished one's
     /// position in `ids`, with its output or its failure. Positions out of
-    /// range are ignored.
+    /// range are ignored. An id may appear more than once (several handles
+    /// on one job): each position is a handle to answer. The round trip may
+    /// be dropped before it answers (past its
+    /// [`round_trip_timeout`](Self::round_trip_timeout), or once no handle
+    /// waits for it).
     fn check(&self, ids: Vec<Self::Id>) -> impl Future<Output = Answer<Self>> + Send;
 
     /// The shortest time between two round trips (100 ms by default). A

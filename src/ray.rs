@@ -621,6 +621,7 @@ impl BatchProbe for RayJobs {
             }
         }
         let found: Vec<Option<JobInfo>> = match self.choose(asked.len()) {
+            _ if asked.is_empty() => Vec::new(),
             CheckBy::EachJob => {
                 let owned: Vec<String> = asked.iter().map(|id| (*id).to_owned()).collect();
                 let asks = futures::stream::iter(owned).map(|id| async move {
