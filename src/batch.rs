@@ -283,7 +283,8 @@ struct Waiting<B: BatchProbe> {
 struct InFlight {
     /// Its number (`State::trips` when it started).
     no: u64,
-    abort: AbortHandle,
+    /// Its task, once spawned (just after the lock is let go).
+    abort: Option<AbortHandle>,
     /// How many handles it asked about still wait for it: at 0 it is
     /// abandoned.
     waited_on: usize,
@@ -368,7 +369,9 @@ impl<B: BatchProbe> State<B> {
         if waiting.asked_by == trip.no {
             trip.waited_on -= 1;
             if trip.waited_on == 0 {
-                trip.abort.abort();
+                if let Some(task) = &trip.abort {
+                    task.abort();
+                }
                 self.trip = None;
                 // Handles that came after it start a fresh one.
                 for waker in self.wakers.drain(..) {
@@ -720,14 +723,15 @@ impl<B: BatchProbe> BatchHandle<B> {
 }
 
 /// Ends a round trip that was dropped before it answered (its runtime shut
-/// down): no longer in flight, and the handles waiting on it woken, to
-/// start another. It leaves alone a round trip that started after it.
-struct Unfinished<'a, B: BatchProbe> {
-    shared: &'a Arc<Shared<B>>,
+/// down, even before it first ran): no longer in flight, and the handles
+/// waiting on it woken, to start another. It leaves alone a round trip that
+/// started after it.
+struct Unfinished<B: BatchProbe> {
+    shared: Arc<Shared<B>>,
     no: u64,
 }
 
-impl<B: BatchProbe> Drop for Unfinished<'_, B> {
+impl<B: BatchProbe> Drop for Unfinished<B> {
     fn drop(&mut self) {
         let mut state = self.shared.lock();
         if state.trip.as_ref().is_some_and(|t| t.no == self.no) {
@@ -739,11 +743,16 @@ impl<B: BatchProbe> Drop for Unfinished<'_, B> {
     }
 }
 
-/// Starts a round trip for every waiting handle of the group, as a task of
-/// its own; records what it found, and wakes the handles waiting on it.
-fn start_trip<B: BatchProbe>(shared: &Arc<Shared<B>>, state: &mut State<B>) {
+/// Makes a round trip for every waiting handle of the group: records it as
+/// in flight, and returns it, with its number, to be spawned once the lock
+/// is let go ([`spawn_trip`]). The round trip records what it found, and
+/// wakes the handles waiting on it.
+fn start_trip<B: BatchProbe>(
+    shared: &Arc<Shared<B>>,
+    state: &mut State<B>,
+) -> Option<(u64, impl Future<Output = ()> + Send + 'static)> {
     if state.pending.is_empty() {
-        return;
+        return None;
     }
     state.trips += 1;
     let no = state.trips;
@@ -756,13 +765,13 @@ fn start_trip<B: BatchProbe>(shared: &Arc<Shared<B>>, state: &mut State<B>) {
     }
     state.last_scan = keys.len();
     state.last_trip = Some(tokio::time::Instant::now());
+    state.trip = Some(InFlight { no, abort: None, waited_on: keys.len() });
     let deadline = state.round_trip_timeout.unwrap_or_else(|| shared.backend.round_trip_timeout());
-    let waited_on = keys.len();
-    let shared = shared.clone();
+    // If the trip is dropped unfinished (its runtime shut down, before or
+    // after it first ran), the group must not wait on it for ever.
+    let unfinished = Unfinished { shared: shared.clone(), no };
     let trip = async move {
-        // If the trip is dropped unfinished (its runtime shut down), the
-        // group must not wait on it for ever.
-        let unfinished = Unfinished { shared: &shared, no };
+        let shared = &unfinished.shared;
         // A backend that panics (making its future, or in it) fails this
         // round trip, as an error would.
         let asked = AssertUnwindSafe(async { shared.backend.check(ids.clone()).await }).catch_unwind();
@@ -781,12 +790,11 @@ fn start_trip<B: BatchProbe>(shared: &Arc<Shared<B>>, state: &mut State<B>) {
         };
         let mut state = shared.lock();
         let state = &mut *state;
-        // Finished: the guard has nothing to do.
-        std::mem::forget(unfinished);
         if state.trip.as_ref().is_none_or(|t| t.no != no) {
             // Abandoned (no handle waited for it): a later one answers.
             return;
         }
+        // Finished: the guard (dropped after the lock) finds nothing to do.
         state.trip = None;
         match answer {
             Ok(done) => {
@@ -822,11 +830,22 @@ fn start_trip<B: BatchProbe>(shared: &Arc<Shared<B>>, state: &mut State<B>) {
             waker.wake();
         }
     };
+    Some((no, trip))
+}
+
+/// Spawns round trip `no` as a task of its own, outside the lock (a runtime
+/// that is shutting down drops it at once, and its guard takes the lock),
+/// and keeps its abort handle; a round trip abandoned meanwhile is aborted.
+fn spawn_trip<B: BatchProbe>(shared: &Shared<B>, no: u64, trip: impl Future<Output = ()> + Send + 'static) {
     let task = match tokio::runtime::Handle::try_current() {
         Ok(runtime) => runtime.spawn(trip),
         Err(_) => crate::blocking::shared_runtime().spawn(trip),
     };
-    state.trip = Some(InFlight { no, abort: task.abort_handle(), waited_on });
+    let mut state = shared.lock();
+    match &mut state.trip {
+        Some(current) if current.no == no => current.abort = Some(task.abort_handle()),
+        _ => task.abort(),
+    }
 }
 
 impl<B: BatchProbe> Future for BatchHandle<B> {
@@ -860,8 +879,12 @@ impl<B: BatchProbe> Future for BatchHandle<B> {
         let paced = crate::probe::call_sets_polling() || state.last_trip.is_none_or(|at| at.elapsed() >= min_interval);
         if new_check && paced {
             state.asked_at = check;
-            start_trip(&this.shared, &mut state);
+            let trip = start_trip(&this.shared, &mut state);
             state.wakers.push(cx.waker().clone());
+            drop(state);
+            if let Some((no, trip)) = trip {
+                spawn_trip(&this.shared, no, trip);
+            }
             return Poll::Pending;
         }
         drop(state);

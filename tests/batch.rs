@@ -514,3 +514,40 @@ async fn handles_with_the_same_id_are_each_answered() {
     let (a, b) = watchdog(async { tokio::join!(a, b) }).await;
     assert_eq!((a.unwrap(), b.unwrap()), (vec![70, 70], vec![70]));
 }
+
+/// Polls its handle once when dropped, then hands it on.
+struct PollOnDrop(
+    Option<concurry::probe::BatchHandle<Fake>>,
+    std::sync::mpsc::Sender<concurry::probe::BatchHandle<Fake>>,
+);
+
+impl Drop for PollOnDrop {
+    fn drop(&mut self) {
+        let mut handle = self.0.take().unwrap();
+        let _ = std::pin::Pin::new(&mut handle).poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+        self.1.send(handle).unwrap();
+    }
+}
+
+/// Issue 21.4: a round trip started on a runtime that is shutting down is
+/// dropped before it ever runs; the group must not count it as in flight
+/// for ever (its handle, still alive, would never be answered).
+#[test]
+fn a_round_trip_dropped_before_it_ran_does_not_block_the_group() {
+    let r = remote(0, 1);
+    finish(&r, [1]);
+    let batch = Batch::new(Fake(r.clone()));
+    let (send, handed) = std::sync::mpsc::channel();
+    let first = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let guard = PollOnDrop(Some(batch.handle(1)), send);
+    first.spawn(async move {
+        let _guard = guard;
+        std::future::pending::<()>().await;
+    });
+    first.block_on(tokio::task::yield_now());
+    drop(first); // the task is dropped: its guard starts a round trip on the closing runtime
+    let handle = handed.recv().unwrap();
+    let second = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let out = second.block_on(async { watchdog(async_try_gather(vec![handle]).into_future()).await });
+    assert_eq!(out.unwrap(), [10]);
+}
