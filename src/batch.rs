@@ -13,30 +13,45 @@
 //! default: a remote service is not asked every 100 µs); a call's own
 //! `.polling(..)` wins over it.
 //!
-//! **Failures.** A failed round trip is retried at the next check. After
+//! **Round trips end.** A round trip has a deadline: the backend's
+//! [`round_trip_timeout`](BatchProbe::round_trip_timeout) (ten times its
+//! `min_interval`, at least 5 s, by default), or the group's own
+//! ([`Batch::set_round_trip_timeout`]). A round trip past it is dropped and
+//! counts as a failed round trip. A round trip that no handle waits for any
+//! more (every handle it asked about was dropped or answered) is aborted at
+//! once, so the next check starts a fresh one.
+//!
+//! **Failures.** A failed round trip (an error, a panic, or past its
+//! deadline) is retried at the next check. After
 //! [`max_failures`](Batch::max_failures) failures in a row (5 by default),
-//! every handle waiting on the group completes with
-//! [`BatchError::Backend`], which names the backend, the cause, and the
-//! handle's id, so nothing is lost: make a new handle from the id to wait
-//! again. As an output, that error is a failure like any other: `try_gather`
-//! fails fast on it (naming the key), `gather` keeps it in its slot, and
+//! every handle the last one asked about completes with
+//! [`BatchError::Backend`], whose message names the backend, the handle's
+//! id and the first few other ids asked about; the cause is its `source()`.
+//! Nothing is lost: make a new handle from the id to wait again. As an
+//! output, that error is a failure like any other: `try_gather` fails fast
+//! on it (naming the key), `gather` keeps it in its slot, and
 //! `ReturnWhen::FirstException` returns on it. A handle whose own job failed
 //! completes with [`BatchError::Failed`].
 //!
-//! **Memory.** A handle that finished or was dropped frees its slot for the
-//! next one; a round trip asks only about the handles waiting.
+//! **Memory and cost follow the handles pending now.** The group keeps a
+//! dense list of its waiting handles: a round trip visits only them, never
+//! the room left by handles that finished or were dropped. Handles may share
+//! an id; each is answered. When most of its room is free (after a burst of
+//! handles), the group gives it back.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-
-use futures::FutureExt;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use crate::error::BoxError;
+use futures::FutureExt;
+use tokio::task::AbortHandle;
+
+use crate::error::{BoxError, ConfigError};
 
 /// An outside system that answers "which of these are done?" in one round
 /// trip, asynchronously, and may fail.
@@ -82,13 +97,39 @@ pub trait BatchProbe: Send + Sync + 'static {
 
     /// One round trip: of `ids`, which are finished? Each finished one's
     /// position in `ids`, with its output or its failure. Positions out of
-    /// range are ignored.
+    /// range are ignored. An id may appear more than once (several handles
+    /// on one job): each position is a handle to answer. The round trip may
+    /// be dropped before it answers (past its
+    /// [`round_trip_timeout`](Self::round_trip_timeout), or once no handle
+    /// waits for it).
     fn check(&self, ids: Vec<Self::Id>) -> impl Future<Output = Answer<Self>> + Send;
 
     /// The shortest time between two round trips (100 ms by default). A
     /// call's own `.polling(..)` wins over it.
     fn min_interval(&self) -> Duration {
         Duration::from_millis(100)
+    }
+
+    /// How long one round trip may take before it is dropped and counted
+    /// as failed: by default ten times [`min_interval`](Self::min_interval),
+    /// at least 5 s. [`Batch::set_round_trip_timeout`] wins over it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::probe::{Answer, BatchProbe};
+    /// struct Slow;
+    /// impl BatchProbe for Slow {
+    ///     type Id = u32; type Output = u32; type Failure = String; type Error = std::io::Error;
+    ///     fn name(&self) -> String { "slow".into() }
+    ///     async fn check(&self, _: Vec<u32>) -> Answer<Self> { Ok(Vec::new()) }
+    ///     fn min_interval(&self) -> Duration { Duration::from_secs(1) }
+    /// }
+    /// assert_eq!(Slow.round_trip_timeout(), Duration::from_secs(10));
+    /// ```
+    fn round_trip_timeout(&self) -> Duration {
+        self.min_interval().saturating_mul(10).max(Duration::from_secs(5))
     }
 }
 
@@ -134,17 +175,43 @@ pub enum BatchError<I, X> {
     },
     /// The backend failed `failures` round trips in a row; the handle was
     /// still waiting. Make a new handle from `id` to wait on it again.
+    ///
+    /// Its message names the backend, the handle's id (by `Debug`), and,
+    /// when the round trip asked about more, how many and the first few:
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use concurry::probe::BatchError;
+    /// let cause: Arc<dyn std::error::Error + Send + Sync> = Arc::new(std::io::Error::other("refused"));
+    /// let e: BatchError<u32, String> = BatchError::Backend {
+    ///     backend: "the job service".into(),
+    ///     id: 7,
+    ///     asked: (1..=10).collect(),
+    ///     failures: 5,
+    ///     cause,
+    /// };
+    /// assert_eq!(
+    ///     e.to_string(),
+    ///     "the job service failed 5 round trips in a row waiting on 7 (one of 10 asked about: 1, 2, 3 and 7 more)"
+    /// );
+    /// ```
     Backend {
         /// The backend, by [`BatchProbe::name`].
         backend: String,
         /// The handle's id.
         id: I,
+        /// Every id the last failed round trip asked about, `id` among them
+        /// (shared by the errors of all those handles).
+        asked: Arc<[I]>,
         /// How many round trips failed in a row.
         failures: u32,
         /// The last round trip's error.
         cause: Arc<dyn std::error::Error + Send + Sync>,
     },
 }
+
+/// How many of the other ids asked about a backend error's message lists.
+const IDS_SHOWN: usize = 3;
 
 impl<I, X> BatchError<I, X> {
     /// The handle's id.
@@ -163,12 +230,31 @@ impl<I, X> BatchError<I, X> {
     }
 }
 
-impl<I, X: fmt::Display> fmt::Display for BatchError<I, X> {
+impl<I: fmt::Debug, X: fmt::Display> fmt::Display for BatchError<I, X> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Failed { failure, .. } => failure.fmt(f),
-            Self::Backend { backend, failures, .. } => {
-                write!(f, "{backend} failed {failures} round trips in a row")
+            Self::Backend { backend, id, asked, failures, .. } => {
+                write!(f, "{backend} failed {failures} round trips in a row waiting on {id:?}")?;
+                if asked.len() > 1 {
+                    write!(f, " (one of {} asked about: ", asked.len())?;
+                    for (i, other) in asked.iter().take(IDS_SHOWN).enumerate() {
+                        let last = i + 1 == asked.len().min(IDS_SHOWN);
+                        let sep = if i == 0 {
+                            ""
+                        } else if last && asked.len() <= IDS_SHOWN {
+                            " and "
+                        } else {
+                            ", "
+                        };
+                        write!(f, "{sep}{other:?}")?;
+                    }
+                    if asked.len() > IDS_SHOWN {
+                        write!(f, " and {} more", asked.len() - IDS_SHOWN)?;
+                    }
+                    f.write_str(")")?;
+                }
+                Ok(())
             }
         }
     }
@@ -183,35 +269,117 @@ impl<I: fmt::Debug, X: fmt::Display + fmt::Debug> std::error::Error for BatchErr
     }
 }
 
-/// What a handle's slot holds.
-enum Slot<B: BatchProbe> {
-    /// A handle waiting, and the slot's use number: a round trip that
-    /// started before the slot was freed and reused must not answer the
-    /// handle that took it since.
-    Waiting(B::Id, u64),
-    Done(Result<B::Output, BatchError<B::Id, B::Failure>>),
-    Free,
+/// A handle waiting, in the group's dense list of waiting handles.
+struct Waiting<B: BatchProbe> {
+    /// The handle's key: unique in the group, never reused, so a round trip
+    /// that started before a handle was dropped never answers another.
+    key: u64,
+    id: B::Id,
+    /// The round trip that last asked about it.
+    asked_by: u64,
 }
 
+/// The round trip in flight.
+struct InFlight {
+    /// Its number (`State::trips` when it started).
+    no: u64,
+    /// Its task, once spawned (just after the lock is let go).
+    abort: Option<AbortHandle>,
+    /// How many handles it asked about still wait for it: at 0 it is
+    /// abandoned.
+    waited_on: usize,
+}
+
+type Output<B> = Result<<B as BatchProbe>::Output, BatchError<<B as BatchProbe>::Id, <B as BatchProbe>::Failure>>;
+
+/// Below this much room (in handles) the group never shrinks.
+const MIN_ROOM: usize = 32;
+
+// Internal invariant: `pending` holds exactly the waiting handles, and
+// `index` maps each one's key to its position there; `done` holds the
+// outputs not yet taken, by key. A key is in at most one of `index` and
+// `done`, and in neither once its handle took its output or was dropped.
+// Every container's capacity is at most 4 times its length, or `MIN_ROOM`
+// (shrunk as it empties), so memory follows the handles alive now, and a
+// round trip visits `pending` only.
 struct State<B: BatchProbe> {
-    slots: Vec<Slot<B>>,
-    /// Slots freed by finished or dropped handles, for the next handles.
-    free: Vec<usize>,
-    /// How many slots are `Waiting`: a round trip is made only for them.
-    waiting: usize,
-    /// A round trip is running.
-    in_flight: bool,
+    pending: Vec<Waiting<B>>,
+    index: HashMap<u64, usize>,
+    done: HashMap<u64, Output<B>>,
+    next_key: u64,
+    /// The round trip in flight, if any.
+    trip: Option<InFlight>,
     /// When the last round trip started, for `min_interval`.
-    last_trip: Option<tokio::time::Instant>,
+    last_trip: Option<crate::timer::Instant>,
     /// The engine check that last started a round trip.
     asked_at: Option<u64>,
-    /// Round trips failed in a row, and the last error.
+    /// Round trips failed in a row.
     failures: u32,
     /// Handles waiting for the round trip in flight.
     wakers: Vec<Waker>,
     trips: u64,
-    /// Use numbers for `Slot::Waiting`.
-    uses: u64,
+    /// How many handles the last round trip visited.
+    last_scan: usize,
+    /// The group's own round-trip deadline, over the backend's.
+    round_trip_timeout: Option<Duration>,
+}
+
+fn shrink_vec<T>(v: &mut Vec<T>) {
+    if v.capacity() > 4 * v.len().max(MIN_ROOM) {
+        v.shrink_to((2 * v.len()).max(MIN_ROOM));
+    }
+}
+
+fn shrink_map<V>(m: &mut HashMap<u64, V>) {
+    // `shrink_to(n)` leaves a capacity under `2n`, so under the trigger.
+    if m.capacity() > 4 * m.len().max(MIN_ROOM) {
+        m.shrink_to((2 * m.len()).max(MIN_ROOM));
+    }
+}
+
+impl<B: BatchProbe> State<B> {
+    /// Takes the handle `key` out of the waiting list, if it waits there.
+    fn take_waiting(&mut self, key: u64) -> Option<Waiting<B>> {
+        let pos = self.index.remove(&key)?;
+        let waiting = self.pending.swap_remove(pos);
+        if let Some(moved) = self.pending.get(pos) {
+            self.index.insert(moved.key, pos);
+        }
+        shrink_vec(&mut self.pending);
+        shrink_map(&mut self.index);
+        Some(waiting)
+    }
+
+    /// Stores the output of the handle `key`, if it still waits.
+    fn answer(&mut self, key: u64, out: impl FnOnce(B::Id) -> Output<B>) {
+        if let Some(waiting) = self.take_waiting(key) {
+            self.done.insert(key, out(waiting.id));
+        }
+    }
+
+    /// Forgets the handle `key` (dropped); aborts the round trip in flight
+    /// if no handle waits for it any more.
+    fn forget(&mut self, key: u64) {
+        let Some(waiting) = self.take_waiting(key) else {
+            self.done.remove(&key);
+            shrink_map(&mut self.done);
+            return;
+        };
+        let Some(trip) = &mut self.trip else { return };
+        if waiting.asked_by == trip.no {
+            trip.waited_on -= 1;
+            if trip.waited_on == 0 {
+                if let Some(task) = &trip.abort {
+                    task.abort();
+                }
+                self.trip = None;
+                // Handles that came after it start a fresh one.
+                for waker in self.wakers.drain(..) {
+                    waker.wake();
+                }
+            }
+        }
+    }
 }
 
 struct Shared<B: BatchProbe> {
@@ -228,6 +396,9 @@ impl<B: BatchProbe> Shared<B> {
 
 /// A group of handles of one [`BatchProbe`] backend: one round trip per
 /// engine check covers every pending handle of the group.
+///
+/// Cloning a `Batch` gives another reference to the same group. Dropping
+/// it leaves its handles working: they hold the group too.
 ///
 /// # Examples
 ///
@@ -267,7 +438,7 @@ impl<B: BatchProbe> fmt::Debug for Batch<B> {
         let state = self.shared.lock();
         f.debug_struct("Batch")
             .field("backend", &self.shared.backend.name())
-            .field("waiting", &state.waiting)
+            .field("waiting", &state.pending.len())
             .field("round_trips", &state.trips)
             .finish_non_exhaustive()
     }
@@ -306,21 +477,23 @@ impl<B: BatchProbe> Batch<B> {
     /// let batch = Batch::with_max_failures(Down, 2);
     /// let err = concurry::try_gather([batch.handle(4)]).run().unwrap_err();
     /// let chain = format!("{}", err.child_error::<concurry::probe::BatchError<u32, String>>().unwrap());
-    /// assert_eq!(chain, "a service that is down failed 2 round trips in a row");
+    /// assert_eq!(chain, "a service that is down failed 2 round trips in a row waiting on 4");
     /// assert_eq!(batch.max_failures(), 2);
     /// ```
     pub fn with_max_failures(backend: B, max_failures: u32) -> Self {
         let state = State {
-            slots: Vec::new(),
-            free: Vec::new(),
-            waiting: 0,
-            in_flight: false,
+            pending: Vec::new(),
+            index: HashMap::new(),
+            done: HashMap::new(),
+            next_key: 0,
+            trip: None,
             last_trip: None,
             asked_at: None,
             failures: 0,
             wakers: Vec::new(),
             trips: 0,
-            uses: 0,
+            last_scan: 0,
+            round_trip_timeout: None,
         };
         Self { shared: Arc::new(Shared { backend, max_failures: max_failures.max(1), state: Mutex::new(state) }) }
     }
@@ -334,27 +507,69 @@ impl<B: BatchProbe> Batch<B> {
         self.shared.max_failures
     }
 
+    /// Sets how long each round trip of the group may take from now on,
+    /// over the backend's [`round_trip_timeout`](BatchProbe::round_trip_timeout).
+    /// A round trip past it is dropped and counts as a failed round trip.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] for a zero timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurry::probe::{Answer, Batch, BatchError, BatchProbe};
+    /// /// A service that never answers.
+    /// struct Hangs;
+    /// impl BatchProbe for Hangs {
+    ///     type Id = u32; type Output = u32; type Failure = String; type Error = std::io::Error;
+    ///     fn name(&self) -> String { "hangs".into() }
+    ///     fn min_interval(&self) -> Duration { Duration::from_millis(1) }
+    ///     async fn check(&self, _: Vec<u32>) -> Answer<Self> { std::future::pending().await }
+    /// }
+    /// let batch = Batch::with_max_failures(Hangs, 2);
+    /// assert_eq!(batch.round_trip_timeout(), Duration::from_secs(5));
+    /// batch.set_round_trip_timeout(Duration::from_millis(20)).unwrap();
+    /// assert!(batch.set_round_trip_timeout(Duration::ZERO).is_err());
+    /// let err = concurry::try_gather([batch.handle(4)]).run().unwrap_err();
+    /// let err = err.child_error::<BatchError<u32, String>>().unwrap();
+    /// let cause = std::error::Error::source(err).unwrap().to_string();
+    /// assert_eq!(cause, "hangs's round trip did not answer within 20ms");
+    /// ```
+    pub fn set_round_trip_timeout(&self, timeout: Duration) -> Result<(), ConfigError> {
+        if timeout.is_zero() {
+            return Err(ConfigError::new("round trip timeout", "0s", "must be greater than zero"));
+        }
+        self.shared.lock().round_trip_timeout = Some(timeout);
+        Ok(())
+    }
+
+    /// How long each round trip may take: the group's own, else the
+    /// backend's [`round_trip_timeout`](BatchProbe::round_trip_timeout).
+    ///
+    /// # Examples
+    ///
+    /// See [`set_round_trip_timeout`](Self::set_round_trip_timeout).
+    pub fn round_trip_timeout(&self) -> Duration {
+        let own = self.shared.lock().round_trip_timeout;
+        own.unwrap_or_else(|| self.shared.backend.round_trip_timeout())
+    }
+
     /// A future for the handle `id`, checked with the rest of the group.
+    /// Any number of handles may have the same id; each is answered.
     ///
     /// # Examples
     ///
     /// See [`Batch`].
     pub fn handle(&self, id: B::Id) -> BatchHandle<B> {
         let mut state = self.shared.lock();
-        state.waiting += 1;
-        state.uses += 1;
-        let waiting = Slot::Waiting(id, state.uses);
-        let slot = match state.free.pop() {
-            Some(slot) => {
-                state.slots[slot] = waiting;
-                slot
-            }
-            None => {
-                state.slots.push(waiting);
-                state.slots.len() - 1
-            }
-        };
-        BatchHandle { shared: self.shared.clone(), slot: Some(slot), parked_at: None, alone: false }
+        let key = state.next_key;
+        state.next_key += 1;
+        let pos = state.pending.len();
+        state.pending.push(Waiting { key, id, asked_by: 0 });
+        state.index.insert(key, pos);
+        BatchHandle { shared: self.shared.clone(), key: Some(key), parked_at: None, alone: false }
     }
 
     /// The backend.
@@ -376,7 +591,7 @@ impl<B: BatchProbe> Batch<B> {
         &self.shared.backend
     }
 
-    /// How many round trips the group has made so far.
+    /// How many round trips the group has started so far.
     ///
     /// # Examples
     ///
@@ -385,8 +600,10 @@ impl<B: BatchProbe> Batch<B> {
         self.shared.lock().trips
     }
 
-    /// How many slots the group holds (waiting, done or free): bounded by
-    /// the most handles alive at once, not by the handles ever made.
+    /// How many handles the group has room for without growing. It follows
+    /// the handles alive now: each of its tables holds room for at most 4
+    /// times as many (counting at least 32), however many were alive at
+    /// once before.
     ///
     /// # Examples
     ///
@@ -399,18 +616,45 @@ impl<B: BatchProbe> Batch<B> {
     /// #     async fn check(&self, ids: Vec<u32>) -> std::io::Result<Vec<(usize, Result<u32, String>)>> { Ok(ids.into_iter().map(Ok).enumerate().collect()) }
     /// # }
     /// let batch = Batch::new(AllDone);
-    /// for round in 0..10 {
-    ///     let handles: Vec<_> = (0..5).map(|i| batch.handle(round * 5 + i)).collect();
-    ///     concurry::try_gather(handles).run().unwrap();
-    /// }
-    /// assert_eq!(batch.slots(), 5);
+    /// let burst: Vec<_> = (0..10_000).map(|id| batch.handle(id)).collect();
+    /// assert!(batch.slots() >= 10_000);
+    /// drop(burst);
+    /// let handles: Vec<_> = (0..5).map(|id| batch.handle(id)).collect();
+    /// concurry::try_gather(handles).run().unwrap();
+    /// assert!(batch.slots() <= 3 * 128, "{}", batch.slots());
     /// ```
     pub fn slots(&self) -> usize {
-        self.shared.lock().slots.len()
+        let state = self.shared.lock();
+        state.pending.capacity().max(state.index.capacity()) + state.done.capacity()
+    }
+
+    /// How many handles the last round trip visited to collect its ids: the
+    /// handles waiting then, never the room left by others. (For tests.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use concurry::probe::{Batch, BatchProbe};
+    /// # struct AllDone;
+    /// # impl BatchProbe for AllDone {
+    /// #     type Id = u32; type Output = u32; type Failure = String; type Error = std::io::Error;
+    /// #     fn name(&self) -> String { "all-done".into() }
+    /// #     async fn check(&self, ids: Vec<u32>) -> std::io::Result<Vec<(usize, Result<u32, String>)>> { Ok(ids.into_iter().map(Ok).enumerate().collect()) }
+    /// # }
+    /// let batch = Batch::new(AllDone);
+    /// drop((0..1_000).map(|id| batch.handle(id)).collect::<Vec<_>>());
+    /// concurry::try_gather([batch.handle(1), batch.handle(2)]).run().unwrap();
+    /// assert_eq!(batch.last_trip_visited(), 2);
+    /// ```
+    #[doc(hidden)]
+    pub fn last_trip_visited(&self) -> usize {
+        self.shared.lock().last_scan
     }
 }
 
-/// One handle of a [`Batch`], as a future. Dropping it frees its slot.
+/// One handle of a [`Batch`], as a future. Dropping it frees its room in
+/// the group; if it was the last handle a round trip in flight was asked
+/// about, that round trip is aborted.
 ///
 /// # Examples
 ///
@@ -432,8 +676,8 @@ impl<B: BatchProbe> Batch<B> {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct BatchHandle<B: BatchProbe> {
     shared: Arc<Shared<B>>,
-    /// `None` once the output was taken.
-    slot: Option<usize>,
+    /// Its key in the group; `None` once the output was taken.
+    key: Option<u64>,
     /// The engine check it last parked at: polled again within one check
     /// (a few children are all polled at every round of a call), it does
     /// not park again, so wakers never pile up until the check.
@@ -445,7 +689,7 @@ pub struct BatchHandle<B: BatchProbe> {
 
 impl<B: BatchProbe> fmt::Debug for BatchHandle<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BatchHandle").field("slot", &self.slot).finish_non_exhaustive()
+        f.debug_struct("BatchHandle").field("key", &self.key).finish_non_exhaustive()
     }
 }
 
@@ -466,24 +710,32 @@ impl<B: BatchProbe> BatchHandle<B> {
     /// assert_eq!(batch.handle(11).id(), Some(11));
     /// ```
     pub fn id(&self) -> Option<B::Id> {
+        let key = self.key?;
         let state = self.shared.lock();
-        match self.slot.map(|s| &state.slots[s]) {
-            Some(Slot::Waiting(id, _)) => Some(id.clone()),
-            Some(Slot::Done(Err(e))) => Some(e.id().clone()),
+        if let Some(&pos) = state.index.get(&key) {
+            return Some(state.pending[pos].id.clone());
+        }
+        match state.done.get(&key) {
+            Some(Err(e)) => Some(e.id().clone()),
             _ => None,
         }
     }
 }
 
-/// Ends a round trip that was dropped before it answered: no longer in
-/// flight, and the handles waiting on it woken, to start another.
-struct Unfinished<'a, B: BatchProbe>(&'a Arc<Shared<B>>);
+/// Ends a round trip that was dropped before it answered (its runtime shut
+/// down, even before it first ran): no longer in flight, and the handles
+/// waiting on it woken, to start another. It leaves alone a round trip that
+/// started after it.
+struct Unfinished<B: BatchProbe> {
+    shared: Arc<Shared<B>>,
+    no: u64,
+}
 
-impl<B: BatchProbe> Drop for Unfinished<'_, B> {
+impl<B: BatchProbe> Drop for Unfinished<B> {
     fn drop(&mut self) {
-        let mut state = self.0.lock();
-        if state.in_flight {
-            state.in_flight = false;
+        let mut state = self.shared.lock();
+        if state.trip.as_ref().is_some_and(|t| t.no == self.no) {
+            state.trip = None;
             for waker in state.wakers.drain(..) {
                 waker.wake();
             }
@@ -491,54 +743,67 @@ impl<B: BatchProbe> Drop for Unfinished<'_, B> {
     }
 }
 
-/// Starts a round trip for every waiting handle of the group, as a task of
-/// its own; records what it found, and wakes the handles waiting on it.
-fn start_trip<B: BatchProbe>(shared: &Arc<Shared<B>>, state: &mut State<B>) {
-    let (positions, ids): (Vec<(usize, u64)>, Vec<B::Id>) = state
-        .slots
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| match s {
-            Slot::Waiting(id, used) => Some(((i, *used), id.clone())),
-            _ => None,
-        })
-        .unzip();
-    if ids.is_empty() {
-        return;
+/// Makes a round trip for every waiting handle of the group: records it as
+/// in flight, and returns it, with its number, to be spawned once the lock
+/// is let go ([`spawn_trip`]). The round trip records what it found, and
+/// wakes the handles waiting on it.
+fn start_trip<B: BatchProbe>(
+    shared: &Arc<Shared<B>>,
+    state: &mut State<B>,
+) -> Option<(u64, impl Future<Output = ()> + Send + 'static)> {
+    if state.pending.is_empty() {
+        return None;
     }
-    state.in_flight = true;
     state.trips += 1;
-    state.last_trip = Some(tokio::time::Instant::now());
-    let shared = shared.clone();
+    let no = state.trips;
+    let mut keys = Vec::with_capacity(state.pending.len());
+    let mut ids = Vec::with_capacity(state.pending.len());
+    for waiting in &mut state.pending {
+        waiting.asked_by = no;
+        keys.push(waiting.key);
+        ids.push(waiting.id.clone());
+    }
+    state.last_scan = keys.len();
+    state.last_trip = Some(crate::timer::now());
+    state.trip = Some(InFlight { no, abort: None, waited_on: keys.len() });
+    let deadline = state.round_trip_timeout.unwrap_or_else(|| shared.backend.round_trip_timeout());
+    // Made here, on the asking call's timer driver (see `crate::timer`).
+    let timer = crate::timer::Timer::after(deadline);
+    // If the trip is dropped unfinished (its runtime shut down, before or
+    // after it first ran), the group must not wait on it for ever.
+    let unfinished = Unfinished { shared: shared.clone(), no };
     let trip = async move {
-        // If the trip is dropped unfinished (its runtime shut down), the
-        // group must not wait on it for ever.
-        let unfinished = Unfinished(&shared);
+        let shared = &unfinished.shared;
         // A backend that panics (making its future, or in it) fails this
         // round trip, as an error would.
-        let asked = AssertUnwindSafe(async { shared.backend.check(ids.clone()).await });
-        let answer = match asked.catch_unwind().await {
-            Ok(Ok(done)) => Ok(done),
-            Ok(Err(error)) => Err(error.into()),
-            Err(payload) => Err(BoxError::from(crate::error::ThreadPanic::from_payload(payload).to_string())),
+        let asked = AssertUnwindSafe(async { shared.backend.check(ids.clone()).await }).catch_unwind();
+        let answer = match crate::timer::within(timer, asked).await {
+            Some(Ok(Ok(done))) => Ok(done),
+            Some(Ok(Err(error))) => Err(error.into()),
+            Some(Err(payload)) => {
+                let panic = crate::error::ThreadPanic::from_payload(payload);
+                let message = panic.message().unwrap_or("<non-string panic payload>");
+                Err(BoxError::from(format!("{}'s round trip panicked: {message}", shared.backend.name())))
+            }
+            None => Err(BoxError::from(format!(
+                "{}'s round trip did not answer within {deadline:?}",
+                shared.backend.name()
+            ))),
         };
         let mut state = shared.lock();
         let state = &mut *state;
-        state.in_flight = false;
-        // Finished: the guard has nothing to do (and must not end a trip
-        // that starts after this one).
-        std::mem::forget(unfinished);
+        if state.trip.as_ref().is_none_or(|t| t.no != no) {
+            // Abandoned (no handle waited for it): a later one answers.
+            return;
+        }
+        // Finished: the guard (dropped after the lock) finds nothing to do.
+        state.trip = None;
         match answer {
             Ok(done) => {
                 state.failures = 0;
                 for (pos, out) in done {
-                    let Some(&(slot, used)) = positions.get(pos) else { continue };
-                    let Slot::Waiting(id, now) = &state.slots[slot] else { continue };
-                    if *now == used {
-                        let out = out.map_err(|failure| BatchError::Failed { id: id.clone(), failure });
-                        state.slots[slot] = Slot::Done(out);
-                        state.waiting -= 1;
-                    }
+                    let Some(&key) = keys.get(pos) else { continue };
+                    state.answer(key, |id| out.map_err(|failure| BatchError::Failed { id, failure }));
                 }
             }
             Err(error) => {
@@ -546,16 +811,18 @@ fn start_trip<B: BatchProbe>(shared: &Arc<Shared<B>>, state: &mut State<B>) {
                 if state.failures >= shared.max_failures {
                     let cause: Arc<dyn std::error::Error + Send + Sync> = Arc::from(error);
                     let backend = shared.backend.name();
-                    for (&(slot, used), id) in positions.iter().zip(ids) {
-                        if matches!(state.slots[slot], Slot::Waiting(_, now) if now == used) {
-                            state.slots[slot] = Slot::Done(Err(BatchError::Backend {
+                    let failures = state.failures;
+                    let asked: Arc<[B::Id]> = ids.into();
+                    for key in keys {
+                        state.answer(key, |id| {
+                            Err(BatchError::Backend {
                                 backend: backend.clone(),
                                 id,
-                                failures: state.failures,
+                                asked: asked.clone(),
+                                failures,
                                 cause: cause.clone(),
-                            }));
-                            state.waiting -= 1;
-                        }
+                            })
+                        });
                     }
                     state.failures = 0;
                 }
@@ -565,28 +832,39 @@ fn start_trip<B: BatchProbe>(shared: &Arc<Shared<B>>, state: &mut State<B>) {
             waker.wake();
         }
     };
-    crate::blocking::spawn_detached(trip);
+    Some((no, trip))
+}
+
+/// Spawns round trip `no` as a task of its own, outside the lock (a runtime
+/// that is shutting down drops it at once, and its guard takes the lock),
+/// and keeps its abort handle; a round trip abandoned meanwhile is aborted.
+fn spawn_trip<B: BatchProbe>(shared: &Shared<B>, no: u64, trip: impl Future<Output = ()> + Send + 'static) {
+    let task = crate::blocking::spawn_detached(trip);
+    let mut state = shared.lock();
+    match &mut state.trip {
+        Some(current) if current.no == no => current.abort = Some(task.abort_handle()),
+        _ => task.abort(),
+    }
 }
 
 impl<B: BatchProbe> Future for BatchHandle<B> {
-    type Output = Result<B::Output, BatchError<B::Id, B::Failure>>;
+    type Output = Output<B>;
 
     /// # Panics
     ///
     /// When polled again after it returned `Ready`.
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let slot = this.slot.expect("a batch handle polled after it completed");
+        let key = this.key.expect("a batch handle polled after it completed");
         let check = if this.alone { None } else { crate::probe::current_check() };
         let min_interval = this.shared.backend.min_interval();
         let mut state = this.shared.lock();
-        if let Slot::Done(_) = state.slots[slot] {
-            let Slot::Done(out) = std::mem::replace(&mut state.slots[slot], Slot::Free) else { unreachable!() };
-            state.free.push(slot);
-            this.slot = None;
+        if let Some(out) = state.done.remove(&key) {
+            shrink_map(&mut state.done);
+            this.key = None;
             return Poll::Ready(out);
         }
-        if state.in_flight {
+        if state.trip.is_some() {
             // Woken when the round trip in flight answers (once per waker:
             // a handle may be polled again before that).
             if !state.wakers.iter().any(|w| w.will_wake(cx.waker())) {
@@ -600,8 +878,12 @@ impl<B: BatchProbe> Future for BatchHandle<B> {
         let paced = crate::probe::call_sets_polling() || state.last_trip.is_none_or(|at| at.elapsed() >= min_interval);
         if new_check && paced {
             state.asked_at = check;
-            start_trip(&this.shared, &mut state);
+            let trip = start_trip(&this.shared, &mut state);
             state.wakers.push(cx.waker().clone());
+            drop(state);
+            if let Some((no, trip)) = trip {
+                spawn_trip(&this.shared, no, trip);
+            }
             return Poll::Pending;
         }
         drop(state);
@@ -615,13 +897,8 @@ impl<B: BatchProbe> Future for BatchHandle<B> {
 
 impl<B: BatchProbe> Drop for BatchHandle<B> {
     fn drop(&mut self) {
-        if let Some(slot) = self.slot {
-            let mut state = self.shared.lock();
-            if let Slot::Waiting(..) = state.slots[slot] {
-                state.waiting -= 1;
-            }
-            state.slots[slot] = Slot::Free;
-            state.free.push(slot);
+        if let Some(key) = self.key {
+            self.shared.lock().forget(key);
         }
     }
 }

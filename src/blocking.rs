@@ -103,13 +103,14 @@ pub fn shared_runtime() -> &'static Runtime {
 }
 
 /// Spawns `task` on the caller's runtime, or, outside any, on the shared
-/// one: for work of ours that must run on its own (a batch round trip, a
-/// lone probe's timer).
-pub(crate) fn spawn_detached(task: impl Future<Output = ()> + Send + 'static) {
-    drop(match Handle::try_current() {
+/// one: for work of ours that must run on its own (a batch round trip).
+pub(crate) fn spawn_detached<T: Send + 'static>(
+    task: impl Future<Output = T> + Send + 'static,
+) -> tokio::task::JoinHandle<T> {
+    match Handle::try_current() {
         Ok(handle) => handle.spawn(task),
         Err(_) => shared_runtime().spawn(task),
-    });
+    }
 }
 
 thread_local! {

@@ -4,13 +4,28 @@
 //! [`RayJobs`] is a client of one head node (default
 //! `http://127.0.0.1:8265`, or `RAY_ADDRESS`): submit a job, read its
 //! status, its logs, stop it. As a [`BatchProbe`], it answers for every
-//! pending job of a [`Batch`] in one round trip per check: one
-//! `GET /api/jobs/` for all of them, or one `GET /api/jobs/{id}` per job
-//! ([`CheckBy`]). A job that `SUCCEEDED` gives its [`JobInfo`] (its logs are
-//! one [`RayJobs::logs`] away); `FAILED` and `STOPPED` are failures carrying
-//! Ray's message ([`JobFailed`]). Keys, timeouts (the pending jobs come back,
-//! to wait on again or to [`stop`](RayJobs::stop)), iterator mode and
-//! progress work over jobs as over futures.
+//! pending job of a [`Batch`] in one round trip per check. A job that
+//! `SUCCEEDED` gives its [`JobInfo`] (its logs are one [`RayJobs::logs`]
+//! away); `FAILED` and `STOPPED` are failures carrying Ray's message
+//! ([`JobFailed`]); a job the head does not have is `UNKNOWN`. Keys,
+//! timeouts (the pending jobs come back, to wait on again or to
+//! [`stop`](RayJobs::stop)), iterator mode and progress work over jobs as
+//! over futures.
+//!
+//! **What a check costs follows the pending jobs.** `GET /api/jobs/` lists
+//! every job the head ever ran (about 500 bytes each), so on a busy head a
+//! wait on a few jobs asks for each of them instead (`GET /api/jobs/{id}`,
+//! at most [`EACH_JOB_CONCURRENCY`] at once). By default
+//! ([`CheckBy::Auto`]) a check asks job by job when one request per pending
+//! job costs less than the last list did ([`EACH_JOB_WORTH`] bytes of list
+//! per request), and lists when many jobs are pending; [`CheckBy::List`]
+//! and [`CheckBy::EachJob`] force one way.
+//!
+//! **Ids.** Any number of handles may wait on the same id; a check asks
+//! about each id once. An id goes into a URL path as one percent-encoded
+//! segment (`a/b` is `/api/jobs/a%2Fb`), so it never names another path.
+//! An empty id, `.` or `..` cannot be one segment: the client's methods
+//! refuse it with a [`RayError`], and a handle on it fails as `INVALID`.
 //!
 //! Start a local head with `ray start --head --num-cpus=2
 //! --dashboard-host=127.0.0.1 --disable-usage-stats`; see the README's
@@ -40,8 +55,12 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use futures::{StreamExt, TryStreamExt};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 
 use crate::batch::{Answer, BatchProbe};
@@ -164,7 +183,8 @@ impl JobInfo {
     }
 }
 
-/// A job that ended `FAILED` or `STOPPED`, or that Ray does not know.
+/// A job that ended `FAILED` or `STOPPED`, that Ray does not know
+/// (`UNKNOWN`), or whose id cannot be asked about (`INVALID`).
 ///
 /// # Examples
 ///
@@ -177,7 +197,9 @@ impl JobInfo {
 pub struct JobFailed {
     /// The job's submission id.
     pub id: String,
-    /// `FAILED`, `STOPPED`, or `UNKNOWN` for a job the head does not have.
+    /// `FAILED`, `STOPPED`, `UNKNOWN` for a job the head does not have, or
+    /// `INVALID` for an id that cannot be put in a URL path (empty, `.` or
+    /// `..`).
     pub status: String,
     /// Ray's message.
     pub message: String,
@@ -210,24 +232,89 @@ enum Cause {
     Http(#[from] reqwest::Error),
     #[error("HTTP {status}: {body}")]
     Status { status: u16, body: String },
+    #[error("{0}")]
+    InvalidId(&'static str),
+    #[error("a bad answer: {0}")]
+    Json(serde_json::Error),
 }
+
+/// Why an id cannot be one path segment: the URL standard reads `.` and
+/// `..` (encoded or not) as "here" and "up", and an empty id names the list.
+const INVALID_ID: &str = "a submission id cannot be empty, \".\" or \"..\"";
+
+/// What stays as it is in a path segment: RFC 3986's unreserved characters.
+/// Everything else (`/`, `%`, `#`, `?`, `\\`, spaces, non-ASCII) is
+/// percent-encoded, so an id is always exactly one segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// `id` as one path segment, or why it cannot be one.
+fn segment(id: &str) -> Result<String, &'static str> {
+    match id {
+        "" | "." | ".." => Err(INVALID_ID),
+        _ => Ok(utf8_percent_encode(id, SEGMENT).to_string()),
+    }
+}
+
+/// At most this many `GET /api/jobs/{id}` requests of one check are in
+/// flight at once: enough to hide a request's latency, few enough not to
+/// flood the head's dashboard server with connections.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(concurry::ray::EACH_JOB_CONCURRENCY, 16);
+/// ```
+pub const EACH_JOB_CONCURRENCY: usize = 16;
+
+/// With [`CheckBy::Auto`], one `GET /api/jobs/{id}` request is taken to cost
+/// as much as this many bytes of the job list (about 32 jobs' records): a
+/// check asks job by job while `pending jobs x EACH_JOB_WORTH` is at most
+/// the last list's size.
+///
+/// # Examples
+///
+/// ```
+/// // After a 5 MB list, up to 305 pending jobs are asked about one by one.
+/// assert_eq!(5_000_000 / concurry::ray::EACH_JOB_WORTH, 305);
+/// ```
+pub const EACH_JOB_WORTH: u64 = 16 * 1024;
+
+/// With [`CheckBy::Auto`] and no list read yet, a check of at most this many
+/// pending jobs asks job by job; more, and it lists (and learns the list's
+/// size).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(concurry::ray::EACH_JOB_BEFORE_ANY_LIST, 4);
+/// ```
+pub const EACH_JOB_BEFORE_ANY_LIST: usize = 4;
 
 /// How a check asks about the pending jobs: see [`RayJobs::check_by`].
 ///
 /// # Examples
 ///
 /// ```
-/// let ray = concurry::ray::RayJobs::new("http://127.0.0.1:8265").check_by(concurry::ray::CheckBy::EachJob);
-/// assert_eq!(ray.checks_by(), concurry::ray::CheckBy::EachJob);
+/// use concurry::ray::{CheckBy, RayJobs};
+/// assert_eq!(RayJobs::new("http://127.0.0.1:8265").checks_by(), CheckBy::Auto);
+/// let ray = RayJobs::new("http://127.0.0.1:8265").check_by(CheckBy::EachJob);
+/// assert_eq!(ray.checks_by(), CheckBy::EachJob);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum CheckBy {
-    /// One `GET /api/jobs/` lists every job the head has: one request
-    /// whatever the number of pending jobs (the default).
+    /// Each check chooses by cost (the default): job by job while one
+    /// request per pending job costs less than the last list did
+    /// ([`EACH_JOB_WORTH`] bytes of list per request; before any list, for
+    /// at most [`EACH_JOB_BEFORE_ANY_LIST`] jobs), else the list.
     #[default]
+    Auto,
+    /// One `GET /api/jobs/` lists every job the head has: one request
+    /// whatever the number of pending jobs, but as big as the head's history.
     List,
-    /// One `GET /api/jobs/{id}` per pending job, concurrently: cheaper when
-    /// the head holds many more jobs than the call waits on.
+    /// One `GET /api/jobs/{id}` per pending job (at most
+    /// [`EACH_JOB_CONCURRENCY`] at once): cheaper when the head holds many
+    /// more jobs than the call waits on.
     EachJob,
 }
 
@@ -243,6 +330,9 @@ pub struct RayJobs {
     address: String,
     check_by: CheckBy,
     min_interval: Duration,
+    /// The size in bytes of the last job list read (0: none yet), shared by
+    /// the clones (they ask the same head).
+    last_list_bytes: Arc<AtomicU64>,
 }
 
 impl RayJobs {
@@ -261,7 +351,13 @@ impl RayJobs {
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap_or_default();
-        Self { client, address, check_by: CheckBy::default(), min_interval: Duration::from_millis(250) }
+        Self {
+            client,
+            address,
+            check_by: CheckBy::default(),
+            min_interval: Duration::from_millis(250),
+            last_list_bytes: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     /// The head at `RAY_ADDRESS` (an `http://` address), else
@@ -289,7 +385,7 @@ impl RayJobs {
         &self.address
     }
 
-    /// How checks ask about pending jobs (default [`CheckBy::List`]).
+    /// How checks ask about pending jobs (default [`CheckBy::Auto`]).
     ///
     /// # Examples
     ///
@@ -320,6 +416,30 @@ impl RayJobs {
     pub fn check_every(mut self, every: Duration) -> Self {
         self.min_interval = every;
         self
+    }
+
+    /// The size in bytes of the last job list read by this client or its
+    /// clones, if any: what [`CheckBy::Auto`] weighs a check against.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ray = concurry::ray::RayJobs::new("http://127.0.0.1:8265");
+    /// assert_eq!(ray.last_list_bytes(), None);
+    /// ```
+    pub fn last_list_bytes(&self) -> Option<u64> {
+        Some(self.last_list_bytes.load(Ordering::Relaxed)).filter(|&n| n > 0)
+    }
+
+    /// The URL and the description of the request `method` on job `id`'s
+    /// path (`rest` after it), the id encoded as one segment.
+    fn job_url(&self, method: &str, id: &str, rest: &str) -> Result<(String, String), RayError> {
+        match segment(id) {
+            Ok(seg) => {
+                Ok((format!("{}/api/jobs/{seg}{rest}", self.address), format!("{method} /api/jobs/{seg}{rest}")))
+            }
+            Err(why) => Err(self.error(format!("{method} job {id:?}"), Cause::InvalidId(why))),
+        }
     }
 
     fn error(&self, what: impl Into<String>, cause: impl Into<Cause>) -> RayError {
@@ -378,9 +498,23 @@ impl RayJobs {
     /// println!("{}", info.status);
     /// # Ok(()) }
     /// ```
+    ///
+    /// An id is sent as one percent-encoded path segment; an empty id, `.`
+    /// or `..` is refused before any request:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let err = concurry::ray::RayJobs::new("http://127.0.0.1:9").info("..").await.unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     r#"Ray head at http://127.0.0.1:9: GET job ".." failed: a submission id cannot be empty, "." or "..""#
+    /// );
+    /// # }
+    /// ```
     pub async fn info(&self, id: &str) -> Result<JobInfo, RayError> {
-        let what = format!("GET /api/jobs/{id}");
-        self.json(&what, self.client.get(format!("{}/api/jobs/{id}", self.address))).await
+        let (url, what) = self.job_url("GET", id, "")?;
+        self.json(&what, self.client.get(url)).await
     }
 
     /// Every job the head has.
@@ -393,7 +527,11 @@ impl RayJobs {
     ///
     /// See [`RayError`].
     pub async fn list(&self) -> Result<Vec<JobInfo>, RayError> {
-        self.json("GET /api/jobs/", self.client.get(format!("{}/api/jobs/", self.address))).await
+        let what = "GET /api/jobs/";
+        let response = self.send(what, self.client.get(format!("{}/api/jobs/", self.address))).await?;
+        let body = response.bytes().await.map_err(|e| self.error(what, e))?;
+        self.last_list_bytes.store(body.len().max(1) as u64, Ordering::Relaxed);
+        serde_json::from_slice(&body).map_err(|e| self.error(what, Cause::Json(e)))
     }
 
     /// A job's logs so far.
@@ -410,8 +548,8 @@ impl RayJobs {
         struct Logs {
             logs: String,
         }
-        let what = format!("GET /api/jobs/{id}/logs");
-        let logs: Logs = self.json(&what, self.client.get(format!("{}/api/jobs/{id}/logs", self.address))).await?;
+        let (url, what) = self.job_url("GET", id, "/logs")?;
+        let logs: Logs = self.json(&what, self.client.get(url)).await?;
         Ok(logs.logs)
     }
 
@@ -433,9 +571,8 @@ impl RayJobs {
         struct Stopped {
             stopped: bool,
         }
-        let what = format!("POST /api/jobs/{id}/stop");
-        let stopped: Stopped =
-            self.json(&what, self.client.post(format!("{}/api/jobs/{id}/stop", self.address))).await?;
+        let (url, what) = self.job_url("POST", id, "/stop")?;
+        let stopped: Stopped = self.json(&what, self.client.post(url)).await?;
         Ok(stopped.stopped)
     }
 
@@ -471,35 +608,71 @@ impl BatchProbe for RayJobs {
     }
 
     async fn check(&self, ids: Vec<String>) -> Answer<Self> {
-        let found: Vec<Option<JobInfo>> = match self.check_by {
-            CheckBy::List => {
-                let mut by_id: HashMap<String, JobInfo> =
-                    self.list().await?.into_iter().filter_map(|j| Some((j.submission_id.clone()?, j))).collect();
-                ids.iter().map(|id| by_id.remove(id)).collect()
+        // Each id once, however many handles wait on it; ids that cannot be
+        // put in a path are answered at once.
+        let mut asked: Vec<&str> = Vec::new();
+        let mut slot_of: HashMap<&str, usize> = HashMap::new();
+        for id in &ids {
+            if segment(id).is_ok() {
+                slot_of.entry(id.as_str()).or_insert_with(|| {
+                    asked.push(id);
+                    asked.len() - 1
+                });
             }
+        }
+        let found: Vec<Option<JobInfo>> = match self.choose(asked.len()) {
+            _ if asked.is_empty() => Vec::new(),
             CheckBy::EachJob => {
-                let asks = ids.iter().map(|id| async move {
-                    match self.info(id).await {
+                let owned: Vec<String> = asked.iter().map(|id| (*id).to_owned()).collect();
+                let asks = futures::stream::iter(owned).map(|id| async move {
+                    match self.info(&id).await {
                         Ok(info) => Ok(Some(info)),
                         Err(RayError { cause: Cause::Status { status: 404, .. }, .. }) => Ok(None),
                         Err(e) => Err(e),
                     }
                 });
-                futures::future::try_join_all(asks).await?
+                asks.buffered(EACH_JOB_CONCURRENCY).try_collect().await?
+            }
+            _ => {
+                let mut by_id: HashMap<String, JobInfo> =
+                    self.list().await?.into_iter().filter_map(|j| Some((j.submission_id.clone()?, j))).collect();
+                asked.iter().map(|id| by_id.remove(*id)).collect()
             }
         };
         Ok(ids
             .iter()
-            .zip(found)
             .enumerate()
-            .filter_map(|(pos, (id, info))| Some((pos, Self::settle(id, info)?)))
+            .filter_map(|(pos, id)| {
+                let settled = match slot_of.get(id.as_str()) {
+                    Some(&slot) => Self::settle(id, found[slot].clone())?,
+                    None => Err(JobFailed { id: id.clone(), status: "INVALID".into(), message: INVALID_ID.into() }),
+                };
+                Some((pos, settled))
+            })
             .collect())
+    }
+}
+
+impl RayJobs {
+    /// How a check of `pending` distinct jobs asks, by [`CheckBy`].
+    fn choose(&self, pending: usize) -> CheckBy {
+        match self.check_by {
+            CheckBy::Auto => {
+                let each_job = match self.last_list_bytes() {
+                    None => pending <= EACH_JOB_BEFORE_ANY_LIST,
+                    Some(list) => (pending as u64).saturating_mul(EACH_JOB_WORTH) <= list,
+                };
+                if each_job { CheckBy::EachJob } else { CheckBy::List }
+            }
+            chosen => chosen,
+        }
     }
 }
 
 impl fmt::Display for CheckBy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Self::Auto => "the list or one call per job, by cost",
             Self::List => "one list call",
             Self::EachJob => "one call per job",
         })

@@ -105,6 +105,18 @@ impl Future for Timer {
     }
 }
 
+/// `fut`'s output, or `None` if `timer` fires first.
+pub(crate) async fn within<F: Future>(mut timer: Timer, fut: F) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        timer.poll_due(cx).map(|()| None)
+    })
+    .await
+}
+
 /// Wakes `waker` once `d` has passed: for a handle awaited alone, with no
 /// engine to check it. The timer is made here, on this call's driver; the
 /// task that waits on it runs on the runtime that drives that timer.

@@ -164,10 +164,13 @@ async fn a_bad_address_is_a_clear_error() {
     let batch = Batch::with_max_failures(ray, 3);
     let err = watchdog(async_try_gather(vec![batch.handle("some-job".to_string())]).into_future()).await.unwrap_err();
     let failed = err.child_error::<BatchError<String, JobFailed>>().expect("a backend error");
-    assert_eq!(failed.to_string(), "Ray head at http://127.0.0.1:9 failed 3 round trips in a row");
+    assert_eq!(
+        failed.to_string(),
+        r#"Ray head at http://127.0.0.1:9 failed 3 round trips in a row waiting on "some-job""#
+    );
     assert_eq!(failed.id(), "some-job", "the handle can be made again from its id");
     let cause = std::error::Error::source(failed).unwrap().to_string();
-    assert!(cause.contains("GET /api/jobs/ failed"), "{cause}");
+    assert!(cause.contains("GET /api/jobs/some-job failed"), "{cause}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
