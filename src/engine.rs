@@ -111,6 +111,8 @@ pub(crate) struct Options {
 
 #[derive(Debug, Default)]
 pub(crate) struct Settings {
+    /// The option set last, to name it should it come after the call began.
+    pub(crate) last: &'static str,
     pub(crate) timeout: Option<Duration>,
     pub(crate) polling: Option<Polling>,
     pub(crate) progress: Progress,
@@ -123,9 +125,31 @@ impl Options {
         Self { entry, set: None }
     }
 
-    /// The settings, to change one.
-    pub(crate) fn set(&mut self) -> &mut Settings {
-        self.set.get_or_insert_with(Box::default)
+    /// The settings, to change option `name`.
+    pub(crate) fn set(&mut self, name: &'static str) -> &mut Settings {
+        let set = self.set.get_or_insert_with(Box::default);
+        set.last = name;
+        set
+    }
+
+    /// Marks option `name` as set: for the options a builder keeps outside
+    /// the settings, once its call has begun (see [`Options::late`]).
+    pub(crate) fn touch(&mut self, name: &'static str) {
+        self.set(name);
+    }
+
+    /// Options found on a builder whose call has begun (its first poll took
+    /// the options it had): they would be silently ignored, so the call ends
+    /// with this error instead.
+    #[cold]
+    pub(crate) fn late(&mut self) -> ConfigError {
+        let name = self.set.take().map_or("an option", |set| set.last);
+        ConfigError::new(
+            name,
+            "set after the call began",
+            "a call's options are fixed when it is first polled (`.await`, `.run()`, `.stream()`); \
+             set every option on the builder before that",
+        )
     }
 
     /// The options set so far, for the call that starts now; fresh ones of
@@ -153,7 +177,7 @@ macro_rules! option_methods {
         /// assert!(err.is_timeout());
         /// ```
         pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
-            self.options.set().timeout = Some(timeout);
+            self.options.set("timeout").timeout = Some(timeout);
             self
         }
 
@@ -171,7 +195,7 @@ macro_rules! option_methods {
         /// # Ok::<(), concurry::ConfigError>(())
         /// ```
         pub fn polling(mut self, polling: impl Into<crate::Polling>) -> Self {
-            self.options.set().polling = Some(polling.into());
+            self.options.set("polling").polling = Some(polling.into());
             self
         }
 
@@ -189,7 +213,7 @@ macro_rules! option_methods {
         /// assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 2);
         /// ```
         pub fn progress(mut self, progress: impl Into<crate::Progress>) -> Self {
-            self.options.set().progress = progress.into();
+            self.options.set("progress").progress = progress.into();
             self
         }
 
@@ -231,7 +255,7 @@ macro_rules! option_methods {
         #[doc = concat!("assert!(concurry::", $entry, "([std::future::ready(1)]).limit(0).run().is_err());")]
         /// ```
         pub fn limit(mut self, n: usize) -> Self {
-            self.options.set().limit = Some(n);
+            self.options.set("limit").limit = Some(n);
             self
         }
 
@@ -239,9 +263,15 @@ macro_rules! option_methods {
         /// with [`Error::Cancelled`](crate::Error::Cancelled): the counts,
         /// and with `.keep_partial()` the completed outputs and the
         /// children still pending. Iterator mode yields what completed,
-        /// then the error. A token already cancelled ends the call at once,
-        /// every child still pending. For graceful shutdown: tokio-util's
+        /// then the error. For graceful shutdown: tokio-util's
         /// `CancellationToken`, cancelled on Ctrl-C or by the service.
+        ///
+        /// A token that fires is a deadline that passes at that instant,
+        /// with the same rules as `.timeout(..)`: what is complete when the
+        /// call sees the token is taken first, and the return condition is
+        /// checked before the token. So a token cancelled before the call
+        /// still gives every child one poll: an empty input, or children
+        /// that are all ready, succeed; the rest end with `Cancelled`.
         ///
         /// # Examples
         ///
@@ -254,7 +284,7 @@ macro_rules! option_methods {
         #[doc = concat!("assert!(err.to_string().starts_with(\"", $entry, " was cancelled after\"));")]
         /// ```
         pub fn cancel_on(mut self, token: tokio_util::sync::CancellationToken) -> Self {
-            self.options.set().cancel = Some(token);
+            self.options.set("cancel").cancel = Some(token);
             self
         }
     };
@@ -388,7 +418,7 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
 
     #[cold]
     fn extras(set: Settings) -> Option<Box<Extras>> {
-        let Settings { timeout, polling, progress, limit, cancel } = set;
+        let Settings { timeout, polling, progress, limit, cancel, .. } = set;
         let plain = timeout.is_none() && polling.is_none() && !progress.is_on() && cancel.is_none() && limit != Some(0);
         (!plain).then(|| {
             let needs_clock = timeout.is_some() || progress.is_on() || cancel.is_some();
@@ -425,16 +455,16 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         cx: &mut Context<'_>,
         on_child: &mut impl FnMut(usize, F::Output, &L) -> ControlFlow<()>,
     ) -> Poll<Drive> {
+        // A turn whose budget was spent before this drive polls no child:
+        // it is no evidence that nothing is complete (a stream read in a
+        // task that took 128 items already), so it cannot end the call.
+        let mut spent_before = false;
         if let Some(extras) = self.extras.as_deref_mut() {
             if let Some(refused) = extras.refused.take() {
                 self.finish(End::Failed);
                 return Poll::Ready(Drive::Refused(Box::new(refused)));
             }
-            // First, so that a token cancelled before the call ends it with
-            // every child untouched.
-            if self.pending.is_some() && extras.cancelled(cx) {
-                return Poll::Ready(Drive::Cancelled);
-            }
+            spent_before = !tokio::task::coop::has_budget_remaining();
         }
         let completed_before = self.completed();
         let yielded = loop {
@@ -458,8 +488,9 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         // A turn cut short by the budget while children were completing
         // goes on before the deadline counts: what is complete is taken
         // first (a zero timeout over finished tasks succeeds), and the
-        // deadline fires at the first turn that completes nothing.
-        let progressed = yielded && self.completed() > completed_before;
+        // deadline fires at the first turn that completes nothing. A fired
+        // token is a deadline that passed at that instant: the same rule.
+        let progressed = yielded && (self.completed() > completed_before || spent_before);
         if !progressed && self.poll_deadline(cx) {
             return Poll::Ready(Drive::TimedOut);
         }

@@ -82,8 +82,8 @@ impl ConfigError {
 /// A blocking entry point called where it cannot block.
 ///
 /// `wait(..).run()` and `gather(..).run()` block the calling thread. On a
-/// current-thread Tokio runtime's own thread, or inside a `LocalSet`, that
-/// thread is the only one its tasks can run on, so blocking it would
+/// current-thread Tokio runtime's own thread, or in a task of a `LocalSet`,
+/// that thread is the only one its tasks can run on, so blocking it would
 /// deadlock them: the call refuses instead. A `spawn_blocking` thread of the
 /// same runtime may block, and there the call works.
 ///
@@ -98,8 +98,8 @@ impl ConfigError {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "{entry}() cannot block a current-thread Tokio runtime's own thread or a LocalSet (it would deadlock \
-     their tasks): use {entry_async}(..).await there, or call {entry}() from a plain thread, \
+    "{entry}() cannot block a current-thread Tokio runtime's own thread or a LocalSet's task (it would \
+     deadlock their tasks): use {entry_async}(..).await there, or call {entry}() from a plain thread, \
      tokio::task::spawn_blocking or a multi-thread runtime"
 )]
 pub struct BlockingError {

@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use futures::Stream;
 
 use crate::engine::{Drive, Engine, Entry, Options, option_methods};
-use crate::error::{BoxError, Error};
+use crate::error::{BoxError, ConfigError, Error};
 use crate::partial::{Discard, KeepPartial, PartialPolicy};
 use crate::progress::End;
 use crate::shape::{Feed, IntoChildren, Keys, Outputs, Shape};
@@ -177,8 +177,12 @@ impl<S: IntoChildren, M: Mode<Out<S::Future>>, P> Gather<S, M, P> {
         Gather { options: Options::new(entry), children: Some(children), running: None }
     }
 
-    /// The same call in another mode or policy; only before it runs.
-    fn cast<M2: Mode<Out<S::Future>>, P2>(self) -> Gather<S, M2, P2> {
+    /// The same call in another mode or policy; only before it runs (after,
+    /// the new builder ends with the error of [`Options::late`]).
+    fn cast<M2: Mode<Out<S::Future>>, P2>(mut self, name: &'static str) -> Gather<S, M2, P2> {
+        if self.running.is_some() {
+            self.options.touch(name);
+        }
         Gather { options: self.options, children: self.children, running: None }
     }
 
@@ -330,7 +334,7 @@ impl<S: IntoChildren, M: Mode<Out<S::Future>>> Gather<S, M, Discard> {
     /// }
     /// ```
     pub fn keep_partial(self) -> Gather<S, M, KeepPartial> {
-        self.cast()
+        self.cast("keep_partial")
     }
 }
 
@@ -346,7 +350,8 @@ impl<S: IntoChildren, M: Mode<Out<S::Future>>, P: PartialPolicy> Gather<S, M, P>
     /// # Errors
     ///
     /// As for `.await`, plus [`Error::Blocking`] on a current-thread Tokio
-    /// runtime's own thread or in a `LocalSet`, where blocking would deadlock.
+    /// runtime's own thread or in a `LocalSet`'s task, where blocking would
+    /// deadlock.
     ///
     /// # Examples
     ///
@@ -389,8 +394,13 @@ impl<S: IntoChildren, M: Mode<Out<S::Future>>, P: PartialPolicy> Gather<S, M, P>
     /// ```
     pub fn stream(mut self) -> GatherStream<S::Keys, S::Future, M, P> {
         // A gather polled before it was streamed has its children in the
-        // running call: the stream is then empty.
-        GatherStream { engine: self.engine(), mode: PhantomData }
+        // running call: the stream says so, rather than end empty.
+        if self.running.is_some() {
+            self.options.touch("stream");
+            let refused = Some(Box::new(self.options.late()));
+            return GatherStream { engine: None, refused, mode: PhantomData };
+        }
+        GatherStream { engine: self.engine(), refused: None, mode: PhantomData }
     }
 
     /// Iterator mode, blocking: an [`Iterator`] of the [`stream`](Self::stream)'s
@@ -434,9 +444,18 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         if let Some(running) = &mut this.running {
+            if this.options.set.is_some() {
+                // An option set after the first poll: the call ends with the
+                // error that says so (its children dropped), not without it.
+                this.running = None;
+                return Poll::Ready(Err(Error::Config(this.options.late())));
+            }
             return Pin::new(running).poll(cx);
         }
-        let children = this.children.take().expect("a gather polled after it completed");
+        let Some(children) = this.children.take() else {
+            // `keep_partial` after the call began (see `cast`).
+            return Poll::Ready(Err(Error::Config(this.options.late())));
+        };
         let Options { entry, set } = this.options.take();
         // Built in place, then configured there: see `Engine::unconfigured`.
         let running = this.running.insert(GatherFuture {
@@ -543,6 +562,8 @@ where
 #[must_use = "streams do nothing unless polled"]
 pub struct GatherStream<L: Keys, F: Future, M, P = Discard> {
     engine: Option<Engine<L, F>>,
+    /// Streamed after the gather was polled: its one item.
+    refused: Option<Box<ConfigError>>,
     mode: PhantomData<fn() -> (M, P)>,
 }
 
@@ -565,7 +586,9 @@ impl<L: Keys + Feed<F>, F: Future, M: Mode<F::Output>, P: PartialPolicy> Stream 
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        let Some(engine) = this.engine.as_mut() else { return Poll::Ready(None) };
+        let Some(engine) = this.engine.as_mut() else {
+            return Poll::Ready(this.refused.take().map(|config| Err(Error::Config(*config))));
+        };
         let mut got = None;
         let drive = std::task::ready!(engine.poll_drive(cx, &mut |index, out, keys: &L| {
             got = Some((keys.key(index), out));

@@ -289,7 +289,10 @@ impl<S: IntoChildren> Wait<S, Discard> {
     /// let waited = err.into_timeout().unwrap().into_partial();
     /// assert_eq!((waited.done.len(), waited.pending.len()), (1, 1));
     /// ```
-    pub fn keep_partial(self) -> Wait<S, KeepPartial> {
+    pub fn keep_partial(mut self) -> Wait<S, KeepPartial> {
+        if self.running.is_some() {
+            self.options.touch("keep_partial");
+        }
         let Wait { children, options, return_when, fails, .. } = self;
         Wait { children, running: None, options, return_when, fails, partial: PhantomData }
     }
@@ -316,6 +319,9 @@ impl<S: IntoChildren, P: PartialPolicy> Wait<S, P> {
     where
         Out<S>: Outcome,
     {
+        if self.running.is_some() {
+            self.options.touch("return_when");
+        }
         self.return_when = when;
         self.fails = <Out<S> as Outcome>::is_failure;
         self
@@ -336,6 +342,9 @@ impl<S: IntoChildren, P: PartialPolicy> Wait<S, P> {
     /// assert_eq!((w.done[0].1.0.len(), w.pending.len()), (1, 1));
     /// ```
     pub fn first_completed(mut self) -> Self {
+        if self.running.is_some() {
+            self.options.touch("first_completed");
+        }
         self.return_when = ReturnWhen::FirstCompleted;
         self
     }
@@ -351,7 +360,7 @@ impl<S: IntoChildren, P: PartialPolicy> Wait<S, P> {
     /// # Errors
     ///
     /// [`Error::Timeout`] as for `.await`, and [`Error::Blocking`] on a
-    /// current-thread Tokio runtime's own thread or in a `LocalSet`, where
+    /// current-thread Tokio runtime's own thread or in a `LocalSet`'s task, where
     /// blocking would deadlock.
     ///
     /// # Examples
@@ -381,9 +390,18 @@ impl<S: IntoChildren, P: PartialPolicy> Future for Wait<S, P> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         if let Some(running) = &mut this.running {
+            if this.options.set.is_some() {
+                // An option set after the first poll: the call ends with the
+                // error that says so (its children dropped), not without it.
+                this.running = None;
+                return Poll::Ready(Err(Error::Config(this.options.late())));
+            }
             return Pin::new(running).poll(cx);
         }
-        let children = this.children.take().expect("a wait polled after it completed");
+        let Some(children) = this.children.take() else {
+            // `keep_partial` after the call began.
+            return Poll::Ready(Err(Error::Config(this.options.late())));
+        };
         let Options { entry, set } = this.options.take();
         // Built in place, then configured there: see `Engine::unconfigured`.
         let running = this.running.insert(WaitFuture {

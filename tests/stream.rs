@@ -177,6 +177,6 @@ async fn nested_iterator_mode_yields_paths() {
 async fn nested_failures_name_the_path() {
     let input = vec![vec![after(1, Ok(1))], vec![after(2, Err("deep"))]];
     let err = async_try_gather(nested(input)).await.unwrap_err();
-    assert_eq!(err.to_string(), "child Path([Index(1), Index(0)]) failed");
+    assert_eq!(err.to_string(), "child 1/0 failed");
     assert!(matches!(err, Error::Failed { .. }));
 }

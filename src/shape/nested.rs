@@ -45,13 +45,24 @@ use crate::Pending;
 /// use concurry::shape::nested::Segment;
 /// assert_eq!(Segment::Index(3).to_string(), "3");
 /// assert_eq!(Segment::Key("users".into()).to_string(), "users");
+/// // `Debug` quotes keys, as a path in a message reads best:
+/// assert_eq!(format!("{:?}", Segment::Key("users".into())), r#""users""#);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Segment {
     /// A position in a `Vec`.
     Index(usize),
     /// A map key, as its `Display` text.
     Key(String),
+}
+
+impl fmt::Debug for Segment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Index(i) => write!(f, "{i}"),
+            Self::Key(k) => write!(f, "{k:?}"),
+        }
+    }
 }
 
 impl fmt::Display for Segment {
@@ -64,7 +75,8 @@ impl fmt::Display for Segment {
 }
 
 /// Where a leaf sits in a nested input, outermost level first. Displays as
-/// the segments joined by `/`.
+/// the segments joined by `/`; `Debug` (which error messages use) quotes
+/// the map keys: `"users"/3`.
 ///
 /// # Examples
 ///
@@ -73,9 +85,10 @@ impl fmt::Display for Segment {
 ///
 /// let path = Path::from(vec![Segment::Index(0), Segment::Key("users".into())]);
 /// assert_eq!(path.to_string(), "0/users");
+/// assert_eq!(format!("{path:?}"), r#"0/"users""#);
 /// assert_eq!(path.segments().len(), 2);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Path(Vec<Segment>);
 
 impl Path {
@@ -100,15 +113,31 @@ impl From<Vec<Segment>> for Path {
     }
 }
 
-impl fmt::Display for Path {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Path {
+    fn join(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        segment: fn(&Segment, &mut fmt::Formatter<'_>) -> fmt::Result,
+    ) -> fmt::Result {
         for (i, s) in self.0.iter().enumerate() {
             if i > 0 {
                 f.write_str("/")?;
             }
-            s.fmt(f)?;
+            segment(s, f)?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.join(f, <Segment as fmt::Display>::fmt)
+    }
+}
+
+impl fmt::Debug for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.join(f, <Segment as fmt::Debug>::fmt)
     }
 }
 
