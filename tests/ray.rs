@@ -99,6 +99,27 @@ async fn first_completed_returns_the_quick_job() {
     assert!(watchdog(ray.stop(&slow)).await.unwrap());
 }
 
+/// Issue 21.5, on the real head: two handles on one running job (in list
+/// and per-job mode) both wait for it; neither fails as UNKNOWN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_handles_on_one_running_job_both_wait_for_it() {
+    let ray = RayJobs::from_env();
+    let slow = submit(&ray, "twice", "sleep 60").await;
+    for by in [CheckBy::List, CheckBy::EachJob] {
+        let batch = Batch::new(ray.clone().check_by(by));
+        let waited = watchdog(
+            async_wait(vec![batch.handle(slow.clone()), batch.handle(slow.clone())])
+                .first_completed()
+                .timeout(Duration::from_millis(1500))
+                .into_future(),
+        )
+        .await;
+        let err = waited.expect_err("the job is running, under both handles");
+        assert!(err.is_timeout(), "{by:?}: {err}");
+    }
+    assert!(watchdog(ray.stop(&slow)).await.unwrap());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_job_names_its_key_and_rays_message() {
     let ray = RayJobs::from_env();
