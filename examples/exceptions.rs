@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use concurry::{Error, ReturnWhen, gather, shared_runtime, task::flatten, try_gather, wait};
 
-type Task = concurry::task::Flatten<tokio::task::JoinHandle<anyhow::Result<u32>>, anyhow::Error>;
+type Task = concurry::task::Flatten<tokio::task::JoinHandle<anyhow::Result<u32>>>;
 
 fn task(i: u32, ms: u64) -> Task {
     flatten(shared_runtime().spawn(async move {

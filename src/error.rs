@@ -288,20 +288,20 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// A child's error, boxed. An `anyhow::Error` is boxed as its own error
 /// (anyhow's `From` boxes a wrapper that `downcast_ref` cannot see through),
-/// so that a handler finds the typed error it was made from.
+/// and a [`TaskError`](crate::task::TaskError) holding a task's own error as
+/// that error, so that a handler finds the typed error it was made from.
 pub(crate) fn box_error<E: Into<BoxError> + 'static>(error: E) -> BoxError {
-    #[cfg(feature = "anyhow")]
-    {
-        let mut slot = Some(error);
-        if let Some(anyhow) = (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<anyhow::Error>>() {
-            if let Some(anyhow) = anyhow.take() {
-                return anyhow.reallocate_into_boxed_dyn_error_without_backtrace();
-            }
-        }
-        slot.map_or_else(|| unreachable!("taken only when it is an anyhow::Error"), Into::into)
+    let mut slot = Some(error);
+    let any = &mut slot as &mut dyn std::any::Any;
+    // A task's own error is what failed, not the `TaskError` around it.
+    if let Some(task) = any.downcast_mut::<Option<crate::task::TaskError>>().and_then(Option::take) {
+        return task.into_error().unwrap_or_else(|other| Box::new(other));
     }
-    #[cfg(not(feature = "anyhow"))]
-    error.into()
+    #[cfg(feature = "anyhow")]
+    if let Some(anyhow) = any.downcast_mut::<Option<anyhow::Error>>().and_then(Option::take) {
+        return anyhow.reallocate_into_boxed_dyn_error_without_backtrace();
+    }
+    slot.map_or_else(|| unreachable!("taken only when it is of a type handled above"), Into::into)
 }
 
 /// Why a `wait` or `gather` did not return its result.

@@ -271,7 +271,7 @@ pub fn gather<S: IntoChildren>(children: S) -> Gather<S> {
 /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 /// let tasks = HashMap::from([
 ///     ("users", concurry::task::spawn(async { Ok::<_, std::io::Error>(3) })),
-///     ("orders", concurry::task::spawn(async { Ok(5) })),
+///     ("orders", concurry::task::spawn(async { Ok(5) as std::io::Result<_> })),
 /// ]);
 /// let counts = concurry::async_try_gather(tasks).await?;
 /// assert_eq!(counts["users"] + counts["orders"], 8);

@@ -1,32 +1,38 @@
-//! Spawned tasks whose own output is a `Result`.
+//! Tasks and threads whose own `Err` is a failure, with any error type.
 //!
-//! Lead with [`spawn`]: it spawns a task whose own `Err` is a failure, and
-//! which is aborted when its handle is dropped, so a fail-fast gather or a
-//! race cancels the losers instead of leaving them running:
+//! Lead with [`spawn`] (a Tokio task) and [`spawn_thread`] (an OS thread):
+//! each returns a handle whose output is `Result<T, TaskError>`, where the
+//! task's own `Err(e)` becomes [`TaskError`] holding `e`, and a panic or an
+//! abort is a `TaskError` that says so. The task's error type needs nothing
+//! but `Into<Box<dyn Error + Send + Sync>>` (any `std::error::Error +
+//! Send + Sync + 'static`, `anyhow::Error`, a `String`): no
+//! `From<JoinError>` to write. A [`spawn`] handle aborts its task when
+//! dropped, so a fail-fast gather or a race cancels the losers:
 //!
 //! ```
 //! use concurry::{async_try_gather, task};
 //!
+//! #[derive(Debug, thiserror::Error)]
+//! #[error("disk full at {0}")]
+//! struct DiskFull(u32);
+//!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
-//! async fn save(i: u32) -> anyhow::Result<u32> {
-//!     anyhow::ensure!(i != 2, "disk full at {i}");
-//!     Ok(i)
+//! async fn save(i: u32) -> Result<u32, DiskFull> {
+//!     if i == 2 { Err(DiskFull(i)) } else { Ok(i) }
 //! }
 //! let tasks: Vec<_> = (0..4).map(|i| task::spawn(save(i))).collect();
 //! let err = async_try_gather(tasks).await.unwrap_err(); // the others are aborted
+//! assert_eq!(err.child_error::<DiskFull>().unwrap().0, 2);
 //! let (key, error) = err.into_failed().unwrap();
 //! assert_eq!((key, error.to_string()), (2, "disk full at 2".to_string()));
 //! # }
 //! ```
 //!
-//! The handle's output is the task's own `Result<T, E>`: a panic or an
-//! abort arrives as `E::from(JoinError)`, as `handle.await?` would convert
-//! it. So `E` must have a `From<tokio::task::JoinError>`: `anyhow::Error`,
-//! `Box<dyn Error + Send + Sync>` and `std::io::Error` have one; give your
-//! own error enum a `#[from] JoinError` variant. Nothing wraps the task's
-//! error, so a failed gather's [`source()`](std::error::Error::source) is
-//! the task's error itself, and a handler's `downcast_ref` finds it.
+//! In a gather, the task's own error is what the failure holds (its
+//! [`source()`](std::error::Error::source)), not the `TaskError` around it:
+//! `downcast_ref::<DiskFull>()` and anyhow's chain find it. Awaited
+//! directly, [`TaskError::downcast_ref`] finds it.
 //!
 //! A plain `JoinHandle<Result<T, E>>` outputs `Result<Result<T, E>,
 //! JoinError>`. For [`try_gather`](crate::try_gather) and
@@ -55,8 +61,8 @@
 //! # }
 //! ```
 
+use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -64,108 +70,319 @@ use pin_project::pin_project;
 use tokio::task::JoinError;
 use tokio_util::task::AbortOnDropHandle;
 
+use crate::error::{BoxError, ThreadPanic};
+use crate::outcome::Outcome;
+use crate::probe::{Probed, ThreadProbe};
+
+/// Why a task or thread from [`spawn`] or [`spawn_thread`] (or a handle in
+/// [`flatten`]) did not give its value: its own error, a panic, or an abort.
+///
+/// It displays as the task's own error does, and its
+/// [`source()`](std::error::Error::source) is that error's source, so a
+/// chain of messages reads as if the task's error stood alone.
+///
+/// # Examples
+///
+/// ```
+/// use concurry::task;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let failed = task::spawn(async { Err::<u8, _>(std::io::Error::other("no disk")) }).await.unwrap_err();
+/// assert_eq!(failed.to_string(), "no disk");
+/// assert!(failed.downcast_ref::<std::io::Error>().is_some());
+///
+/// let panicked = task::spawn(async { panic!("boom"); #[allow(unreachable_code)] Ok::<u8, std::io::Error>(1) }).await.unwrap_err();
+/// assert!(panicked.is_panic());
+/// assert_eq!(panicked.to_string(), "task panicked: boom");
+/// # }
+/// ```
+pub struct TaskError(Kind);
+
+enum Kind {
+    Failed(BoxError),
+    Panicked(Option<String>),
+    Aborted,
+}
+
+impl TaskError {
+    pub(crate) fn failed(error: BoxError) -> Self {
+        Self(Kind::Failed(error))
+    }
+
+    fn joined(error: JoinError) -> Self {
+        match error.try_into_panic() {
+            Ok(payload) => Self::panicked(ThreadPanic::from_payload(payload)),
+            Err(_) => Self(Kind::Aborted),
+        }
+    }
+
+    fn panicked(panic: ThreadPanic) -> Self {
+        Self(Kind::Panicked(panic.message().map(str::to_owned)))
+    }
+
+    /// The task returned its own `Err` (not a panic, not an abort).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let err = concurry::task::spawn(async { Err::<(), _>("nope") }).await.unwrap_err();
+    /// assert!(err.is_failed() && !err.is_panic());
+    /// # }
+    /// ```
+    pub fn is_failed(&self) -> bool {
+        matches!(self.0, Kind::Failed(_))
+    }
+
+    /// The task or thread panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = concurry::try_gather([concurry::task::spawn_thread(|| -> Result<u8, String> { panic!("oops") })])
+    ///     .run()
+    ///     .unwrap_err();
+    /// assert!(err.child_error::<concurry::task::TaskError>().unwrap().is_panic());
+    /// ```
+    pub fn is_panic(&self) -> bool {
+        matches!(self.0, Kind::Panicked(_))
+    }
+
+    /// The task was aborted (its runtime shut down, or `abort()` was called).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let task = tokio::spawn(std::future::pending::<Result<u8, String>>());
+    /// task.abort();
+    /// assert!(concurry::task::flatten(task).await.unwrap_err().is_aborted());
+    /// # }
+    /// ```
+    pub fn is_aborted(&self) -> bool {
+        matches!(self.0, Kind::Aborted)
+    }
+
+    /// The task's own error, if it is an `E`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let err = concurry::task::spawn(async { Err::<(), _>(std::fmt::Error) }).await.unwrap_err();
+    /// assert!(err.downcast_ref::<std::fmt::Error>().is_some());
+    /// # }
+    /// ```
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        match &self.0 {
+            Kind::Failed(e) => e.downcast_ref(),
+            _ => None,
+        }
+    }
+
+    /// The task's own error, if it returned one; a panic or an abort comes
+    /// back as `Err(self)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let err = concurry::task::spawn(async { Err::<(), _>(std::fmt::Error) }).await.unwrap_err();
+    /// let own = err.into_error().unwrap();
+    /// assert!(own.downcast::<std::fmt::Error>().is_ok());
+    /// # }
+    /// ```
+    pub fn into_error(self) -> Result<BoxError, Self> {
+        match self.0 {
+            Kind::Failed(e) => Ok(e),
+            kind => Err(Self(kind)),
+        }
+    }
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Kind::Failed(e) => e.fmt(f),
+            Kind::Panicked(message) => {
+                write!(f, "task panicked: {}", message.as_deref().unwrap_or("<non-string panic payload>"))
+            }
+            Kind::Aborted => f.write_str("task was aborted before it finished"),
+        }
+    }
+}
+
+impl fmt::Debug for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Kind::Failed(e) => f.debug_tuple("Failed").field(e).finish(),
+            Kind::Panicked(m) => f.debug_tuple("Panicked").field(m).finish(),
+            Kind::Aborted => f.write_str("Aborted"),
+        }
+    }
+}
+
+impl std::error::Error for TaskError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.0 {
+            Kind::Failed(e) => e.source(),
+            _ => None,
+        }
+    }
+}
+
 /// A task made by [`spawn`]: aborted when dropped; outputs the task's own
-/// `Result<T, E>`, a panic or abort as `E::from(JoinError)`.
-pub type Task<T, E> = Flatten<AbortOnDropHandle<Result<T, E>>, E>;
+/// value, or a [`TaskError`] for its own `Err`, a panic or an abort.
+pub type Task<T> = Flatten<AbortOnDropHandle<Result<T, BoxError>>>;
 
 /// Spawns `fut` on the current Tokio runtime, as `tokio::spawn` does, and
 /// returns a handle that:
 ///
-/// - outputs the task's own `Result<T, E>`, a panic or abort arriving as
-///   `E::from(JoinError)`: so fail-fast gathers and
+/// - outputs `Ok(value)`, or `Err(TaskError)` for the task's own `Err`, a
+///   panic or an abort: so fail-fast gathers and
 ///   `ReturnWhen::FirstException` see the task's own `Err` (a plain
 ///   `JoinHandle<Result<T, E>>` only fails on a panic: its task's `Err`
 ///   reads as a success, see the [module docs](self));
 /// - aborts the task when dropped, so the children a fail-fast gather or a
 ///   race drops stop running (a plain `JoinHandle` only detaches).
 ///
-/// It is tokio-util's `AbortOnDropHandle`, flattened with [`flatten`].
+/// The output may be any `Result<T, E>` whose `E` converts into
+/// `Box<dyn Error + Send + Sync>`, or any type that never fails (see
+/// [`Outcome`]).
 ///
 /// # Panics
 ///
-/// Outside a Tokio runtime, as `tokio::spawn` does. From plain code, spawn
-/// on [`shared_runtime`](crate::shared_runtime) inside its context:
-/// `let _rt = concurry::shared_runtime().enter();`.
+/// Outside a Tokio runtime, as `tokio::spawn` does.
 ///
 /// # Examples
-///
-/// A hedged request: the first replica to answer wins, the other is aborted.
 ///
 /// ```
 /// use std::time::Duration;
 /// use concurry::{async_wait, task};
 ///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// async fn replica(ms: u64) -> Result<u64, std::io::Error> {
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("replica {0} is draining")]
+/// struct Draining(u64);
+///
+/// async fn replica(ms: u64) -> Result<u64, Draining> {
 ///     tokio::time::sleep(Duration::from_millis(ms)).await;
 ///     Ok(ms)
 /// }
-/// let w = async_wait([task::spawn(replica(5)), task::spawn(replica(5_000))]).first_completed().await.unwrap();
-/// assert_eq!(w.done[0].1.as_ref().unwrap(), &5);
-/// drop(w.pending); // the slow replica is aborted here
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// // A hedged request: the first answer wins, the slower replica is aborted.
+/// let w = async_wait([task::spawn(replica(10)), task::spawn(replica(5_000))]).first_completed().await.unwrap();
+/// assert_eq!(w.done[0].1.as_ref().unwrap(), &10);
 /// # }
 /// ```
-pub fn spawn<F, T, E>(fut: F) -> Task<T, E>
+pub fn spawn<F>(fut: F) -> Task<<F::Output as Outcome>::Value>
 where
-    F: Future<Output = Result<T, E>> + Send + 'static,
-    T: Send + 'static,
-    E: From<JoinError> + Send + 'static,
+    F: Future + Send + 'static,
+    F::Output: Outcome<Value: Send + 'static, Error: Into<BoxError>> + Send + 'static,
 {
-    flatten(AbortOnDropHandle::new(tokio::spawn(fut)))
+    let own = async move { fut.await.into_result().map_err(Into::into) };
+    Flatten { task: AbortOnDropHandle::new(tokio::spawn(own)) }
 }
 
-/// A task handle whose output is flattened: see [`flatten`].
+/// A thread made by [`spawn_thread`]: checked on the call's schedule, as
+/// any [`probe`](crate::probe); outputs the closure's own value, or a
+/// [`TaskError`] for its own `Err` or a panic.
+pub type Thread<T> = Flatten<Probed<ThreadProbe<Result<T, TaskError>>>>;
+
+/// Runs `f` on a new OS thread, as `std::thread::spawn` does, for blocking
+/// work (a subprocess, a C library, a CPU-bound loop), and returns a handle
+/// to wait on: `Ok(value)`, or `Err(TaskError)` for the closure's own `Err`
+/// or a panic. So a fail-fast gather over threads fails on their own `Err`
+/// (with [`probe::thread`](crate::probe::thread), only a panic fails).
+///
+/// The thread runs to its end whatever happens to the handle: a thread
+/// cannot be aborted.
 ///
 /// # Examples
 ///
 /// ```
-/// let task = concurry::shared_runtime().spawn(async { Ok::<u8, std::io::Error>(5) });
-/// let flat: concurry::task::Flatten<_, std::io::Error> = concurry::task::flatten(task);
-/// assert_eq!(concurry::try_gather([flat]).run().unwrap(), [5]);
+/// use concurry::{task, try_gather};
+///
+/// let parse = |s: &'static str| task::spawn_thread(move || s.parse::<u32>());
+/// let err = try_gather([parse("7"), parse("x")]).run().unwrap_err();
+/// assert!(err.child_error::<std::num::ParseIntError>().is_some());
+/// assert_eq!(try_gather([parse("1"), parse("2")]).run().unwrap(), [1, 2]);
 /// ```
+pub fn spawn_thread<F, O>(f: F) -> Thread<O::Value>
+where
+    F: FnOnce() -> O + Send + 'static,
+    O: Outcome<Value: Send + 'static, Error: Into<BoxError>>,
+{
+    let handle = std::thread::spawn(move || f().into_result().map_err(|e| TaskError::failed(e.into())));
+    Flatten { task: crate::probe::thread(handle) }
+}
+
+/// A handle whose output is a task's own `Result`, a panic or an abort
+/// turned into a [`TaskError`]: see [`flatten`].
 #[pin_project]
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 #[derive(Debug)]
-pub struct Flatten<F, E> {
+pub struct Flatten<F> {
     #[pin]
     task: F,
-    error: PhantomData<fn() -> E>,
 }
 
-impl<F, T, E> Future for Flatten<F, E>
-where
-    F: Future<Output = Result<Result<T, E>, JoinError>>,
-    E: From<JoinError>,
-{
-    type Output = Result<T, E>;
+/// What a handle outputs once joined: the task's own output, or why there
+/// is none. Implemented for Tokio's `JoinHandle`s and for threads.
+pub trait Joined {
+    /// The task's value once it succeeded.
+    type Value;
+    /// The task's value, or its own error, a panic or an abort.
+    fn flatten(self) -> Result<Self::Value, TaskError>;
+}
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.project().task.poll(cx).map(|joined| joined.unwrap_or_else(|join| Err(E::from(join))))
+impl<O: Outcome<Error: Into<BoxError>>> Joined for Result<O, JoinError> {
+    type Value = O::Value;
+    fn flatten(self) -> Result<O::Value, TaskError> {
+        match self {
+            Ok(own) => own.into_result().map_err(|e| TaskError::failed(e.into())),
+            Err(join) => Err(TaskError::joined(join)),
+        }
     }
 }
 
-/// Turns a task handle's `Result<Result<T, E>, JoinError>` into the task's
-/// own `Result<T, E>`, a panic or abort as `E::from(JoinError)`, so that the
-/// task's own `Err` is a failure. Works for `JoinHandle` and tokio-util's
-/// `AbortOnDropHandle` alike.
+impl<T> Joined for Result<Result<T, TaskError>, ThreadPanic> {
+    type Value = T;
+    fn flatten(self) -> Result<T, TaskError> {
+        self.unwrap_or_else(|panic| Err(TaskError::panicked(panic)))
+    }
+}
+
+impl<F: Future<Output: Joined>> Future for Flatten<F> {
+    type Output = Result<<F::Output as Joined>::Value, TaskError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().task.poll(cx).map(Joined::flatten)
+    }
+}
+
+/// Makes a spawned task's own `Err` a failure: the handle (a `JoinHandle`
+/// or tokio-util's `AbortOnDropHandle` of a `Result<T, E>`) then outputs
+/// `Ok(value)` or `Err(TaskError)`, for the task's own error, a panic or an
+/// abort.
 ///
 /// # Examples
 ///
 /// ```
-/// use concurry::{try_gather, shared_runtime, task::flatten};
+/// use concurry::task::flatten;
 ///
-/// let tasks: Vec<_> = (1..=3u32).map(|i| flatten(shared_runtime().spawn(async move { Ok::<_, anyhow::Error>(i) }))).collect();
-/// assert_eq!(try_gather(tasks).run().unwrap(), [1, 2, 3]);
-///
-/// let panicked = flatten(shared_runtime().spawn(async { if true { panic!("boom") } Ok::<u8, anyhow::Error>(1) }));
-/// let out = concurry::gather([panicked]).run().unwrap();
-/// assert!(out[0].as_ref().unwrap_err().downcast_ref::<tokio::task::JoinError>().unwrap().is_panic());
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let task = flatten(tokio::spawn(async { Err::<u8, _>(std::io::Error::other("no disk")) }));
+/// assert_eq!(task.await.unwrap_err().to_string(), "no disk");
+/// # }
 /// ```
-pub fn flatten<F, T, E>(task: F) -> Flatten<F, E>
-where
-    F: Future<Output = Result<Result<T, E>, JoinError>>,
-    E: From<JoinError>,
-{
-    Flatten { task, error: PhantomData }
+pub fn flatten<F: Future<Output: Joined>>(task: F) -> Flatten<F> {
+    Flatten { task }
 }

@@ -136,6 +136,73 @@ async fn spawned_tasks_fail_on_their_own_err_and_cancel_the_rest() {
     assert_eq!(format!("{as_anyhow:#}"), "child 1 failed: disk full at 1");
 }
 
+// ---- Issue 22, item 3: tasks and threads with any error type. ----
+
+/// The user's own error, with no `From<JoinError>`: it used to take five
+/// compile errors and a hand-written impl to spawn.
+#[derive(Debug, thiserror::Error)]
+#[error("replica {0} is draining")]
+struct Draining(u64);
+
+async fn replica(ms: u64) -> Result<u64, Draining> {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    if ms == 7 {
+        return Err(Draining(ms));
+    }
+    Ok(ms)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hedged_request_over_the_users_own_error_type() {
+    // Ours: 3 lines.
+    let w = async_wait([task::spawn(replica(10)), task::spawn(replica(5_000))]).first_completed().await.unwrap();
+    let (index, fastest) = w.done.into_iter().next().unwrap();
+    assert_eq!((index, fastest.unwrap()), (0, 10));
+
+    // The plain version: a JoinSet, its abort on drop, and two layers of
+    // errors to take apart by hand: 7 lines.
+    let mut set = tokio::task::JoinSet::new();
+    set.spawn(replica(10));
+    set.spawn(replica(5_000));
+    let fastest = match set.join_next().await.unwrap() {
+        Ok(answer) => answer.unwrap(),
+        Err(join) => panic!("{join}"),
+    };
+    assert_eq!(fastest, 10);
+
+    // The task's own error is the failure, typed; a panic says so.
+    let err = async_try_gather([task::spawn(replica(7)), task::spawn(replica(5_000))]).await.unwrap_err();
+    assert_eq!(err.child_error::<Draining>().unwrap().0, 7);
+    let as_anyhow = anyhow::Error::from(err);
+    assert!(as_anyhow.chain().any(|e| e.downcast_ref::<Draining>().is_some()));
+    assert_eq!(format!("{as_anyhow:#}"), "child 0 failed: replica 7 is draining");
+    let panicked = task::spawn(async {
+        panic!("replica lost");
+        #[allow(unreachable_code)]
+        Ok::<u8, Draining>(0)
+    })
+    .await
+    .unwrap_err();
+    assert!(panicked.is_panic() && panicked.to_string().contains("replica lost"), "{panicked}");
+    // Outputs that never fail spawn too.
+    assert_eq!(async_try_gather([task::spawn(async { 1u8 })]).await.unwrap(), [1]);
+}
+
+#[test]
+fn a_threads_own_err_is_a_failure_as_a_tasks_is() {
+    let parse = |s: &'static str| task::spawn_thread(move || s.parse::<u32>());
+    let err = concurry::try_gather([parse("7"), parse("x")]).run().unwrap_err();
+    assert_eq!(err.to_string(), "child 1 failed");
+    assert!(err.child_error::<std::num::ParseIntError>().is_some());
+    let w = concurry::wait([parse("x"), parse("1")]).return_when(concurry::ReturnWhen::FirstException).run().unwrap();
+    assert!(w.done.iter().any(|(i, r)| *i == 0 && r.is_err()));
+    let panicked = concurry::try_gather([task::spawn_thread(|| -> Result<u8, String> { panic!("thread lost") })])
+        .run()
+        .unwrap_err();
+    let task = panicked.child_error::<task::TaskError>().unwrap();
+    assert!(task.is_panic() && task.to_string().contains("thread lost"), "{task}");
+}
+
 // ---- Issue 12, item 2: the child's error survives conversion. ----
 
 #[derive(Debug, thiserror::Error)]
@@ -179,8 +246,10 @@ async fn the_childs_error_is_the_source_and_survives_anyhow() {
     assert!(err.child_error::<OrdersDown>().is_some());
     assert_eq!(status(&anyhow::Error::from(err)), 503);
 
-    // A spawned task's typed error, through anyhow: found too.
-    let tasks = vec![task::spawn(async { Ok::<u8, anyhow::Error>(1) }), task::spawn(async { Err(OrdersDown.into()) })];
+    // A spawned task's typed error, through anyhow: found too (any error
+    // type: the tasks need not share one, nor convert from `JoinError`).
+    let tasks =
+        vec![task::spawn(async { Ok::<u8, anyhow::Error>(1) }), task::spawn(async { Err::<u8, _>(OrdersDown) })];
     let err = anyhow::Error::from(async_try_gather(tasks).await.unwrap_err());
     assert_eq!(status(&err), 503);
 
