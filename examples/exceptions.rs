@@ -22,7 +22,7 @@ fn main() {
     // Default: the first failure is returned at once; the rest are dropped.
     match try_gather(vec![task(0, 5), task(1, 10), task(2, 50)]).run() {
         Ok(results) => println!("all succeeded: {results:?}"),
-        Err(Error::Failed { key, error }) => println!("Task {key} failed: {error}"),
+        Err(Error::Failed { key, error, .. }) => println!("Task {key} failed: {error}"),
         Err(other) => println!("other error: {other}"),
     }
 
@@ -66,7 +66,7 @@ fn main() {
     // Timeout versus failure.
     match try_gather(vec![task(0, 10_000), task(4, 1)]).timeout(Duration::from_millis(50)).run() {
         Err(Error::Timeout(t)) => println!("Operation timed out: {t}"),
-        Err(Error::Failed { key, error }) => println!("Task {key} failed: {error}"),
+        Err(Error::Failed { key, error, .. }) => println!("Task {key} failed: {error}"),
         Err(other) => println!("other: {other}"),
         Ok(_) => println!("all done in time"),
     }

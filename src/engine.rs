@@ -39,6 +39,7 @@
 //! (as `tokio::time::timeout` polls its delay), so a child that spends the
 //! whole budget on every poll cannot hold them off.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::ops::ControlFlow;
 use std::pin::Pin;
@@ -47,7 +48,7 @@ use std::time::Duration;
 
 use crate::Pending;
 use crate::Waited;
-use crate::error::{ConfigError, Error, Interrupted};
+use crate::error::{BoxError, ConfigError, Error, Interrupted, Stop};
 use crate::partial::PartialPolicy;
 use crate::pending::Round;
 use crate::polling::Polling;
@@ -55,6 +56,9 @@ use crate::probe;
 use crate::progress::{End, Progress, Tracker};
 use crate::shape::{Feed, Keys};
 use crate::timer::{Instant, Timer, after};
+
+/// How many pending children a timeout's message names.
+const PENDING_NAMES: usize = 5;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 /// Which entry point a call came from: its name, label and default pacing.
@@ -118,6 +122,7 @@ pub(crate) struct Settings {
     pub(crate) progress: Progress,
     pub(crate) limit: Option<usize>,
     pub(crate) cancel: Option<CancellationToken>,
+    pub(crate) names: Option<Vec<Cow<'static, str>>>,
 }
 
 impl Options {
@@ -281,10 +286,29 @@ macro_rules! option_methods {
         /// let never = vec![std::future::pending::<u8>()];
         #[doc = concat!("let err = concurry::", $entry, "(never).cancel_on(token).run().unwrap_err();")]
         /// assert!(err.is_cancelled());
-        #[doc = concat!("assert!(err.to_string().starts_with(\"", $entry, " was cancelled after\"));")]
+        /// assert!(err.to_string().starts_with("cancelled after"));
         /// ```
         pub fn cancel_on(mut self, token: tokio_util::sync::CancellationToken) -> Self {
             self.options.set("cancel").cancel = Some(token);
+            self
+        }
+
+        /// Name the children, in input order, for messages: a failure reads
+        /// `orders failed`, a timeout `still pending: orders`. Without it,
+        /// a child is named by its key (a map's key, a nested input's path,
+        /// or its position). Give exactly one name per child: any other
+        /// count ends the call with [`Error::Config`](crate::Error::Config).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::{future::{pending, ready}, pin::Pin, time::Duration};
+        /// let calls: Vec<Pin<Box<dyn Future<Output = u8> + Send>>> = vec![Box::pin(ready(1)), Box::pin(pending())];
+        #[doc = concat!("let err = concurry::", $entry, "(calls).names([\"user\", \"orders\"]).timeout(Duration::from_millis(20)).run().unwrap_err();")]
+        /// assert_eq!(err.to_string(), "timed out after 20ms: 1 of 2 completed; still pending: orders");
+        /// ```
+        pub fn names<N: Into<std::borrow::Cow<'static, str>>>(mut self, names: impl IntoIterator<Item = N>) -> Self {
+            self.options.set("names").names = Some(names.into_iter().map(Into::into).collect());
             self
         }
     };
@@ -350,6 +374,8 @@ struct Extras {
     progress: Tracker,
     cancel: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
     refused: Option<ConfigError>,
+    /// The children's names from `.names(..)`, by position in the input.
+    names: Option<Vec<Cow<'static, str>>>,
 }
 
 impl Extras {
@@ -413,13 +439,30 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         }
         if let Some(set) = set {
             self.extras = Self::extras(*set);
+            let total = self.total;
+            if let Some(x) = self.extras.as_deref_mut()
+                && let Some(names) = &x.names
+                && names.len() != total
+                && x.refused.is_none()
+            {
+                x.refused = Some(ConfigError::new(
+                    "names",
+                    format!("{} names", names.len()),
+                    format!("the call has {total} children: give one name per child, in input order"),
+                ));
+            }
         }
     }
 
     #[cold]
     fn extras(set: Settings) -> Option<Box<Extras>> {
-        let Settings { timeout, polling, progress, limit, cancel, .. } = set;
-        let plain = timeout.is_none() && polling.is_none() && !progress.is_on() && cancel.is_none() && limit != Some(0);
+        let Settings { timeout, polling, progress, limit, cancel, names, .. } = set;
+        let plain = timeout.is_none()
+            && polling.is_none()
+            && !progress.is_on()
+            && cancel.is_none()
+            && limit != Some(0)
+            && names.is_none();
         (!plain).then(|| {
             let needs_clock = timeout.is_some() || progress.is_on() || cancel.is_some();
             let started = needs_clock.then(crate::timer::now);
@@ -437,6 +480,7 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
                 progress: Tracker::new(progress, started),
                 cancel: cancel.map(|token| Box::pin(token.cancelled_owned())),
                 refused,
+                names,
                 ..Extras::default()
             })
         })
@@ -571,10 +615,6 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         }
     }
 
-    pub(crate) fn key(&self, index: usize) -> Option<L::Key> {
-        self.pending.as_ref().map(|p| p.key(index))
-    }
-
     /// Every child that may start now has been polled at least once (under
     /// a limit, those waiting for a free slot do not count).
     pub(crate) fn all_reached(&self) -> bool {
@@ -615,11 +655,35 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         self.finish(if cancelled { End::Cancelled } else { End::Timeout });
         let completed = self.completed();
         let pending = self.take_pending().expect("the engine holds its children until it finishes");
+        let names = pending.live_indices().take(PENDING_NAMES).map(|i| self.name_in(&pending, i, false)).collect();
         let partial = P::partial(Waited { done: done(&pending), pending });
-        let elapsed = self.extras.as_ref().and_then(|x| x.started).map(|s| s.elapsed()).unwrap_or_default();
+        let x = self.extras.as_deref();
+        let elapsed = x.and_then(|x| x.started).map(|s| s.elapsed()).unwrap_or_default();
+        let timeout = x.and_then(|x| x.timeout).filter(|_| !cancelled);
         let total = self.total - self.missing;
-        let stopped = Box::new(Interrupted::new(self.entry.name(), cancelled, elapsed, completed, total, partial));
+        let stopped = Box::new(Interrupted::new(
+            self.entry.name(),
+            Stop { cancelled, timeout, elapsed },
+            completed,
+            total,
+            names,
+            partial,
+        ));
         if cancelled { Error::Cancelled(stopped) } else { Error::Timeout(stopped) }
+    }
+
+    /// The error for child `index`'s failure: its key, and its name as
+    /// messages show it.
+    pub(crate) fn failed<P>(&self, index: usize, error: BoxError) -> Error<L::Key, P> {
+        let pending = self.pending.as_ref().expect("the engine holds its children until it finishes");
+        Error::Failed { key: pending.key(index), name: self.name_in(pending, index, true), error }
+    }
+
+    /// Child `index`'s name: the one `.names(..)` gave, or its key's (see
+    /// `child_name`).
+    fn name_in(&self, pending: &Pending<L, F>, index: usize, subject: bool) -> String {
+        let given = self.extras.as_deref().and_then(|x| x.names.as_ref()).and_then(|n| n.get(index));
+        given.map_or_else(|| crate::error::child_name(&pending.key(index), subject), |name| name.to_string())
     }
 
     pub(crate) fn entry(&self) -> Entry {

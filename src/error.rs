@@ -5,6 +5,49 @@ use std::time::Duration;
 
 use sync_wrapper::SyncWrapper;
 
+/// A child's name from its key, as messages show it: a plain string key
+/// without its quotes (`orders`, not `"orders"`), any other key by its
+/// `Debug` form, after `child ` when it is the subject of a sentence
+/// (`child 1 failed`, `child "users"/3 failed`).
+pub(crate) fn child_name<K: fmt::Debug>(key: &K, subject: bool) -> String {
+    let debug = format!("{key:?}");
+    match debug.strip_prefix('"').and_then(|d| d.strip_suffix('"')) {
+        Some(text) if !text.contains('"') && !text.contains('\\') => text.to_owned(),
+        _ if subject => format!("child {debug}"),
+        _ => debug,
+    }
+}
+
+/// A duration as people write it: `200ms`, `1.2s`, `3m20s`.
+pub(crate) struct Human(pub(crate) Duration);
+
+impl fmt::Display for Human {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        /// Three significant digits at most, no trailing `.0`.
+        fn short(f: &mut fmt::Formatter<'_>, value: f64, unit: &str) -> fmt::Result {
+            let text = if value >= 10.0 { format!("{value:.0}") } else { format!("{value:.1}") };
+            write!(f, "{}{unit}", text.strip_suffix(".0").unwrap_or(&text))
+        }
+        let d = self.0;
+        let secs = d.as_secs();
+        match d.as_nanos() {
+            0 => f.write_str("0s"),
+            ns @ 1..1_000 => write!(f, "{ns}ns"),
+            ns @ 1_000..1_000_000 => short(f, ns as f64 / 1e3, "µs"),
+            ns @ 1_000_000..1_000_000_000 => short(f, ns as f64 / 1e6, "ms"),
+            _ if secs < 60 => short(f, d.as_secs_f64(), "s"),
+            _ if secs < 3600 => match secs % 60 {
+                0 => write!(f, "{}m", secs / 60),
+                s => write!(f, "{}m{s}s", secs / 60),
+            },
+            _ => match (secs / 60) % 60 {
+                0 => write!(f, "{}h", secs / 3600),
+                m => write!(f, "{}h{m}m", secs / 3600),
+            },
+        }
+    }
+}
+
 /// A string that names none of an enum's values.
 ///
 /// # Examples
@@ -151,23 +194,32 @@ impl BlockingError {
 /// ```
 pub struct Interrupted<P> {
     entry: &'static str,
-    cancelled: bool,
-    elapsed: Duration,
+    stop: Stop,
     completed: usize,
     total: usize,
+    /// The names of the first few children still pending.
+    pending: Vec<String>,
     partial: SyncWrapper<P>,
+}
+
+/// How a call was stopped: by its token, or by its timeout (as set).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stop {
+    pub(crate) cancelled: bool,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) elapsed: Duration,
 }
 
 impl<P> Interrupted<P> {
     pub(crate) fn new(
         entry: &'static str,
-        cancelled: bool,
-        elapsed: Duration,
+        stop: Stop,
         completed: usize,
         total: usize,
+        pending: Vec<String>,
         partial: P,
     ) -> Self {
-        Self { entry, cancelled, elapsed, completed, total, partial: SyncWrapper::new(partial) }
+        Self { entry, stop, completed, total, pending, partial: SyncWrapper::new(partial) }
     }
 
     /// The entry point that timed out (`"async_gather"`, `"wait"`, ...).
@@ -192,7 +244,7 @@ impl<P> Interrupted<P> {
     /// assert!(t.elapsed() >= std::time::Duration::from_millis(5));
     /// ```
     pub fn elapsed(&self) -> Duration {
-        self.elapsed
+        self.stop.elapsed
     }
     /// How many children completed in time.
     ///
@@ -247,10 +299,25 @@ impl<P> Interrupted<P> {
     }
 }
 
+/// Reads as `timed out after 200ms: 2 of 3 completed; still pending:
+/// orders` (a timeout names the duration it was given; a cancellation the
+/// time it took), the first few pending children by name, and how many more.
 impl<P> fmt::Display for Interrupted<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = if self.cancelled { "was cancelled" } else { "timed out" };
-        write!(f, "{} {what} after {:?}: {} of {} completed", self.entry, self.elapsed, self.completed, self.total)
+        match (self.stop.cancelled, self.stop.timeout) {
+            (false, Some(timeout)) => write!(f, "timed out after {}", Human(timeout))?,
+            (false, None) => write!(f, "timed out after {}", Human(self.stop.elapsed))?,
+            (true, _) => write!(f, "cancelled after {}", Human(self.stop.elapsed))?,
+        }
+        write!(f, ": {} of {} completed", self.completed, self.total)?;
+        if !self.pending.is_empty() {
+            write!(f, "; still pending: {}", self.pending.join(", "))?;
+            let more = self.total.saturating_sub(self.completed).saturating_sub(self.pending.len());
+            if more > 0 {
+                write!(f, " and {more} more")?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -258,10 +325,12 @@ impl<P> fmt::Debug for Interrupted<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Interrupted")
             .field("entry", &self.entry)
-            .field("cancelled", &self.cancelled)
-            .field("elapsed", &self.elapsed)
+            .field("cancelled", &self.stop.cancelled)
+            .field("timeout", &self.stop.timeout)
+            .field("elapsed", &self.stop.elapsed)
             .field("completed", &self.completed)
             .field("total", &self.total)
+            .field("pending", &self.pending)
             .finish_non_exhaustive()
     }
 }
@@ -335,7 +404,7 @@ pub(crate) fn box_error<E: Into<BoxError> + 'static>(error: E) -> BoxError {
 ///
 /// let futs = vec![Ok(1), Err("boom"), Ok(3)].into_iter().map(std::future::ready);
 /// match concurry::async_try_gather(futs.collect::<Vec<_>>()).await {
-///     Err(Error::Failed { key, error }) => assert_eq!((key, error.to_string()), (1, "boom".to_string())),
+///     Err(Error::Failed { key, name, error }) => assert_eq!((key, name, error.to_string()), (1, "child 1".into(), "boom".into())),
 ///     other => panic!("unexpected: {other:?}"),
 /// }
 /// # }
@@ -348,6 +417,10 @@ pub enum Error<K, P = ()> {
     Failed {
         /// The failed child's key.
         key: K,
+        /// The failed child's name, as the message shows it: the one
+        /// `.names(..)` gave, a string key without its quotes (`orders`),
+        /// or `child ` and its key (`child 1`, `child "users"/3`).
+        name: String,
         /// Its error, also the [`source()`](std::error::Error::source) of
         /// this one.
         error: BoxError,
@@ -450,7 +523,7 @@ impl<K, P> Error<K, P> {
     /// ```
     pub fn into_failed(self) -> Option<(K, BoxError)> {
         match self {
-            Self::Failed { key, error } => Some((key, error)),
+            Self::Failed { key, error, .. } => Some((key, error)),
             _ => None,
         }
     }
@@ -511,7 +584,7 @@ impl<K, P> From<BlockingError> for Error<K, P> {
 impl<K: fmt::Debug, P> fmt::Display for Error<K, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Failed { key, .. } => write!(f, "child {key:?} failed"),
+            Self::Failed { name, .. } => write!(f, "{name} failed"),
             Self::Timeout(t) | Self::Cancelled(t) => t.fmt(f),
             Self::Blocking(b) => b.fmt(f),
             Self::Config(c) => c.fmt(f),
@@ -522,7 +595,9 @@ impl<K: fmt::Debug, P> fmt::Display for Error<K, P> {
 impl<K: fmt::Debug, P> fmt::Debug for Error<K, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Failed { key, error } => f.debug_struct("Failed").field("key", key).field("error", error).finish(),
+            Self::Failed { key, name, error } => {
+                f.debug_struct("Failed").field("key", key).field("name", name).field("error", error).finish()
+            }
             Self::Timeout(t) => f.debug_tuple("Timeout").field(t).finish(),
             Self::Cancelled(t) => f.debug_tuple("Cancelled").field(t).finish(),
             Self::Blocking(b) => f.debug_tuple("Blocking").field(b).finish(),
@@ -575,5 +650,42 @@ impl ThreadPanic {
     /// ```
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Human, child_name};
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        let cases = [
+            (Duration::ZERO, "0s"),
+            (Duration::from_nanos(500), "500ns"),
+            (Duration::from_micros(250), "250µs"),
+            (Duration::from_micros(2_500), "2.5ms"),
+            (Duration::from_millis(200), "200ms"),
+            (Duration::from_nanos(201_356_116), "201ms"),
+            (Duration::from_millis(1_200), "1.2s"),
+            (Duration::from_secs(1), "1s"),
+            (Duration::from_secs(45), "45s"),
+            (Duration::from_secs(200), "3m20s"),
+            (Duration::from_secs(7_200), "2h"),
+            (Duration::from_secs(7_500), "2h5m"),
+        ];
+        for (d, want) in cases {
+            assert_eq!(Human(d).to_string(), want, "{d:?}");
+        }
+        assert!(Human(Duration::MAX).to_string().ends_with(['h', 'm']));
+    }
+
+    #[test]
+    fn children_are_named_as_the_user_keyed_them() {
+        assert_eq!(child_name(&"orders", true), "orders");
+        assert_eq!(child_name(&String::from("orders"), false), "orders");
+        assert_eq!(child_name(&3usize, true), "child 3");
+        assert_eq!(child_name(&3usize, false), "3");
+        assert_eq!(child_name(&"say \"hi\"", true), r#"child "say \"hi\"""#);
     }
 }

@@ -517,10 +517,10 @@ where
             Drive::Yielded => Poll::Pending,
             Drive::Stopped => {
                 let (index, error) = this.failed.take().expect("the drive stops only on a failure");
-                let key = this.engine.key(index).expect("the engine holds its children until it finishes");
+                let failed = this.engine.failed(index, error);
                 this.engine.finish(End::Failed);
                 this.engine.cancel();
-                Poll::Ready(Err(Error::Failed { key, error }))
+                Poll::Ready(Err(failed))
             }
             Drive::Exhausted => {
                 this.engine.finish(End::Success);
@@ -591,21 +591,22 @@ impl<L: Keys + Feed<F>, F: Future, M: Mode<F::Output>, P: PartialPolicy> Stream 
         };
         let mut got = None;
         let drive = std::task::ready!(engine.poll_drive(cx, &mut |index, out, keys: &L| {
-            got = Some((keys.key(index), out));
+            got = Some((index, keys.key(index), out));
             ControlFlow::Break(())
         }));
         let error = match drive {
             Drive::Yielded => return Poll::Pending,
             Drive::Stopped => {
-                let (key, out) = got.expect("the drive stops only with an item");
+                let (index, key, out) = got.expect("the drive stops only with an item");
                 match M::accept(out) {
                     Ok(item) => {
                         engine.report();
                         return Poll::Ready(Some(Ok((key, item))));
                     }
                     Err(error) => {
+                        let failed = engine.failed(index, error);
                         engine.finish(End::Failed);
-                        Error::Failed { key, error }
+                        failed
                     }
                 }
             }

@@ -415,7 +415,12 @@ impl<L: Keys, F> Pending<L, F> {
     /// assert_eq!(w.pending.keys().collect::<Vec<_>>(), ["slow"]);
     /// ```
     pub fn keys(&self) -> impl Iterator<Item = L::Key> + '_ {
-        (0..self.capacity()).filter(|&i| self.slab.is_live(i)).map_while(|i| self.keys.try_key(i))
+        self.live_indices().map(|i| self.keys.key(i))
+    }
+
+    /// The positions of the pending children, in input order.
+    pub(crate) fn live_indices(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.capacity()).filter(|&i| self.slab.is_live(i)).take_while(|&i| self.keys.try_key(i).is_some())
     }
 
     /// Drop every pending child now. Same as dropping the value.

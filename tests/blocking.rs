@@ -92,7 +92,7 @@ fn blocking_timeout_is_an_error_with_the_partial_result() {
         .keep_partial()
         .run()
         .unwrap_err();
-    assert!(err.to_string().starts_with("gather timed out after"), "{err}");
+    assert!(err.to_string().starts_with("timed out after"), "{err}");
     let partial = err.into_timeout().unwrap().into_partial();
     assert_eq!(partial.done, [(0, 'a')]);
 }

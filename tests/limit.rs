@@ -218,7 +218,7 @@ async fn a_cancelled_token_ends_the_call_with_the_partial_result() {
     });
     let err = watchdog(async_gather(children).cancel_on(token).keep_partial().into_future()).await.unwrap_err();
     assert!(err.is_cancelled() && !err.is_timeout());
-    assert!(err.to_string().starts_with("async_gather was cancelled after 25"), "{err}");
+    assert!(err.to_string().starts_with("cancelled after 25"), "{err}");
     let cancelled = err.into_cancelled().unwrap();
     assert_eq!((cancelled.completed(), cancelled.total()), (2, 4));
     let partial = cancelled.into_partial();

@@ -78,7 +78,7 @@ async fn a_timeout_converts_with_question_mark_and_reads_well() {
         Ok(w.done.len())
     }
     let err = slow(&["x".to_string()]).await.unwrap_err();
-    assert_eq!(err.to_string(), "async_wait timed out after 10ms: 0 of 1 completed");
+    assert_eq!(err.to_string(), "timed out after 10ms: 0 of 1 completed; still pending: 0");
 }
 
 // Compile-time: the default errors are Send + Sync + 'static when the keys
@@ -362,4 +362,51 @@ async fn wait_takes_any_output_type_and_first_completed_too() {
     ];
     let w = async_wait(pages).first_completed().await.unwrap();
     assert_eq!((w.done.len(), w.pending.len()), (1, 1));
+}
+
+// ---- Issue 22, item 2: messages name children as the user does. ----
+
+#[tokio::test(start_paused = true)]
+async fn failures_and_timeouts_name_children_the_way_the_user_does() {
+    #[derive(Debug, thiserror::Error)]
+    #[error("orders-svc answered 503 (replica 2 draining)")]
+    struct Unavailable;
+    async fn user() -> Result<&'static str, Unavailable> {
+        Ok("ada")
+    }
+    async fn orders() -> Result<u32, Unavailable> {
+        Err(Unavailable)
+    }
+    async fn prices() -> Result<f64, Unavailable> {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        Ok(9.5)
+    }
+    // A tuple, named in one place.
+    let err = async_try_gather((user(), orders(), prices())).names(["user", "orders", "prices"]).await.unwrap_err();
+    assert_eq!(
+        format!("{:#}", anyhow::Error::from(err)),
+        "orders failed: orders-svc answered 503 (replica 2 draining)"
+    );
+    // A map names its children by key, without quotes.
+    let calls = std::collections::HashMap::from([("orders", orders())]);
+    assert_eq!(async_try_gather(calls).await.unwrap_err().to_string(), "orders failed");
+    // A timeout says what is still pending, in durations people write.
+    let slow = |ms| async move {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Ok::<u64, Unavailable>(ms)
+    };
+    let err = async_try_gather((slow(1), slow(1), slow(1_000)))
+        .names(["user", "orders", "prices"])
+        .timeout(Duration::from_millis(200))
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "timed out after 200ms: 2 of 3 completed; still pending: prices");
+    // Many pending: the first few, and a count.
+    let many: Vec<_> = (0..12).map(|i| slow(5_000 + i)).collect();
+    let err = async_try_gather(many).timeout(Duration::from_millis(1_200)).await.unwrap_err();
+    assert_eq!(err.to_string(), "timed out after 1.2s: 0 of 12 completed; still pending: 0, 1, 2, 3, 4 and 7 more");
+    // A wrong count of names is a clear error, before anything runs.
+    let err = async_try_gather((user(), orders())).names(["user"]).await.unwrap_err();
+    assert!(matches!(&err, concurry::Error::Config(c) if c.name() == "names"), "{err}");
+    assert!(err.to_string().contains("the call has 2 children"), "{err}");
 }

@@ -217,7 +217,7 @@ impl<I: Iterator<Item = F>, F> Feed<F> for LazyIndices<I> {
     }
 }
 
-impl<I: Iterator<Item = (K, F)>, K: Clone, F> Keys for LazyKeys<I, K, F> {
+impl<I: Iterator<Item = (K, F)>, K: Clone + std::fmt::Debug, F> Keys for LazyKeys<I, K, F> {
     type Key = K;
     /// # Panics
     ///
@@ -295,7 +295,7 @@ impl<I: Iterator<Item: Future>, T> Shape<T> for Lazy<I> {
 impl<I, K, F> IntoChildren for LazyKeyed<I>
 where
     I: Iterator<Item = (K, F)>,
-    K: Clone,
+    K: Clone + std::fmt::Debug,
     F: Future,
 {
     type Keys = LazyKeys<LazyChildren<I>, K, F>;
@@ -311,7 +311,7 @@ where
 impl<I, K, F, T> Shape<T> for LazyKeyed<I>
 where
     I: Iterator<Item = (K, F)>,
-    K: Clone,
+    K: Clone + std::fmt::Debug,
     F: Future,
 {
     type Output = Vec<(K, T)>;

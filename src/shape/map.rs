@@ -26,7 +26,7 @@ pub struct KeyList<K>(Vec<K>);
 
 impl<K, F> super::Feed<F> for KeyList<K> {}
 
-impl<K: Clone> Keys for KeyList<K> {
+impl<K: Clone + std::fmt::Debug> Keys for KeyList<K> {
     type Key = K;
     fn key(&self, index: usize) -> K {
         self.0[index].clone()
@@ -34,7 +34,7 @@ impl<K: Clone> Keys for KeyList<K> {
 }
 
 #[inline]
-fn split<K: Clone, F>(pairs: impl IntoIterator<Item = (K, F)>) -> Pending<KeyList<K>, F> {
+fn split<K: Clone + std::fmt::Debug, F>(pairs: impl IntoIterator<Item = (K, F)>) -> Pending<KeyList<K>, F> {
     let (keys, futs): (Vec<K>, Vec<F>) = pairs.into_iter().unzip();
     Pending::new(KeyList(keys), futs)
 }
@@ -45,7 +45,7 @@ fn join<K, T, C: FromIterator<(K, T)>>(keys: KeyList<K>, outputs: Outputs<T>) ->
 
 macro_rules! map_shape {
     ($map:ident [$($bound:tt)*] $(, $s:ident)?) => {
-        impl<K: Clone + $($bound)*, F: Future $(, $s: BuildHasher + Default)?> IntoChildren for $map<K, F $(, $s)?> {
+        impl<K: Clone + std::fmt::Debug + $($bound)*, F: Future $(, $s: BuildHasher + Default)?> IntoChildren for $map<K, F $(, $s)?> {
             type Keys = KeyList<K>;
             type Future = F;
             #[inline]
@@ -54,7 +54,7 @@ macro_rules! map_shape {
             }
         }
 
-        impl<K: Clone + $($bound)*, F: Future, T $(, $s: BuildHasher + Default)?> Shape<T> for $map<K, F $(, $s)?> {
+        impl<K: Clone + std::fmt::Debug + $($bound)*, F: Future, T $(, $s: BuildHasher + Default)?> Shape<T> for $map<K, F $(, $s)?> {
             type Output = $map<K, T $(, $s)?>;
             fn assemble(keys: KeyList<K>, outputs: Outputs<T>) -> Self::Output {
                 join(keys, outputs)

@@ -38,7 +38,9 @@ pub use tuple::Slots;
 /// ```
 pub trait Keys {
     /// The key type: `usize` for positional inputs, the map's key for maps.
-    type Key: Clone;
+    /// Its `Debug` form names the child in messages (a string key without
+    /// its quotes: `orders failed`).
+    type Key: Clone + std::fmt::Debug;
     /// The key of the child at `index`.
     fn key(&self, index: usize) -> Self::Key;
 
