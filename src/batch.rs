@@ -236,21 +236,22 @@ impl<I: fmt::Debug, X: fmt::Display> fmt::Display for BatchError<I, X> {
             Self::Failed { failure, .. } => failure.fmt(f),
             Self::Backend { backend, id, asked, failures, .. } => {
                 write!(f, "{backend} failed {failures} round trips in a row waiting on {id:?}")?;
-                if asked.len() > 1 {
-                    write!(f, " (one of {} asked about: ", asked.len())?;
-                    for (i, other) in asked.iter().take(IDS_SHOWN).enumerate() {
-                        let last = i + 1 == asked.len().min(IDS_SHOWN);
-                        let sep = if i == 0 {
-                            ""
-                        } else if last && asked.len() <= IDS_SHOWN {
-                            " and "
-                        } else {
-                            ", "
+                // The ids asked about, each once, in order.
+                let mut seen = std::collections::HashSet::new();
+                let distinct: Vec<&I> = asked.iter().filter(|other| seen.insert(format!("{other:?}"))).collect();
+                if distinct.len() > 1 {
+                    write!(f, " (one of {} asked about: ", distinct.len())?;
+                    let shown = distinct.len().min(IDS_SHOWN);
+                    for (i, other) in distinct.iter().take(IDS_SHOWN).enumerate() {
+                        let sep = match i {
+                            0 => "",
+                            _ if i + 1 == shown && distinct.len() <= IDS_SHOWN => " and ",
+                            _ => ", ",
                         };
                         write!(f, "{sep}{other:?}")?;
                     }
-                    if asked.len() > IDS_SHOWN {
-                        write!(f, " and {} more", asked.len() - IDS_SHOWN)?;
+                    if distinct.len() > IDS_SHOWN {
+                        write!(f, " and {} more", distinct.len() - IDS_SHOWN)?;
                     }
                     f.write_str(")")?;
                 }
@@ -283,6 +284,11 @@ struct Waiting<B: BatchProbe> {
 struct InFlight {
     /// Its number (`State::trips` when it started).
     no: u64,
+    /// When it started, and its deadline: a trip whose runtime does not run
+    /// it (an idle current-thread runtime) cannot end itself, so a handle
+    /// that finds it well past its deadline ends it.
+    started: crate::timer::Instant,
+    deadline: Duration,
     /// Its task, once spawned (just after the lock is let go).
     abort: Option<AbortHandle>,
     /// How many handles it asked about still wait for it: at 0 it is
@@ -569,7 +575,13 @@ impl<B: BatchProbe> Batch<B> {
         let pos = state.pending.len();
         state.pending.push(Waiting { key, id, asked_by: 0 });
         state.index.insert(key, pos);
-        BatchHandle { shared: self.shared.clone(), key: Some(key), parked_at: None, alone: false }
+        BatchHandle {
+            shared: self.shared.clone(),
+            key: Some(key),
+            parked_at: None,
+            alone: false,
+            parker: Default::default(),
+        }
     }
 
     /// The backend.
@@ -682,9 +694,11 @@ pub struct BatchHandle<B: BatchProbe> {
     /// (a few children are all polled at every round of a call), it does
     /// not park again, so wakers never pile up until the check.
     parked_at: Option<u64>,
-    /// Its last parking found no engine's parking space (a call at thread
-    /// exit): it then paces itself as if awaited alone.
+    /// Its last parking found no engine's parking space (awaited alone, or
+    /// a call at thread exit): it then paces itself as if awaited alone.
     alone: bool,
+    /// Where it parks between checks: with the engine, or on its own timer.
+    parker: crate::probe::Parker,
 }
 
 impl<B: BatchProbe> fmt::Debug for BatchHandle<B> {
@@ -765,8 +779,8 @@ fn start_trip<B: BatchProbe>(
     }
     state.last_scan = keys.len();
     state.last_trip = Some(crate::timer::now());
-    state.trip = Some(InFlight { no, abort: None, waited_on: keys.len() });
     let deadline = state.round_trip_timeout.unwrap_or_else(|| shared.backend.round_trip_timeout());
+    state.trip = Some(InFlight { no, abort: None, waited_on: keys.len(), started: crate::timer::now(), deadline });
     // Made here, on the asking call's timer driver (see `crate::timer`).
     let timer = crate::timer::Timer::after(deadline);
     // If the trip is dropped unfinished (its runtime shut down, before or
@@ -864,13 +878,25 @@ impl<B: BatchProbe> Future for BatchHandle<B> {
             this.key = None;
             return Poll::Ready(out);
         }
-        if state.trip.is_some() {
-            // Woken when the round trip in flight answers (once per waker:
-            // a handle may be polled again before that).
-            if !state.wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                state.wakers.push(cx.waker().clone());
+        if let Some(trip) = &mut state.trip {
+            if trip.started.elapsed() <= trip.deadline.saturating_add(trip.deadline / 4) {
+                // Woken when the round trip in flight answers (once per
+                // waker: a handle may be polled again before that), and
+                // parked for the checks, to see a trip that never ends.
+                if !state.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                    state.wakers.push(cx.waker().clone());
+                }
+                drop(state);
+                this.park(cx, check, min_interval);
+                return Poll::Pending;
             }
-            return Poll::Pending;
+            // Past its deadline, and its own timer did not end it (its
+            // runtime is not running it): it failed; a new one starts.
+            if let Some(abort) = trip.abort.take() {
+                abort.abort();
+            }
+            state.trip = None;
+            state.failures += 1;
         }
         // One round trip per engine check, no more often than the backend
         // allows (unless the call's own polling says otherwise), whoever polls.
@@ -887,11 +913,19 @@ impl<B: BatchProbe> Future for BatchHandle<B> {
             return Poll::Pending;
         }
         drop(state);
-        if check.is_none() || this.parked_at != check {
-            this.alone = !crate::probe::park_for(cx, min_interval);
-            this.parked_at = check;
-        }
+        this.park(cx, check, min_interval);
         Poll::Pending
+    }
+}
+
+impl<B: BatchProbe> BatchHandle<B> {
+    /// Parks once per engine check (polled again within one, it does not
+    /// park again, so wakers never pile up until the check).
+    fn park(&mut self, cx: &mut Context<'_>, check: Option<u64>, min_interval: Duration) {
+        if check.is_none() || self.parked_at != check {
+            self.alone = !self.parker.park_for(cx, Some(min_interval));
+            self.parked_at = check;
+        }
     }
 }
 

@@ -102,15 +102,36 @@ pub fn shared_runtime() -> &'static Runtime {
     })
 }
 
-/// Spawns `task` on the caller's runtime, or, outside any, on the shared
-/// one: for work of ours that must run on its own (a batch round trip).
+/// Spawns `task`, work of ours that must run on its own (a batch round
+/// trip): on the caller's runtime for an async call; for a blocking call, or
+/// outside any runtime, on a runtime of the crate's own (`concurry-io`, one
+/// thread), which the user's tasks cannot occupy as they can the shared
+/// runtime's workers.
 pub(crate) fn spawn_detached<T: Send + 'static>(
     task: impl Future<Output = T> + Send + 'static,
 ) -> tokio::task::JoinHandle<T> {
     match Handle::try_current() {
-        Ok(handle) => handle.spawn(task),
-        Err(_) => shared_runtime().spawn(task),
+        Ok(handle) if !in_blocking_call() => handle.spawn(task),
+        _ => own_io_runtime().spawn(task),
     }
+}
+
+/// The crate's own runtime for round trips, started on first use; should
+/// its thread fail to start, the shared runtime serves instead.
+fn own_io_runtime() -> &'static Handle {
+    static IO: OnceLock<Handle> = OnceLock::new();
+    IO.get_or_init(|| {
+        let built = tokio::runtime::Builder::new_current_thread().enable_all().build();
+        own_thread("concurry-io", built.ok()).unwrap_or_else(|| shared_runtime().handle().clone())
+    })
+}
+
+/// Runs `runtime` on a thread of its own named `name`, for ever; its handle.
+pub(crate) fn own_thread(name: &str, runtime: Option<Runtime>) -> Option<Handle> {
+    let runtime = runtime?;
+    let handle = runtime.handle().clone();
+    std::thread::Builder::new().name(name.into()).spawn(move || runtime.block_on(std::future::pending::<()>())).ok()?;
+    Some(handle)
 }
 
 thread_local! {
@@ -148,6 +169,12 @@ pub(crate) fn block_on<F: Future>(entry: &'static str, fut: Pin<&mut F>) -> Resu
         Err(e) if e.is_thread_local_destroyed() => return Ok(park_on(fut, false)),
         Err(_) => return Ok(drive(fut)),
     };
+    if IN_DRIVE.get() {
+        // A blocking call inside a child of another (or in the `Drop` of
+        // one): inside our own `block_on`, which `block_in_place` may leave
+        // for this call's own, with a budget of its own.
+        return Ok(tokio::task::block_in_place(|| drive(fut)));
+    }
     if tokio::runtime::worker_index().is_some() {
         // A worker may hand its tasks over (also after an earlier
         // `block_in_place` in the same task, which left it without its
@@ -166,7 +193,7 @@ pub(crate) fn block_on<F: Future>(entry: &'static str, fut: Pin<&mut F>) -> Resu
         // Inside a `block_on` (or a `LocalSet`'s `run_until` there), with a
         // budget to lend each poll.
         Some(left) if left >= MIN_BUDGET => Ok(park_on(fut, true)),
-        Some(_) => Err(BlockingError::new(entry)),
+        Some(_) => Err(BlockingError::budget_spent(entry)),
     }
 }
 
@@ -254,7 +281,9 @@ impl ArcWake for Unparker {
 ///   back after, which puts the budget back as it was: every poll gets what
 ///   was left when the call began, less one unit;
 /// - a thread whose Tokio thread-locals are gone (a call in a
-///   thread-local's `Drop` at thread exit): no budget at all.
+///   thread-local's `Drop` at thread exit): no budget at all. There a child
+///   that only Tokio's budget makes return (a `tokio::io::repeat` reader)
+///   is polled for ever: nothing can bound it without those thread-locals.
 #[cold]
 fn park_on<F: Future>(mut fut: Pin<&mut F>, lend_budget: bool) -> F::Output {
     let unparker = Arc::new(Unparker { thread: std::thread::current(), woken: AtomicBool::new(false) });

@@ -141,23 +141,40 @@ impl ConfigError {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "{entry}() cannot block a current-thread Tokio runtime's own thread or a LocalSet's task (it would \
-     deadlock their tasks): use {entry_async}(..).await there, or call {entry}() from a plain thread, \
-     tokio::task::spawn_blocking or a multi-thread runtime"
+    "{entry}() cannot block {where_}: use {entry_async}(..).await there, or call {entry}() from a plain \
+     thread, tokio::task::spawn_blocking or a multi-thread runtime"
 )]
 pub struct BlockingError {
     entry: &'static str,
     entry_async: &'static str,
+    where_: &'static str,
 }
 
 impl BlockingError {
+    /// On a thread whose other tasks would deadlock.
     pub(crate) fn new(entry: &'static str) -> Self {
+        Self::at(
+            entry,
+            "a current-thread Tokio runtime's own thread or a LocalSet's task (it would deadlock their tasks)",
+        )
+    }
+
+    /// Inside a `block_on` whose poll has spent Tokio's budget.
+    pub(crate) fn budget_spent(entry: &'static str) -> Self {
+        Self::at(
+            entry,
+            "inside a runtime's block_on whose turn has spent Tokio's cooperative budget (its children could \
+             not make progress): let the task yield first (tokio::task::yield_now().await)",
+        )
+    }
+
+    fn at(entry: &'static str, where_: &'static str) -> Self {
         let entry_async = match entry {
             "wait" => "async_wait",
             "try_gather" => "async_try_gather",
             _ => "async_gather",
         };
-        Self { entry, entry_async }
+        Self { entry, entry_async, where_ }
     }
 }
 

@@ -363,6 +363,11 @@ impl<S: IntoChildren, M: Mode<Out<S::Future>>, P: PartialPolicy> Gather<S, M, P>
         S: Shape<Item<M, <S as IntoChildren>::Future>>,
     {
         let entry = self.options.entry.name();
+        if self.running.is_some() {
+            // Begun as a future: its timers live on the runtime that first
+            // polled it, which may not be running now.
+            self.options.touch("run");
+        }
         crate::blocking::block_on(entry, Pin::new(&mut self))?
     }
 

@@ -26,6 +26,7 @@
 //! `wait`/`gather`, a probe checks itself on the default fixed interval.
 
 use std::cell::{Cell, RefCell};
+use std::fmt;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -171,11 +172,8 @@ pub(crate) fn current_check() -> Option<u64> {
     })
 }
 
-/// Parks `waker` with the engine polling on this thread, if any.
-fn park(waker: &Waker) -> bool {
-    park_with(waker, Duration::ZERO)
-}
-
+/// Parks `waker` with the engine polling on this thread, if any, asking for
+/// checks no faster than `min_interval`.
 fn park_with(waker: &Waker, min_interval: Duration) -> bool {
     if FRAME.get().flags & ACTIVE == 0 {
         return false;
@@ -194,38 +192,41 @@ pub(crate) fn call_sets_polling() -> bool {
     FRAME.get().flags & EXPLICIT != 0
 }
 
-/// Parks a batch handle with the polling engine, asking for checks no
-/// faster than `min_interval` (`true`); awaited alone, or with the engine's
-/// parking space gone, wakes it after `min_interval` (`false`).
-pub(crate) fn park_for(cx: &mut Context<'_>, min_interval: Duration) -> bool {
-    if park_with(cx.waker(), min_interval) {
-        return true;
-    }
-    // Alone: a timer of its own.
-    crate::timer::wake_after(cx.waker().clone(), min_interval);
-    false
-}
-
-/// Parks with the polling engine, or, awaited alone, on a timer of its own.
+/// Parks a handle with the polling engine, or, awaited alone (or with the
+/// engine's parking space gone), on one timer of its own, re-armed: never a
+/// new timer per poll, however often the handle is polled.
 #[derive(Default)]
-struct Parker {
+pub(crate) struct Parker {
     fallback: Option<Timer>,
 }
 
 impl Parker {
     /// `true` if parked with the engine polling it.
     fn park(&mut self, cx: &mut Context<'_>) -> bool {
-        if park(cx.waker()) {
+        self.park_for(cx, None)
+    }
+
+    /// Parks, asking the engine for checks no faster than `min_interval`
+    /// (`true`); alone, wakes the task after `min_interval` (or the
+    /// schedule's fixed interval) on the handle's own timer (`false`).
+    pub(crate) fn park_for(&mut self, cx: &mut Context<'_>, min_interval: Option<Duration>) -> bool {
+        if park_with(cx.waker(), min_interval.unwrap_or(Duration::ZERO)) {
             self.fallback = None;
             return true;
         }
-        let every = crate::config::fixed_interval();
+        let every = min_interval.unwrap_or_else(crate::config::fixed_interval);
         let timer = self.fallback.get_or_insert_with(|| Timer::after(every));
         if timer.poll_due(cx).is_ready() {
             timer.reset(crate::timer::after(crate::timer::now(), every));
             cx.waker().wake_by_ref();
         }
         false
+    }
+}
+
+impl fmt::Debug for Parker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Parker").field("alone", &self.fallback.is_some()).finish()
     }
 }
 

@@ -218,8 +218,7 @@ pub struct JobFailed {
 /// assert!(err.to_string().starts_with("Ray head at http://127.0.0.1:9: GET /api/jobs/ failed"), "{err}");
 /// # }
 /// ```
-#[derive(Debug, thiserror::Error)]
-#[error("Ray head at {address}: {what} failed: {cause}")]
+#[derive(Debug)]
 pub struct RayError {
     address: String,
     what: String,
@@ -236,6 +235,26 @@ enum Cause {
     InvalidId(&'static str),
     #[error("a bad answer: {0}")]
     Json(serde_json::Error),
+}
+
+/// Reads `Ray head at <address>: <request> failed: <cause>`; its
+/// [`source()`](std::error::Error::source) is the cause's own (the
+/// connection error under an HTTP failure, say), so a chain of messages
+/// goes on where this one stops.
+impl fmt::Display for RayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Ray head at {}: {} failed: {}", self.address, self.what, self.cause)
+    }
+}
+
+impl std::error::Error for RayError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.cause {
+            Cause::Http(e) => e.source(),
+            Cause::Json(e) => e.source(),
+            Cause::Status { .. } | Cause::InvalidId(_) => None,
+        }
+    }
 }
 
 /// Why an id cannot be one path segment: the URL standard reads `.` and

@@ -1,5 +1,5 @@
 //! The crate's timers: every deadline, check and pause the crate makes goes
-//! through [`Timer`], [`now`] and [`wake_after`], the one place that picks
+//! through [`Timer`] and [`now`], the one place that picks
 //! the clock and the driver that fires them.
 //!
 //! Which driver:
@@ -25,7 +25,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::OnceLock;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::runtime::Handle;
@@ -117,21 +117,6 @@ pub(crate) async fn within<F: Future>(mut timer: Timer, fut: F) -> Option<F::Out
     .await
 }
 
-/// Wakes `waker` once `d` has passed: for a handle awaited alone, with no
-/// engine to check it. The timer is made here, on this call's driver; the
-/// task that waits on it runs on the runtime that drives that timer.
-pub(crate) fn wake_after(waker: Waker, d: Duration) {
-    let timer = Timer::after(d);
-    let wake_later = async move {
-        timer.await;
-        waker.wake();
-    };
-    match Handle::try_current() {
-        Ok(handle) if !crate::blocking::in_blocking_call() => drop(handle.spawn(wake_later)),
-        _ => drop(driver().spawn(wake_later)),
-    }
-}
-
 /// The timer thread's runtime, started on first use. Should its thread fail
 /// to start (out of threads), the shared runtime's timer serves instead.
 fn driver() -> &'static Handle {
@@ -140,11 +125,6 @@ fn driver() -> &'static Handle {
 }
 
 fn start_driver() -> Option<Handle> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().ok()?;
-    let handle = runtime.handle().clone();
-    std::thread::Builder::new()
-        .name("concurry-timer".into())
-        .spawn(move || runtime.block_on(std::future::pending::<()>()))
-        .ok()?;
-    Some(handle)
+    let built = tokio::runtime::Builder::new_current_thread().enable_time().build();
+    crate::blocking::own_thread("concurry-timer", built.ok())
 }

@@ -371,6 +371,11 @@ impl<S: IntoChildren, P: PartialPolicy> Wait<S, P> {
     /// ```
     pub fn run(mut self) -> WaitResult<S::Keys, S::Future, P> {
         let entry = self.options.entry.name();
+        if self.running.is_some() {
+            // Begun as a future: its timers live on the runtime that first
+            // polled it, which may not be running now.
+            self.options.touch("run");
+        }
         crate::blocking::block_on(entry, Pin::new(&mut self))?
     }
 }

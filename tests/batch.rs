@@ -498,6 +498,23 @@ async fn the_backend_error_message_names_the_handles_id() {
     }
 }
 
+/// An id asked about by several handles is listed once in the message (it
+/// read "one of 2 asked about: 1 and 1").
+#[tokio::test(start_paused = true)]
+async fn the_backend_error_message_lists_each_id_once() {
+    let r = remote(0, 10);
+    r.down.store(true, SeqCst);
+    let batch = Batch::with_max_failures(Fake(r.clone()), 2);
+    let out = watchdog(async_gather(vec![batch.handle(1), batch.handle(1)])).await.unwrap();
+    for out in out {
+        let message = out.unwrap_err().to_string();
+        assert_eq!(message, "the fake remote at 10.0.0.1 failed 2 round trips in a row waiting on 1");
+    }
+    let out = watchdog(async_gather(vec![batch.handle(1), batch.handle(2), batch.handle(1)])).await.unwrap();
+    let message = out[0].as_ref().unwrap_err().to_string();
+    assert!(message.ends_with("(one of 2 asked about: 1 and 2)"), "{message}");
+}
+
 /// Issue 21.5 (the group's side): any number of handles, in one call or in
 /// several sharing the group, may wait on the same id; each is answered.
 #[tokio::test(start_paused = true)]

@@ -360,3 +360,15 @@ async fn figures_bytes_and_time_per_check() {
         }
     }
 }
+
+/// A failed request kept its cause out of the error chain (`source()` was
+/// always `None`): "connection refused" never reached the user.
+#[tokio::test]
+async fn a_failed_request_keeps_its_cause_in_the_chain() {
+    let err = RayJobs::new("http://127.0.0.1:9").info("j1").await.unwrap_err();
+    let chain: Vec<String> =
+        std::iter::successors(std::error::Error::source(&err), |e| e.source()).map(ToString::to_string).collect();
+    assert!(!chain.is_empty(), "{err}: no source");
+    let all = format!("{err}: {}", chain.join(": "));
+    assert!(all.to_lowercase().contains("connect"), "{all}");
+}
