@@ -32,7 +32,7 @@
 //! (the first version of this engine): that slab gives every child a waker
 //! and a ready-queue entry up front, and hands back neither indices nor
 //! futures. With these blocks and wakers made only on demand (see
-//! `pending.rs`), measured side by side (`examples/compare.rs`, 2 cores): a
+//! `pending.rs`), measured side by side (`benches/src/bin/compare.rs`, 2 cores): a
 //! gather of ready futures went from 85 to 4-6 ns per future (14 before
 //! slots were reused and the first pass ran inside the slab), of futures that yield once from 141 to 45-50 ns, and
 //! a pending future from 56 to 24 bytes.

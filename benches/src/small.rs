@@ -1,6 +1,6 @@
 //! Small calls: a service gathers 1 to 10 futures per request, millions of
 //! times, so the fixed cost of one call decides. Shared by
-//! `examples/compare.rs` and `benches/gather.rs`.
+//! `src/bin/compare.rs` and `benches/gather.rs` of this crate.
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::HashMap;

@@ -1,6 +1,6 @@
 //! Side-by-side timings of concurry and the Rust peers, with the targets.
 //!
-//! `cargo run --release --example compare -- --quick` (under 90 s on two
+//! `cargo run --release -p concurry-bench --bin compare -- --quick` (under 90 s on two
 //! cores); without `--quick` it runs 11 rounds rather than 5, and more wake
 //! latency samples. Every figure comes from this one process: each round
 //! runs ours and every peer once, interleaved, and the table shows the median
@@ -32,15 +32,12 @@ fn live_bytes() -> isize {
     s.bytes_allocated as isize - s.bytes_deallocated as isize + s.bytes_reallocated
 }
 
-#[path = "../benches/support/measure.rs"]
-mod measure;
-#[path = "../benches/support/peers.rs"]
-mod peers;
+use concurry_bench::measure;
+use concurry_bench::peers;
 
 use measure::{cpu_ns, median};
 
-#[path = "../benches/support/small.rs"]
-mod small;
+use concurry_bench::small;
 
 use peers::{OURS, PEERS, run_contender, run_spawned, yield_once};
 

@@ -1,12 +1,10 @@
 //! Criterion benches: concurry against its Rust peers, in the same groups.
 //!
-//! `cargo bench --bench gather`. For one table of every workload with the
-//! targets, run `cargo run --release --example compare -- --quick`.
+//! `cargo bench -p concurry-bench`. For one table of every workload with the
+//! targets, run `cargo run --release -p concurry-bench --bin compare -- --quick`.
 
-#[path = "support/peers.rs"]
-mod peers;
-#[path = "support/small.rs"]
-mod small;
+use concurry_bench::peers;
+use concurry_bench::small;
 
 use std::future::IntoFuture;
 use std::hint::black_box;

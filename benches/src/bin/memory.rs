@@ -3,7 +3,7 @@
 //! same 1,000,000 made lazily (`lazy`) at `.limit(100)`: the peak is then
 //! about 100 futures, against `buffer_unordered(100)`.
 //!
-//! Run with `cargo run --release --example memory` (Linux: reads VmHWM from
+//! Run with `cargo run --release -p concurry-bench --bin memory` (Linux: reads VmHWM from
 //! /proc/self/status). Each mode runs in a fresh child process of this
 //! example, so that one peak does not hide the other.
 
@@ -12,8 +12,7 @@ use std::time::Duration;
 use concurry::{async_gather, lazy};
 use futures::StreamExt;
 
-#[path = "../benches/support/measure.rs"]
-mod measure;
+use concurry_bench::measure;
 use measure::peak_rss_kib;
 
 const N: usize = 1_000_000;

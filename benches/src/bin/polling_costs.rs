@@ -2,7 +2,7 @@
 //! completion is noticed, and how much CPU the waiting burns. Also what the
 //! async entry points' 100 µs interval really delivers on Tokio's 1 ms timer.
 //!
-//! Run with `cargo run --release --example polling_costs`. Linux only for the
+//! Run with `cargo run --release -p concurry-bench --bin polling_costs`. Linux only for the
 //! CPU figures (it reads /proc).
 
 use std::sync::Arc;
@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 use concurry::probe::{Probe, probe, thread};
 use concurry::{PollingAlgorithm, async_try_gather, try_gather};
 
-#[path = "../benches/support/measure.rs"]
-mod measure;
+use concurry_bench::measure;
 use measure::{cpu_ns, median};
 
 fn measure(polling: PollingAlgorithm) -> (Duration, Duration, f64) {

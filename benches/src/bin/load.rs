@@ -2,7 +2,7 @@
 //! `async_gather` calls on one runtime. Both must finish with bounded memory
 //! and no stall; this prints the time and the peak RSS of each.
 //!
-//! Run with `cargo run --release --example load` (Linux: reads VmHWM from
+//! Run with `cargo run --release -p concurry-bench --bin load` (Linux: reads VmHWM from
 //! /proc/self/status). Each load runs in a fresh child process of this
 //! example, so that one peak does not hide the other.
 
@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 
 use concurry::async_gather;
 
-#[path = "../benches/support/measure.rs"]
-mod measure;
+use concurry_bench::measure;
 
 fn peak_rss_mib() -> f64 {
     measure::peak_rss_kib() as f64 / 1024.0

@@ -1,5 +1,5 @@
 //! The workloads and the peers, shared by `benches/gather.rs` and
-//! `examples/compare.rs` so that both measure the very same code.
+//! `src/bin/compare.rs` so that both measure the very same code.
 #![allow(dead_code, unreachable_pub)]
 
 use std::future::Future;
