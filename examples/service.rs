@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use concurry::{async_gather, async_try_gather, async_wait, task};
+use concurry::{Partial, async_gather, async_try_gather, async_wait, task};
 
 const DEADLINE: Duration = Duration::from_millis(200);
 
@@ -74,7 +74,7 @@ struct Profile {
 /// The handler's error-to-status map: by the child's error type, and 504 for
 /// our deadline.
 fn status(err: &anyhow::Error) -> u16 {
-    let timed_out = err.downcast_ref::<concurry::Error<usize>>().is_some_and(concurry::Error::is_timeout);
+    let timed_out = err.downcast_ref::<concurry::Error>().is_some_and(concurry::Error::is_timeout);
     if err.root_cause().downcast_ref::<OrdersDown>().is_some() {
         503
     } else if timed_out || err.downcast_ref::<tokio::time::error::Elapsed>().is_some() {
@@ -94,8 +94,9 @@ async fn profile(id: u32, state: Orders) -> anyhow::Result<Profile> {
 async fn profile_partial(id: u32, state: Orders) -> (Option<String>, Option<Vec<u32>>, Option<f64>) {
     let (user, orders, total) =
         match async_gather((user(id), orders(state), prices(id))).timeout(DEADLINE).keep_partial().await {
-            Ok((u, o, t)) => (Some(u), Some(o), Some(t)),
-            Err(err) => err.into_timeout().map(|t| t.into_partial().into_slots().0).unwrap_or_default(),
+            Ok(Partial::Complete((u, o, t))) => (Some(u), Some(o), Some(t)),
+            Ok(Partial::Interrupted { partial, .. }) => partial.into_slots().0,
+            Err(_) => Default::default(),
         };
     (user.and_then(Result::ok), orders.and_then(Result::ok), total.and_then(Result::ok))
 }

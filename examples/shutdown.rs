@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use concurry::{Error, async_gather, lazy};
+use concurry::{Partial, async_gather, lazy};
 use tokio_util::sync::CancellationToken;
 
 /// One unit of work: 10-200 ms.
@@ -32,13 +32,12 @@ async fn main() {
     for batch in 0.. {
         let work = lazy((0..50).map(|i| job(batch, i)));
         match async_gather(work).limit(10).cancel_on(shutdown.clone()).keep_partial().await {
-            Ok(out) => {
+            Ok(Partial::Complete(out)) => {
                 finished += out.len();
                 println!("batch {batch}: all {} done", out.len());
             }
-            Err(Error::Cancelled(stopped)) => {
-                println!("batch {batch}: {stopped}");
-                let partial = stopped.into_partial();
+            Ok(Partial::Interrupted { error, partial }) => {
+                println!("batch {batch}: {error}");
                 finished += partial.done.len();
                 let first_pending: Vec<_> = partial.pending.keys().take(5).collect();
                 println!(

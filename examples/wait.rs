@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use concurry::task::flatten;
-use concurry::{Error, ReturnWhen, probe, shared_runtime, wait};
+use concurry::{Partial, ReturnWhen, probe, shared_runtime, wait};
 use tokio::task::JoinHandle;
 
 /// A "worker" call: a task on the shared runtime that takes `ms`.
@@ -71,10 +71,9 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // Timeout handling: the error says how many of how many completed.
     let slow: Vec<_> = (0..10).map(|i| task(i, if i < 4 { 1 } else { 10_000 })).collect();
     match wait(slow).timeout(Duration::from_millis(100)).keep_partial().run() {
-        Ok(w) => println!("completed {} within timeout", w.done.len()),
-        Err(Error::Timeout(t)) => {
-            println!("Timeout: {t}");
-            let partial = t.into_partial();
+        Ok(Partial::Complete(w)) => println!("completed {} within timeout", w.done.len()),
+        Ok(Partial::Interrupted { error, partial }) => {
+            println!("Timeout: {error}");
             println!("  kept {} results; {} tasks handed back", partial.done.len(), partial.pending.len());
         }
         Err(other) => return Err(other.to_string().into()),

@@ -48,8 +48,7 @@ use std::time::Duration;
 
 use crate::Pending;
 use crate::Waited;
-use crate::error::{BoxError, ConfigError, Error, Interrupted, Stop};
-use crate::partial::PartialPolicy;
+use crate::error::{BoxError, ConfigError, Error, Interrupted, Key, Stop};
 use crate::pending::Round;
 use crate::polling::Polling;
 use crate::probe;
@@ -646,44 +645,38 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
     /// the progress, and hands back, as the policy `P` says, the outputs
     /// `done` picks (by key) with the children still pending, or nothing
     /// (dropping the children now).
-    pub(crate) fn interrupted<T, P: PartialPolicy>(
+    pub(crate) fn interrupted<T>(
         &mut self,
         drive: &Drive,
         done: impl FnOnce(&Pending<L, F>) -> Vec<(L::Key, T)>,
-    ) -> Error<L::Key, P::Partial<L, F, T>> {
+    ) -> (Error, Waited<L, F, T>) {
         let cancelled = matches!(drive, Drive::Cancelled);
         self.finish(if cancelled { End::Cancelled } else { End::Timeout });
         let completed = self.completed();
         let pending = self.take_pending().expect("the engine holds its children until it finishes");
-        let names = pending.live_indices().take(PENDING_NAMES).map(|i| self.name_in(&pending, i, false)).collect();
-        let partial = P::partial(Waited { done: done(&pending), pending });
+        let names = pending.live_indices().take(PENDING_NAMES).map(|i| self.name_in(&pending, i).0).collect();
+        let waited = Waited { done: done(&pending), pending };
         let x = self.extras.as_deref();
         let elapsed = x.and_then(|x| x.started).map(|s| s.elapsed()).unwrap_or_default();
         let timeout = x.and_then(|x| x.timeout).filter(|_| !cancelled);
         let total = self.total - self.missing;
-        let stopped = Box::new(Interrupted::new(
-            self.entry.name(),
-            Stop { cancelled, timeout, elapsed },
-            completed,
-            total,
-            names,
-            partial,
-        ));
-        if cancelled { Error::Cancelled(stopped) } else { Error::Timeout(stopped) }
+        let stop = Stop { cancelled, timeout, elapsed };
+        let stopped = Box::new(Interrupted::new(self.entry.name(), stop, completed, total, names));
+        (if cancelled { Error::Cancelled(stopped) } else { Error::Timeout(stopped) }, waited)
     }
 
-    /// The error for child `index`'s failure: its key, and its name as
-    /// messages show it.
-    pub(crate) fn failed<P>(&self, index: usize, error: BoxError) -> Error<L::Key, P> {
+    /// The error for child `index`'s failure: which child, and its error.
+    pub(crate) fn failed(&self, index: usize, error: BoxError) -> Error {
         let pending = self.pending.as_ref().expect("the engine holds its children until it finishes");
-        Error::Failed { key: pending.key(index), name: self.name_in(pending, index, true), error }
+        let (name, worded) = self.name_in(pending, index);
+        Error::Failed { key: Key::new(index, name, worded), error }
     }
 
     /// Child `index`'s name: the one `.names(..)` gave, or its key's (see
-    /// `child_name`).
-    fn name_in(&self, pending: &Pending<L, F>, index: usize, subject: bool) -> String {
+    /// `child_name`), and whether it is a word of the user's.
+    fn name_in(&self, pending: &Pending<L, F>, index: usize) -> (String, bool) {
         let given = self.extras.as_deref().and_then(|x| x.names.as_ref()).and_then(|n| n.get(index));
-        given.map_or_else(|| crate::error::child_name(&pending.key(index), subject), |name| name.to_string())
+        given.map_or_else(|| crate::error::child_name(&pending.key(index)), |name| (name.to_string(), true))
     }
 
     pub(crate) fn entry(&self) -> Entry {

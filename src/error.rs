@@ -3,18 +3,14 @@
 use std::fmt;
 use std::time::Duration;
 
-use sync_wrapper::SyncWrapper;
-
 /// A child's name from its key, as messages show it: a plain string key
-/// without its quotes (`orders`, not `"orders"`), any other key by its
-/// `Debug` form, after `child ` when it is the subject of a sentence
-/// (`child 1 failed`, `child "users"/3 failed`).
-pub(crate) fn child_name<K: fmt::Debug>(key: &K, subject: bool) -> String {
+/// without its quotes (`orders`, not `"orders"`: a word, `true`), any other
+/// key by its `Debug` form (`false`: a sentence puts `child ` before it).
+pub(crate) fn child_name<K: fmt::Debug>(key: &K) -> (String, bool) {
     let debug = format!("{key:?}");
     match debug.strip_prefix('"').and_then(|d| d.strip_suffix('"')) {
-        Some(text) if !text.contains('"') && !text.contains('\\') => text.to_owned(),
-        _ if subject => format!("child {debug}"),
-        _ => debug,
+        Some(text) if !text.contains('"') && !text.contains('\\') => (text.to_owned(), true),
+        _ => (debug, false),
     }
 }
 
@@ -180,43 +176,35 @@ impl BlockingError {
 
 /// A call stopped before it could return: its deadline passed
 /// ([`Error::Timeout`]) or its cancellation token fired
-/// ([`Error::Cancelled`]). Says which entry point, after how long, and how
-/// many of how many children completed; for a call made with
-/// `.keep_partial()`, hands back everything through
-/// [`into_partial`](Interrupted::into_partial).
-///
-/// For `wait` the partial result is the [`Waited`](crate::Waited) value the
-/// call would have returned; for `gather` it holds the outputs that completed
-/// (with their keys) and the children still pending. For iterator mode the
-/// completed outputs were already yielded, so only the pending ones remain.
+/// ([`Error::Cancelled`]). Says how long it ran, how many of how many
+/// children completed, and names the first few still pending. What the
+/// call had (its completed outputs, its pending children) comes back
+/// beside it with `.keep_partial()`: see [`Partial`](crate::Partial).
 ///
 /// # Examples
 ///
 /// ```
 /// use std::time::Duration;
 ///
-/// # #[tokio::main(flavor = "current_thread")]
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
 /// let futs = vec![
 ///     Box::pin(async { 1 }) as std::pin::Pin<Box<dyn std::future::Future<Output = i32> + Send>>,
 ///     Box::pin(async { tokio::time::sleep(Duration::from_secs(60)).await; 2 }),
 /// ];
-/// let err = concurry::async_gather(futs).timeout(Duration::from_millis(20)).keep_partial().await.unwrap_err();
+/// let err = concurry::async_gather(futs).timeout(Duration::from_millis(20)).await.unwrap_err();
 /// let timeout = err.into_timeout().unwrap();
 /// assert_eq!((timeout.completed(), timeout.total()), (1, 2));
-/// let partial = timeout.into_partial();
-/// assert_eq!(partial.done, vec![(0, 1)]);
-/// assert_eq!(partial.pending.len(), 1);
+/// assert_eq!(timeout.pending_names(), ["1"]);
 /// # }
 /// ```
-pub struct Interrupted<P> {
+pub struct Interrupted {
     entry: &'static str,
     stop: Stop,
     completed: usize,
     total: usize,
     /// The names of the first few children still pending.
     pending: Vec<String>,
-    partial: SyncWrapper<P>,
 }
 
 /// How a call was stopped: by its token, or by its timeout (as set).
@@ -227,16 +215,9 @@ pub(crate) struct Stop {
     pub(crate) elapsed: Duration,
 }
 
-impl<P> Interrupted<P> {
-    pub(crate) fn new(
-        entry: &'static str,
-        stop: Stop,
-        completed: usize,
-        total: usize,
-        pending: Vec<String>,
-        partial: P,
-    ) -> Self {
-        Self { entry, stop, completed, total, pending, partial: SyncWrapper::new(partial) }
+impl Interrupted {
+    pub(crate) fn new(entry: &'static str, stop: Stop, completed: usize, total: usize, pending: Vec<String>) -> Self {
+        Self { entry, stop, completed, total, pending }
     }
 
     /// The entry point that timed out (`"async_gather"`, `"wait"`, ...).
@@ -287,39 +268,27 @@ impl<P> Interrupted<P> {
     pub fn total(&self) -> usize {
         self.total
     }
-    /// The partial result: what completed, and what is still pending, for a
-    /// call made with `.keep_partial()`; `()` otherwise (see
-    /// [`partial`](crate::partial)).
+
+    /// The names of the first few children still pending (five at most;
+    /// the message says how many more): the names `.names(..)` gave, the
+    /// map's keys, the paths, or the positions.
     ///
     /// # Examples
     ///
     /// ```
-    /// let never = vec![std::future::pending::<u8>(); 2];
-    /// let t = concurry::wait(never).timeout(std::time::Duration::ZERO).keep_partial().run().unwrap_err().into_timeout().unwrap();
-    /// let waited = t.into_partial();
-    /// assert_eq!(waited.pending.len(), 2);
+    /// let never = std::collections::BTreeMap::from([("orders", std::future::pending::<u8>())]);
+    /// let err = concurry::gather(never).timeout(std::time::Duration::ZERO).run().unwrap_err();
+    /// assert_eq!(err.interrupted().unwrap().pending_names(), ["orders"]);
     /// ```
-    pub fn into_partial(self) -> P {
-        self.partial.into_inner()
-    }
-    /// The partial result, by mutable reference.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let never = vec![std::future::pending::<u8>(); 2];
-    /// let mut t = concurry::wait(never).timeout(std::time::Duration::ZERO).keep_partial().run().unwrap_err().into_timeout().unwrap();
-    /// assert!(t.partial_mut().done.is_empty());
-    /// ```
-    pub fn partial_mut(&mut self) -> &mut P {
-        self.partial.get_mut()
+    pub fn pending_names(&self) -> &[String] {
+        &self.pending
     }
 }
 
 /// Reads as `timed out after 200ms: 2 of 3 completed; still pending:
 /// orders` (a timeout names the duration it was given; a cancellation the
 /// time it took), the first few pending children by name, and how many more.
-impl<P> fmt::Display for Interrupted<P> {
+impl fmt::Display for Interrupted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.stop.cancelled, self.stop.timeout) {
             (false, Some(timeout)) => write!(f, "timed out after {}", Human(timeout))?,
@@ -338,7 +307,7 @@ impl<P> fmt::Display for Interrupted<P> {
     }
 }
 
-impl<P> fmt::Debug for Interrupted<P> {
+impl fmt::Debug for Interrupted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Interrupted")
             .field("entry", &self.entry)
@@ -348,11 +317,11 @@ impl<P> fmt::Debug for Interrupted<P> {
             .field("completed", &self.completed)
             .field("total", &self.total)
             .field("pending", &self.pending)
-            .finish_non_exhaustive()
+            .finish()
     }
 }
 
-impl<P> std::error::Error for Interrupted<P> {}
+impl std::error::Error for Interrupted {}
 
 /// A child's error, as the fail-fast verbs ([`try_gather`](crate::try_gather),
 /// [`async_try_gather`](crate::async_try_gather)) hand it back: boxed, so
@@ -367,7 +336,7 @@ impl<P> std::error::Error for Interrupted<P> {}
 ///
 /// ```
 /// let err = concurry::try_gather([std::future::ready(Err::<u8, _>(std::fmt::Error))]).run().unwrap_err();
-/// let (_, error): (usize, concurry::BoxError) = err.into_failed().unwrap();
+/// let (_, error): (concurry::Key, concurry::BoxError) = err.into_failed().unwrap();
 /// assert!(error.downcast_ref::<std::fmt::Error>().is_some());
 /// ```
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -390,27 +359,21 @@ pub(crate) fn box_error<E: Into<BoxError> + 'static>(error: E) -> BoxError {
     slot.map_or_else(|| unreachable!("taken only when it is of a type handled above"), Into::into)
 }
 
-/// Why a `wait` or `gather` did not return its result.
-///
-/// - `K` is the key type (`usize` for `Vec`s, arrays and tuples; the map's
-///   key for maps);
-/// - `P` is the partial result handed back on a timeout: `()` unless the
-///   call was made with `.keep_partial()` (see [`partial`](crate::partial)).
+/// Why a `wait` or `gather` did not return its result: one concrete type
+/// for every entry point and input shape, `Send + Sync + 'static` whatever
+/// the children and their keys are, so `?` into `anyhow::Error` or
+/// `Box<dyn Error + Send + Sync>` always compiles, and one
+/// `downcast_ref::<concurry::Error>()` finds it.
 ///
 /// Only the fail-fast verbs ([`try_gather`](crate::try_gather) and
 /// [`async_try_gather`](crate::async_try_gather)) fail on a child, with
-/// [`Error::Failed`]: its message names the child's key, and
-/// [`source()`](std::error::Error::source) is the child's own error, so
-/// `anyhow`'s `chain()`, `root_cause()` and `downcast_ref` reach it, as a
-/// handler that maps error types to statuses needs.
-///
-/// What `?` into `anyhow::Error` or `Box<dyn Error + Send + Sync>` needs:
-/// the error is `Send + Sync + 'static` exactly when `K` is
-/// `Send + Sync + 'static` and `P` is `Send + 'static`. By default `P` is
-/// `()`, so the children themselves never matter: they may borrow, or be
-/// `!Send`. After `.keep_partial()`, `P` holds the pending children, which
-/// then must be `Send + 'static` too (they need not be `Sync`).
-/// `Debug` and `Display` need only `K: Debug`.
+/// [`Error::Failed`]: its message names the child as the user does (see
+/// [`Key`]), and [`source()`](std::error::Error::source) is the child's own
+/// error, so `anyhow`'s `chain()`, `root_cause()` and `downcast_ref` reach
+/// it, as a handler that maps error types to statuses needs. What a call
+/// had when its timeout or token stopped it (its completed outputs, typed
+/// and keyed, and its pending children) comes back with `.keep_partial()`,
+/// beside this error: see [`Partial`](crate::Partial).
 ///
 /// # Examples
 ///
@@ -421,42 +384,123 @@ pub(crate) fn box_error<E: Into<BoxError> + 'static>(error: E) -> BoxError {
 ///
 /// let futs = vec![Ok(1), Err("boom"), Ok(3)].into_iter().map(std::future::ready);
 /// match concurry::async_try_gather(futs.collect::<Vec<_>>()).await {
-///     Err(Error::Failed { key, name, error }) => assert_eq!((key, name, error.to_string()), (1, "child 1".into(), "boom".into())),
+///     Err(Error::Failed { key, error }) => assert_eq!((key.index(), error.to_string()), (1, "boom".into())),
 ///     other => panic!("unexpected: {other:?}"),
 /// }
 /// # }
 /// ```
 #[non_exhaustive]
-pub enum Error<K, P = ()> {
+pub enum Error {
     /// A child of a fail-fast call ([`try_gather`](crate::try_gather))
     /// failed: an `Err` output, or a panicked task or thread. The other
     /// children were dropped.
     Failed {
-        /// The failed child's key.
-        key: K,
-        /// The failed child's name, as the message shows it: the one
-        /// `.names(..)` gave, a string key without its quotes (`orders`),
-        /// or `child ` and its key (`child 1`, `child "users"/3`).
-        name: String,
+        /// Which child: its position in the input and its name.
+        key: Key,
         /// Its error, also the [`source()`](std::error::Error::source) of
         /// this one.
         error: BoxError,
     },
     /// The timeout passed before the call could return. Boxed, so that
     /// results stay small on the success path.
-    Timeout(Box<Interrupted<P>>),
+    Timeout(Box<Interrupted>),
     /// The call's cancellation token ([`cancel_on`](crate::Gather::cancel_on))
     /// fired before the call could return: as a timeout, with the same
-    /// counts and partial result.
-    Cancelled(Box<Interrupted<P>>),
-    /// A setting of this call is out of range (a `.limit(0)`): nothing was
-    /// started.
+    /// counts.
+    Cancelled(Box<Interrupted>),
+    /// A setting of the call was refused before anything started (a
+    /// `.limit(0)`, say).
     Config(ConfigError),
-    /// A blocking call was made where it cannot block.
+    /// A blocking entry point was called where it cannot block.
     Blocking(BlockingError),
 }
 
-impl<K, P> Error<K, P> {
+/// Which child of a call: its position in the input (for a map, in the
+/// map's order) and its name as messages show it: the name `.names(..)`
+/// gave, a string key without its quotes (`orders`), or the key's `Debug`
+/// form (a position, a nested input's path: `"users"/3`). Owns its data, so
+/// the error that holds it stays `'static` whatever the keys borrow.
+///
+/// It compares equal to its position (`key == 2`) and to its name
+/// (`key == "orders"`).
+///
+/// # Examples
+///
+/// ```
+/// let calls = std::collections::HashMap::from([("orders", std::future::ready(Err::<u8, _>("503")))]);
+/// let err = concurry::try_gather(calls).run().unwrap_err();
+/// let key = err.failed_key().unwrap();
+/// assert_eq!((key.index(), key.name()), (0, "orders"));
+/// assert!(*key == "orders" && *key == 0);
+/// assert_eq!(err.to_string(), "orders failed");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    index: usize,
+    name: String,
+    /// The name is a word of the user's (given, or a string key), rather
+    /// than a key's `Debug` form, which messages put after `child `.
+    worded: bool,
+}
+
+impl Key {
+    pub(crate) fn new(index: usize, name: String, worded: bool) -> Self {
+        Self { index, name, worded }
+    }
+
+    /// The child's position in the input (for a map, in the map's order).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = concurry::try_gather([std::future::ready(Ok(1)), std::future::ready(Err("no"))]).run().unwrap_err();
+    /// assert_eq!(err.failed_key().unwrap().index(), 1);
+    /// ```
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The child's name: as `.names(..)` gave it, a string key's text, or
+    /// the key's `Debug` form.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let calls = (std::future::ready(Ok::<u8, &str>(1)), std::future::ready(Err::<u8, _>("503")));
+    /// let err = concurry::try_gather(calls).names(["user", "orders"]).run().unwrap_err();
+    /// assert_eq!(err.failed_key().unwrap().name(), "orders");
+    /// ```
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// The child as the subject of a sentence: `orders`, `child 1`.
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.worded { f.write_str(&self.name) } else { write!(f, "child {}", self.name) }
+    }
+}
+
+impl PartialEq<usize> for Key {
+    fn eq(&self, index: &usize) -> bool {
+        self.index == *index
+    }
+}
+
+impl PartialEq<str> for Key {
+    fn eq(&self, name: &str) -> bool {
+        self.name == name
+    }
+}
+
+impl PartialEq<&str> for Key {
+    fn eq(&self, name: &&str) -> bool {
+        self.name == *name
+    }
+}
+
+impl Error {
     /// The timeout, if this is one.
     ///
     /// # Examples
@@ -469,7 +513,7 @@ impl<K, P> Error<K, P> {
     /// assert_eq!(err.into_timeout().unwrap().total(), 1);
     /// # }
     /// ```
-    pub fn into_timeout(self) -> Option<Interrupted<P>> {
+    pub fn into_timeout(self) -> Option<Interrupted> {
         match self {
             Self::Timeout(t) => Some(*t),
             _ => None,
@@ -483,84 +527,113 @@ impl<K, P> Error<K, P> {
     /// ```
     /// let token = tokio_util::sync::CancellationToken::new();
     /// token.cancel();
-    /// let never = vec![std::future::pending::<u8>()];
-    /// let err = concurry::gather(never).cancel_on(token).run().unwrap_err();
+    /// let err = concurry::gather(vec![std::future::pending::<u8>()]).cancel_on(token).run().unwrap_err();
     /// assert_eq!(err.into_cancelled().unwrap().completed(), 0);
     /// ```
-    pub fn into_cancelled(self) -> Option<Interrupted<P>> {
+    pub fn into_cancelled(self) -> Option<Interrupted> {
         match self {
             Self::Cancelled(t) => Some(*t),
             _ => None,
         }
     }
 
-    /// The timeout or the cancellation, if this is either: both hand back
-    /// the same partial result.
+    /// The timeout or the cancellation, if this is either.
     ///
     /// # Examples
     ///
     /// ```
-    /// let never = vec![std::future::pending::<u8>()];
-    /// let err = concurry::gather(never).timeout(std::time::Duration::ZERO).run().unwrap_err();
+    /// let err = concurry::gather(vec![std::future::pending::<u8>()]).timeout(std::time::Duration::ZERO).run().unwrap_err();
     /// assert_eq!(err.into_interrupted().unwrap().total(), 1);
     /// ```
-    pub fn into_interrupted(self) -> Option<Interrupted<P>> {
+    pub fn into_interrupted(self) -> Option<Interrupted> {
         match self {
             Self::Timeout(t) | Self::Cancelled(t) => Some(*t),
             _ => None,
         }
     }
 
-    /// `true` for a cancellation.
+    /// The timeout or the cancellation, by reference.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = concurry::gather(vec![std::future::pending::<u8>()]).timeout(std::time::Duration::ZERO).run().unwrap_err();
+    /// assert_eq!(err.interrupted().unwrap().pending_names(), ["0"]);
+    /// ```
+    pub fn interrupted(&self) -> Option<&Interrupted> {
+        match self {
+            Self::Timeout(t) | Self::Cancelled(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Whether the call's token ended it.
     ///
     /// # Examples
     ///
     /// ```
     /// let token = tokio_util::sync::CancellationToken::new();
     /// token.cancel();
-    /// let err = concurry::gather([std::future::pending::<u8>()]).cancel_on(token).run().unwrap_err();
+    /// let err = concurry::gather(vec![std::future::pending::<u8>()]).cancel_on(token).run().unwrap_err();
     /// assert!(err.is_cancelled() && !err.is_timeout());
     /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self, Self::Cancelled(_))
     }
 
-    /// The failed child's key and error, if this is a failure.
+    /// Whether the call's timeout ended it: the one line a handler needs to
+    /// answer 504.
     ///
     /// # Examples
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let futs = vec![std::future::ready(Err::<u8, _>("no"))];
-    /// let err = concurry::async_try_gather(futs).await.unwrap_err();
-    /// let (key, error) = err.into_failed().unwrap();
-    /// assert_eq!((key, error.to_string()), (0, "no".to_string()));
-    /// # }
+    /// let err = concurry::gather(vec![std::future::pending::<u8>()]).timeout(std::time::Duration::ZERO).run().unwrap_err();
+    /// let status = if err.is_timeout() { 504 } else { 500 };
+    /// assert_eq!(status, 504);
     /// ```
-    pub fn into_failed(self) -> Option<(K, BoxError)> {
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout(_))
+    }
+
+    /// The failed child, if a child failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = concurry::try_gather([std::future::ready(Err::<u8, _>("no"))]).run().unwrap_err();
+    /// assert_eq!(err.failed_key().unwrap().index(), 0);
+    /// ```
+    pub fn failed_key(&self) -> Option<&Key> {
         match self {
-            Self::Failed { key, error, .. } => Some((key, error)),
+            Self::Failed { key, .. } => Some(key),
             _ => None,
         }
     }
 
-    /// The failed child's error as an `E`, if this is a failure with an
-    /// error of that type. Looks through the child's error itself and its
-    /// [`source()`](std::error::Error::source) chain, so a child's
-    /// `anyhow::Error` made from an `E` is found too.
+    /// The failed child and its error, if a child failed.
     ///
     /// # Examples
     ///
     /// ```
-    /// #[derive(Debug, thiserror::Error)]
-    /// #[error("orders service down")]
-    /// struct OrdersDown;
+    /// let err = concurry::try_gather([std::future::ready(Err::<u8, _>("no"))]).run().unwrap_err();
+    /// let (key, error) = err.into_failed().unwrap();
+    /// assert_eq!((key.index(), error.to_string()), (0, "no".to_string()));
+    /// ```
+    pub fn into_failed(self) -> Option<(Key, BoxError)> {
+        match self {
+            Self::Failed { key, error } => Some((key, error)),
+            _ => None,
+        }
+    }
+
+    /// The failed child's error, or one in its chain of sources, if it is an
+    /// `E`.
     ///
-    /// let futs = vec![std::future::ready(Err::<u8, _>(OrdersDown))];
-    /// let err = concurry::try_gather(futs).run().unwrap_err();
-    /// assert!(err.child_error::<OrdersDown>().is_some());
-    /// assert!(err.child_error::<std::io::Error>().is_none());
+    /// # Examples
+    ///
+    /// ```
+    /// let err = concurry::try_gather([std::future::ready(Err::<u8, _>(std::fmt::Error))]).run().unwrap_err();
+    /// assert!(err.child_error::<std::fmt::Error>().is_some());
     /// ```
     pub fn child_error<E: std::error::Error + 'static>(&self) -> Option<&E> {
         let Self::Failed { error, .. } = self else { return None };
@@ -573,35 +646,18 @@ impl<K, P> Error<K, P> {
         }
         None
     }
-
-    /// `true` for a timeout.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let never = vec![std::future::pending::<u8>()];
-    /// assert!(concurry::gather(never).timeout(std::time::Duration::ZERO).run().unwrap_err().is_timeout());
-    /// ```
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Timeout(_))
-    }
 }
 
-impl<K, P> From<BlockingError> for Error<K, P> {
+impl From<BlockingError> for Error {
     fn from(e: BlockingError) -> Self {
         Self::Blocking(e)
     }
 }
 
-/// A failure's message names the child (`child 1 failed`); the child's own
-/// error is the [`source`](std::error::Error::source), not repeated in the
-/// message, as the Rust error-handling guidelines ask, so a report of the
-/// chain shows each message once: `{:#}` on an `anyhow::Error` prints
-/// `child 1 failed: orders service down`.
-impl<K: fmt::Debug, P> fmt::Display for Error<K, P> {
+impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Failed { name, .. } => write!(f, "{name} failed"),
+            Self::Failed { key, .. } => write!(f, "{key} failed"),
             Self::Timeout(t) | Self::Cancelled(t) => t.fmt(f),
             Self::Blocking(b) => b.fmt(f),
             Self::Config(c) => c.fmt(f),
@@ -609,12 +665,10 @@ impl<K: fmt::Debug, P> fmt::Display for Error<K, P> {
     }
 }
 
-impl<K: fmt::Debug, P> fmt::Debug for Error<K, P> {
+impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Failed { key, name, error } => {
-                f.debug_struct("Failed").field("key", key).field("name", name).field("error", error).finish()
-            }
+            Self::Failed { key, error } => f.debug_struct("Failed").field("key", key).field("error", error).finish(),
             Self::Timeout(t) => f.debug_tuple("Timeout").field(t).finish(),
             Self::Cancelled(t) => f.debug_tuple("Cancelled").field(t).finish(),
             Self::Blocking(b) => f.debug_tuple("Blocking").field(b).finish(),
@@ -623,7 +677,7 @@ impl<K: fmt::Debug, P> fmt::Debug for Error<K, P> {
     }
 }
 
-impl<K: fmt::Debug, P> std::error::Error for Error<K, P> {
+impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Failed { error, .. } => Some(error.as_ref()),
@@ -699,10 +753,9 @@ mod tests {
 
     #[test]
     fn children_are_named_as_the_user_keyed_them() {
-        assert_eq!(child_name(&"orders", true), "orders");
-        assert_eq!(child_name(&String::from("orders"), false), "orders");
-        assert_eq!(child_name(&3usize, true), "child 3");
-        assert_eq!(child_name(&3usize, false), "3");
-        assert_eq!(child_name(&"say \"hi\"", true), r#"child "say \"hi\"""#);
+        assert_eq!(child_name(&"orders"), ("orders".into(), true));
+        assert_eq!(child_name(&String::from("orders")), ("orders".into(), true));
+        assert_eq!(child_name(&3usize), ("3".into(), false));
+        assert_eq!(child_name(&"say \"hi\""), (r#""say \"hi\"""#.into(), false));
     }
 }

@@ -11,6 +11,7 @@ use std::task::{Context, Poll};
 
 use futures::Stream;
 
+use crate::Pending;
 use crate::engine::{Drive, Engine, Entry, Options, option_methods};
 use crate::error::{BoxError, ConfigError, Error};
 use crate::partial::{Discard, KeepPartial, PartialPolicy};
@@ -89,32 +90,24 @@ type Out<F> = <F as Future>::Output;
 /// A failed child's index and error, held until the drive stops.
 type Failure = (usize, BoxError);
 type Item<M, F> = <M as Mode<Out<F>>>::Item;
-/// The partial result a gather's timeout hands back.
+/// What a gather had when its timeout or token stopped it (with
+/// `.keep_partial()`): its completed outputs by key, and its pending
+/// children.
 ///
 /// # Examples
 ///
 /// ```
 /// use concurry::{shape::Indices, AsIs, GatherPartial};
-/// type Partial = GatherPartial<Indices, std::future::Pending<u8>, AsIs>;
+/// type Had = GatherPartial<Indices, std::future::Pending<u8>, AsIs>;
 /// let never = vec![std::future::pending::<u8>()];
-/// let partial: Partial = concurry::gather(never).timeout(std::time::Duration::ZERO).keep_partial().run().unwrap_err().into_timeout().unwrap().into_partial();
-/// assert_eq!(partial.pending.len(), 1);
+/// let got = concurry::gather(never).timeout(std::time::Duration::ZERO).keep_partial().run().unwrap();
+/// let had: Had = got.into_partial().unwrap();
+/// assert_eq!(had.pending.len(), 1);
 /// ```
 pub type GatherPartial<L, F, M> = Waited<L, F, Item<M, F>>;
-/// The error of a gather over children `F` keyed by `L`, in mode `M`, whose
-/// timeout hands back what the policy `P` keeps (nothing by default, see
-/// [`partial`](crate::partial)).
-///
-/// # Examples
-///
-/// ```
-/// use concurry::{shape::Indices, FailFast, GatherError};
-/// type Ready = std::future::Ready<Result<u8, String>>;
-/// let err: GatherError<Indices, Ready, FailFast> = concurry::try_gather(vec![std::future::ready(Err::<u8, _>("no".to_string()))]).run().unwrap_err();
-/// assert_eq!(err.to_string(), "child 0 failed");
-/// ```
-pub type GatherError<L, F, M, P = Discard> = Error<<L as Keys>::Key, <P as PartialPolicy>::Partial<L, F, Item<M, F>>>;
-/// The result of a gather over the input `S`, in mode `M`.
+/// The result of a gather over the input `S`, in mode `M`: its output in
+/// the input's shape (with `.keep_partial()`, a [`Partial`](crate::Partial)
+/// of it), or the [`Error`].
 ///
 /// # Examples
 ///
@@ -124,10 +117,14 @@ pub type GatherError<L, F, M, P = Discard> = Error<<L as Keys>::Key, <P as Parti
 /// assert_eq!(result.unwrap(), [7]);
 /// ```
 pub type GatherResult<S, M, P = Discard> = Result<
-    <S as Shape<Item<M, <S as IntoChildren>::Future>>>::Output,
-    GatherError<<S as IntoChildren>::Keys, <S as IntoChildren>::Future, M, P>,
+    <P as PartialPolicy>::Output<
+        <S as Shape<Item<M, <S as IntoChildren>::Future>>>::Output,
+        GatherPartial<<S as IntoChildren>::Keys, <S as IntoChildren>::Future, M>,
+    >,
+    Error,
 >;
-/// One item of iterator mode.
+/// One item of iterator mode: a child's key and output, or the error that
+/// ends the stream.
 ///
 /// # Examples
 ///
@@ -136,7 +133,7 @@ pub type GatherResult<S, M, P = Discard> = Result<
 /// let items: Vec<GatherItem<Indices, std::future::Ready<u8>, AsIs>> = concurry::gather(vec![std::future::ready(7u8)]).iter().collect();
 /// assert_eq!(items[0].as_ref().unwrap(), &(0, 7));
 /// ```
-pub type GatherItem<L, F, M, P = Discard> = Result<(<L as Keys>::Key, Item<M, F>), GatherError<L, F, M, P>>;
+pub type GatherItem<L, F, M> = Result<(<L as Keys>::Key, Item<M, F>), Error>;
 
 /// A `gather` call being set up: choose options, then `.await` it
 /// (`async_gather`, `async_try_gather`), `.run()` it (`gather`,
@@ -312,11 +309,11 @@ impl<S: IntoChildren, M: Mode<Out<S::Future>>, P> std::fmt::Debug for Gather<S, 
 }
 
 impl<S: IntoChildren, M: Mode<Out<S::Future>>> Gather<S, M, Discard> {
-    /// On a timeout, hand back the completed outputs and the children still
-    /// pending in the error ([`Interrupted::into_partial`](crate::Interrupted::into_partial)),
-    /// rather than dropping them. The error then holds the children, so it
-    /// is `'static` (for `?` into `anyhow::Error`) only when they are; see
-    /// [`partial`](crate::partial).
+    /// On a timeout or a cancellation, hand back the completed outputs (by
+    /// key) and the children still pending, beside the error, rather than
+    /// dropping them: the call's `Ok` side becomes a
+    /// [`Partial`](crate::Partial), complete or interrupted. A failed child
+    /// is still the `Err`. See [`partial`](crate::partial).
     ///
     /// # Examples
     ///
@@ -326,8 +323,8 @@ impl<S: IntoChildren, M: Mode<Out<S::Future>>> Gather<S, M, Discard> {
     ///     concurry::shared_runtime().spawn(async { 1 }),
     ///     concurry::shared_runtime().spawn(async { tokio::time::sleep(Duration::from_secs(60)).await; 2 }),
     /// ];
-    /// let err = concurry::try_gather(tasks).timeout(Duration::from_millis(50)).keep_partial().run().unwrap_err();
-    /// let partial = err.into_timeout().unwrap().into_partial();
+    /// let got = concurry::try_gather(tasks).timeout(Duration::from_millis(50)).keep_partial().run().unwrap();
+    /// let partial = got.into_partial().expect("the second task is still sleeping");
     /// assert_eq!(partial.done, [(0, 1)]);
     /// for (_, task) in partial.pending.into_children() {
     ///     task.abort();
@@ -403,9 +400,9 @@ impl<S: IntoChildren, M: Mode<Out<S::Future>>, P: PartialPolicy> Gather<S, M, P>
         if self.running.is_some() {
             self.options.touch("stream");
             let refused = Some(Box::new(self.options.late()));
-            return GatherStream { engine: None, refused, mode: PhantomData };
+            return GatherStream { engine: None, refused, left: None, mode: PhantomData };
         }
-        GatherStream { engine: self.engine(), refused: None, mode: PhantomData }
+        GatherStream { engine: self.engine(), refused: None, left: None, mode: PhantomData }
     }
 
     /// Iterator mode, blocking: an [`Iterator`] of the [`stream`](Self::stream)'s
@@ -530,13 +527,14 @@ where
             Drive::Exhausted => {
                 this.engine.finish(End::Success);
                 let pending = this.engine.take_pending().expect("a gather future polled after it completed");
-                Poll::Ready(Ok(S::assemble(pending.into_keys(), take_outputs())))
+                Poll::Ready(Ok(P::complete(S::assemble(pending.into_keys(), take_outputs()))))
             }
             Drive::TimedOut | Drive::Cancelled => {
                 let outputs = take_outputs();
-                Poll::Ready(Err(this.engine.interrupted::<_, P>(&drive, |pending| {
+                let (error, waited) = this.engine.interrupted(&drive, |pending| {
                     outputs.into_indexed().map(|(i, item)| (pending.key(i), item)).collect()
-                })))
+                });
+                Poll::Ready(P::interrupted(error, waited))
             }
             Drive::Refused(config) => {
                 this.engine.cancel();
@@ -569,7 +567,32 @@ pub struct GatherStream<L: Keys, F: Future, M, P = Discard> {
     engine: Option<Engine<L, F>>,
     /// Streamed after the gather was polled: its one item.
     refused: Option<Box<ConfigError>>,
+    /// With `.keep_partial()`, the children still pending when the timeout
+    /// or token ended the stream.
+    left: Option<Pending<L, F>>,
     mode: PhantomData<fn() -> (M, P)>,
+}
+
+impl<L: Keys, F: Future, M, P> GatherStream<L, F, M, P> {
+    /// The children still pending when the call's timeout or token ended
+    /// the stream, for a call made with `.keep_partial()` (`None` before
+    /// that, or without it: they were dropped).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let never = vec![std::future::pending::<u8>()];
+    /// let mut stream = concurry::async_gather(never).timeout(std::time::Duration::ZERO).keep_partial().stream();
+    /// assert!(stream.next().await.unwrap().unwrap_err().is_timeout());
+    /// assert_eq!(stream.take_pending().unwrap().len(), 1);
+    /// # }
+    /// ```
+    pub fn take_pending(&mut self) -> Option<Pending<L, F>> {
+        self.left.take()
+    }
 }
 
 impl<L: Keys, F: Future, M, P> Unpin for GatherStream<L, F, M, P> {}
@@ -587,7 +610,7 @@ impl<L: Keys, F: Future, M, P> std::fmt::Debug for GatherIter<L, F, M, P> {
 }
 
 impl<L: Keys + Feed<F>, F: Future, M: Mode<F::Output>, P: PartialPolicy> Stream for GatherStream<L, F, M, P> {
-    type Item = GatherItem<L, F, M, P>;
+    type Item = GatherItem<L, F, M>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
@@ -621,7 +644,11 @@ impl<L: Keys + Feed<F>, F: Future, M: Mode<F::Output>, P: PartialPolicy> Stream 
                 return Poll::Ready(None);
             }
             // What completed in time was yielded already.
-            Drive::TimedOut | Drive::Cancelled => engine.interrupted::<_, P>(&drive, |_| Vec::new()),
+            Drive::TimedOut | Drive::Cancelled => {
+                let (error, waited) = engine.interrupted::<Item<M, F>>(&drive, |_| Vec::new());
+                this.left = P::KEEPS.then_some(waited.pending);
+                error
+            }
             Drive::Refused(config) => Error::Config(*config),
         };
         // A failure or a timeout ends the stream; the other children go now.
@@ -648,7 +675,7 @@ pub struct GatherIter<L: Keys, F: Future, M, P = Discard> {
 }
 
 impl<L: Keys + Feed<F>, F: Future, M: Mode<F::Output>, P: PartialPolicy> Iterator for GatherIter<L, F, M, P> {
-    type Item = GatherItem<L, F, M, P>;
+    type Item = GatherItem<L, F, M>;
 
     fn next(&mut self) -> Option<Self::Item> {
         use futures::StreamExt;

@@ -24,13 +24,13 @@ mod timer;
 mod wait;
 
 pub use blocking::shared_runtime;
-pub use error::{BlockingError, BoxError, ConfigError, Error, Interrupted, ParseError, ThreadPanic};
+pub use error::{BlockingError, BoxError, ConfigError, Error, Interrupted, Key, ParseError, ThreadPanic};
 pub use gather::{
-    AsIs, FailFast, Gather, GatherError, GatherItem, GatherIter, GatherPartial, GatherResult, GatherStream, Mode,
-    async_gather, async_try_gather, gather, try_gather,
+    AsIs, FailFast, Gather, GatherItem, GatherIter, GatherPartial, GatherResult, GatherStream, Mode, async_gather,
+    async_try_gather, gather, try_gather,
 };
 pub use outcome::Outcome;
-pub use partial::{Discard, KeepPartial, PartialPolicy};
+pub use partial::{Discard, KeepPartial, Partial, PartialPolicy};
 pub use pending::Pending;
 pub use polling::{Polling, PollingAlgorithm};
 pub use progress::Progress;

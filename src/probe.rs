@@ -565,8 +565,8 @@ impl Probed<ProcessProbe> {
 /// use concurry::probe::process;
 ///
 /// let slow = Command::new("sleep").arg("30").spawn().unwrap();
-/// let err = concurry::try_gather([process(slow)]).timeout(Duration::from_millis(20)).keep_partial().run().unwrap_err();
-/// let partial = err.into_timeout().unwrap().into_partial();
+/// let got = concurry::try_gather([process(slow)]).timeout(Duration::from_millis(20)).keep_partial().run().unwrap();
+/// let partial = got.into_partial().expect("it timed out");
 /// for (_key, probe) in partial.pending.into_children() {
 ///     let mut child = probe.into_inner().into_inner();
 ///     child.kill().unwrap();

@@ -25,7 +25,7 @@
 //! let err = async_try_gather(tasks).await.unwrap_err(); // the others are aborted
 //! assert_eq!(err.child_error::<DiskFull>().unwrap().0, 2);
 //! let (key, error) = err.into_failed().unwrap();
-//! assert_eq!((key, error.to_string()), (2, "disk full at 2".to_string()));
+//! assert_eq!((key.index(), error.to_string()), (2, "disk full at 2".to_string()));
 //! # }
 //! ```
 //!

@@ -135,12 +135,12 @@ impl<L: Keys<Key = usize>, F, T: Slots> Waited<L, F, T> {
     /// async fn user() -> Result<&'static str, std::io::Error> { Ok("ada") }
     /// async fn orders() -> Result<u32, std::io::Error> { tokio::time::sleep(Duration::from_secs(9)).await; Ok(3) }
     ///
-    /// let err = concurry::async_try_gather((user(), orders()))
+    /// let got = concurry::async_try_gather((user(), orders()))
     ///     .timeout(Duration::from_millis(100))
     ///     .keep_partial()
     ///     .await
-    ///     .unwrap_err();
-    /// let ((user, orders), pending) = err.into_timeout().unwrap().into_partial().into_slots();
+    ///     .unwrap();
+    /// let ((user, orders), pending) = got.into_partial().unwrap().into_slots();
     /// assert_eq!((user, orders), (Some("ada"), None));
     /// assert_eq!(pending.len(), 1);
     /// # }
@@ -160,8 +160,8 @@ impl<L: Keys<Key = usize>, F, T: Slots> Waited<L, F, T> {
 /// assert_eq!(result.unwrap().done, [(0, 1)]);
 /// ```
 pub type WaitResult<L, F, P = Discard> = Result<
-    Waited<L, F, <F as Future>::Output>,
-    Error<<L as Keys>::Key, <P as PartialPolicy>::Partial<L, F, <F as Future>::Output>>,
+    <P as PartialPolicy>::Output<Waited<L, F, <F as Future>::Output>, Waited<L, F, <F as Future>::Output>>,
+    Error,
 >;
 
 /// A `wait` call being set up: choose options, then `.await` it
@@ -273,20 +273,19 @@ impl<S: IntoChildren, P> fmt::Debug for Wait<S, P> {
 }
 
 impl<S: IntoChildren> Wait<S, Discard> {
-    /// On a timeout, hand back what the wait had in the error
-    /// ([`Interrupted::into_partial`](crate::Interrupted::into_partial)): the
-    /// [`Waited`] value with the completed outputs and the children still
-    /// pending, rather than dropping them. The error then holds the
-    /// children, so it is `'static` only when they are; see
-    /// [`partial`](crate::partial).
+    /// On a timeout or a cancellation, hand back what the wait had beside
+    /// the error: the call's `Ok` side becomes a [`Partial`](crate::Partial)
+    /// whose interrupted side holds the [`Waited`] value with the completed
+    /// outputs and the children still pending, rather than dropping them.
+    /// See [`partial`](crate::partial).
     ///
     /// # Examples
     ///
     /// ```
     /// use std::time::Duration;
     /// let children = vec![Box::pin(async { 1u8 }) as std::pin::Pin<Box<dyn Future<Output = u8> + Send>>, Box::pin(std::future::pending())];
-    /// let err = concurry::wait(children).timeout(Duration::from_millis(5)).keep_partial().run().unwrap_err();
-    /// let waited = err.into_timeout().unwrap().into_partial();
+    /// let got = concurry::wait(children).timeout(Duration::from_millis(5)).keep_partial().run().unwrap();
+    /// let waited = got.into_partial().expect("the second child never completes");
     /// assert_eq!((waited.done.len(), waited.pending.len()), (1, 1));
     /// ```
     pub fn keep_partial(mut self) -> Wait<S, KeepPartial> {
@@ -470,13 +469,15 @@ impl<L: Keys + Feed<F>, F: Future, P: PartialPolicy> Future for WaitFuture<L, F,
         // The return condition is checked before the deadline: a child that
         // completed by the poll where the deadline is seen counts.
         let first_done = this.return_when == ReturnWhen::FirstCompleted && !this.done.is_empty();
+        let complete = |waited| Poll::Ready(Ok(P::complete(waited)));
         match drive {
             // `FirstException` saw a failure: the bar ends as "Failed".
-            Poll::Ready(Drive::Stopped) => Poll::Ready(Ok(this.finish(End::Failed))),
-            Poll::Ready(Drive::Exhausted) => Poll::Ready(Ok(this.finish(End::Success))),
-            Poll::Ready(Drive::TimedOut | Drive::Cancelled) if first_done => Poll::Ready(Ok(this.finish(End::Success))),
+            Poll::Ready(Drive::Stopped) => complete(this.finish(End::Failed)),
+            Poll::Ready(Drive::Exhausted) => complete(this.finish(End::Success)),
+            Poll::Ready(Drive::TimedOut | Drive::Cancelled) if first_done => complete(this.finish(End::Success)),
             Poll::Ready(drive @ (Drive::TimedOut | Drive::Cancelled)) => {
-                Poll::Ready(Err(this.engine.interrupted::<_, P>(&drive, |_| std::mem::take(&mut this.done))))
+                let (error, waited) = this.engine.interrupted(&drive, |_| std::mem::take(&mut this.done));
+                Poll::Ready(P::interrupted(error, waited))
             }
             Poll::Ready(Drive::Refused(config)) => {
                 this.engine.cancel();
@@ -486,10 +487,10 @@ impl<L: Keys + Feed<F>, F: Future, P: PartialPolicy> Future for WaitFuture<L, F,
             // takes every child that is complete when first polled, then
             // returns, however busy the others keep it.
             Poll::Ready(Drive::Yielded) if first_done && this.engine.all_reached() => {
-                Poll::Ready(Ok(this.finish(End::Success)))
+                complete(this.finish(End::Success))
             }
             Poll::Ready(Drive::Yielded) => Poll::Pending,
-            Poll::Pending if first_done => Poll::Ready(Ok(this.finish(End::Success))),
+            Poll::Pending if first_done => complete(this.finish(End::Success)),
             Poll::Pending => Poll::Pending,
         }
     }

@@ -121,11 +121,19 @@ async fn on_a_timeout_children_that_never_started_come_back_untouched() {
             }
         })
         .collect();
-    let err = async_gather(children).limit(2).timeout(Duration::from_millis(250)).keep_partial().await.unwrap_err();
+    let (err, had) = async_gather(children)
+        .limit(2)
+        .timeout(Duration::from_millis(250))
+        .keep_partial()
+        .await
+        .unwrap()
+        .into_result()
+        .map(drop)
+        .expect_err("the call was stopped");
     let timeout = err.into_timeout().unwrap();
     // 0 (100 ms) and 1 (200 ms) finish; 2 starts at 100 ms and runs; 3 at 200 ms.
     assert_eq!((timeout.completed(), timeout.total()), (2, 10));
-    let partial = timeout.into_partial();
+    let partial = had;
     assert_eq!(partial.done.iter().map(|(k, _)| *k).collect::<Vec<_>>(), [0, 1]);
     assert_eq!(partial.pending.keys().collect::<Vec<_>>(), (2..10).collect::<Vec<_>>());
     assert_eq!(polled.load(SeqCst), 4, "only the four started children were polled");
@@ -145,8 +153,19 @@ async fn a_timed_out_lazy_input_hands_back_the_rest_of_its_iterator() {
             i
         }
     });
-    let err = async_gather(lazy(inputs)).limit(10).timeout(Duration::from_millis(25)).keep_partial().await.unwrap_err();
-    let partial = err.into_timeout().unwrap().into_partial();
+    let (err, had) = async_gather(lazy(inputs))
+        .limit(10)
+        .timeout(Duration::from_millis(25))
+        .keep_partial()
+        .await
+        .unwrap()
+        .into_result()
+        .map(drop)
+        .expect_err("the call was stopped");
+    let partial = {
+        assert!(err.is_timeout(), "{err}");
+        had
+    };
     assert_eq!(partial.done.len(), 20);
     assert_eq!(alive.made(), 30, "10 running, none of the other 970 made");
     assert_eq!(partial.pending.len(), 980);
@@ -216,12 +235,17 @@ async fn a_cancelled_token_ends_the_call_with_the_partial_result() {
         tokio::time::sleep(Duration::from_millis(25)).await;
         t.cancel();
     });
-    let err = watchdog(async_gather(children).cancel_on(token).keep_partial().into_future()).await.unwrap_err();
+    let (err, had) = watchdog(async_gather(children).cancel_on(token).keep_partial().into_future())
+        .await
+        .unwrap()
+        .into_result()
+        .map(drop)
+        .expect_err("the call was stopped");
     assert!(err.is_cancelled() && !err.is_timeout());
     assert!(err.to_string().starts_with("cancelled after 25"), "{err}");
     let cancelled = err.into_cancelled().unwrap();
     assert_eq!((cancelled.completed(), cancelled.total()), (2, 4));
-    let partial = cancelled.into_partial();
+    let partial = had;
     assert_eq!(partial.done, [(0, 0), (1, 1)]);
     assert_eq!(partial.pending.len(), 2);
 }
@@ -245,8 +269,18 @@ async fn a_token_cancelled_before_the_call_is_a_deadline_already_passed() {
             }
         })
         .collect();
-    let err = async_gather(children).cancel_on(token.clone()).keep_partial().await.unwrap_err();
-    let partial = err.into_cancelled().unwrap().into_partial();
+    let (err, had) = async_gather(children)
+        .cancel_on(token.clone())
+        .keep_partial()
+        .await
+        .unwrap()
+        .into_result()
+        .map(drop)
+        .expect_err("the call was stopped");
+    let partial = {
+        assert!(err.is_cancelled(), "{err}");
+        had
+    };
     assert_eq!((partial.done, partial.pending.len()), (vec![(0, 0), (2, 2)], 1));
     assert_eq!(polled.load(SeqCst), 3, "each child was polled once");
 }
@@ -345,7 +379,15 @@ async fn plain_cancellation_loses_what_completed_and_ours_keeps_it() {
         tokio::time::sleep(Duration::from_millis(25)).await;
         t.cancel();
     });
-    let err = watchdog(async_gather(children()).cancel_on(token).keep_partial().into_future()).await.unwrap_err();
-    let partial = err.into_cancelled().unwrap().into_partial();
+    let (err, had) = watchdog(async_gather(children()).cancel_on(token).keep_partial().into_future())
+        .await
+        .unwrap()
+        .into_result()
+        .map(drop)
+        .expect_err("the call was stopped");
+    let partial = {
+        assert!(err.is_cancelled(), "{err}");
+        had
+    };
     assert_eq!((partial.done.len(), partial.pending.len()), (2, 2));
 }

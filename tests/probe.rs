@@ -221,14 +221,20 @@ fn sleep_30() -> std::process::Child {
 fn a_dropped_process_probe_kills_its_process_with_kill_on_drop() {
     let child = sleep_30();
     let pid = child.id();
-    let err = within_20s(move || {
+    let (err, had) = within_20s(move || {
         try_gather([process(child).kill_on_drop(true)])
             .timeout(Duration::from_millis(50))
             .keep_partial()
             .run()
-            .unwrap_err()
+            .unwrap()
+            .into_result()
+            .map(drop)
+            .expect_err("the call was stopped")
     });
-    let partial = err.into_timeout().unwrap().into_partial();
+    let partial = {
+        assert!(err.is_timeout(), "{err}");
+        had
+    };
     assert_eq!(partial.pending.len(), 1);
     assert!(exists(pid), "a timeout does not kill");
     drop(partial);
@@ -272,10 +278,20 @@ async fn a_failed_or_dropped_call_kills_its_process_with_kill_on_drop() {
 fn into_inner_gives_the_child_back() {
     let child = sleep_30();
     let pid = child.id();
-    let err = within_20s(move || {
-        try_gather([process(child)]).timeout(Duration::from_millis(50)).keep_partial().run().unwrap_err()
+    let (err, had) = within_20s(move || {
+        try_gather([process(child)])
+            .timeout(Duration::from_millis(50))
+            .keep_partial()
+            .run()
+            .unwrap()
+            .into_result()
+            .map(drop)
+            .expect_err("the call was stopped")
     });
-    let partial = err.into_timeout().unwrap().into_partial();
+    let partial = {
+        assert!(err.is_timeout(), "{err}");
+        had
+    };
     let mut children = partial.pending.into_children();
     let (_key, probe) = children.pop().unwrap();
     assert_eq!(probe.get_ref().get_ref().id(), pid);

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use concurry::{Error, Progress, ReturnWhen, async_gather, async_try_gather, async_wait};
+use concurry::{Error, Partial, Progress, ReturnWhen, async_gather, async_try_gather, async_wait};
 use futures::StreamExt;
 use proptest::prelude::*;
 
@@ -163,11 +163,19 @@ struct Returned {
 impl Returned {
     /// Records a timeout: its counts, the outputs it handed back (added to
     /// those already yielded), and the keys still pending.
-    fn timed_out<T>(&mut self, t: concurry::Interrupted<concurry::Waited<concurry::shape::Indices, Tracked, T>>) {
+    fn timed_out<T>(&mut self, error: Error, partial: concurry::Waited<concurry::shape::Indices, Tracked, T>) {
+        let t = error.into_timeout().expect("only a timeout stops these calls");
         self.timeout_counts = Some((t.completed(), t.total()));
-        let partial = t.into_partial();
         self.outputs.extend(partial.done.iter().map(|(k, _)| *k));
         self.pending = partial.pending.keys().collect();
+    }
+
+    /// Records a stream's timeout: the outputs were yielded already; the
+    /// pending children stayed in the stream.
+    fn stream_timed_out<F>(&mut self, error: Error, pending: Option<concurry::Pending<concurry::shape::Indices, F>>) {
+        let t = error.into_timeout().expect("only a timeout stops these calls");
+        self.timeout_counts = Some((t.completed(), t.total()));
+        self.pending = pending.expect("kept, with keep_partial").keys().collect();
     }
 }
 
@@ -189,8 +197,8 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                     async_gather(kids).timeout(timeout).keep_partial().progress(progress).limit(limit),
                 );
                 match drive(fut, case.drop_after_polls).await {
-                    Some(Ok(out)) => r.outputs = (0..out.len()).collect(),
-                    Some(Err(Error::Timeout(t))) => r.timed_out(*t),
+                    Some(Ok(Partial::Complete(out))) => r.outputs = (0..out.len()).collect(),
+                    Some(Ok(Partial::Interrupted { error, partial })) => r.timed_out(error, partial),
                     Some(Err(other)) => panic!("unexpected {other:?}"),
                     None => {}
                 }
@@ -200,9 +208,9 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                     async_try_gather(kids).timeout(timeout).keep_partial().progress(progress).limit(limit),
                 );
                 match drive(fut, case.drop_after_polls).await {
-                    Some(Ok(out)) => r.outputs = (0..out.len()).collect(),
-                    Some(Err(Error::Failed { key, .. })) => r.outputs = vec![key],
-                    Some(Err(Error::Timeout(t))) => r.timed_out(*t),
+                    Some(Ok(Partial::Complete(out))) => r.outputs = (0..out.len()).collect(),
+                    Some(Ok(Partial::Interrupted { error, partial })) => r.timed_out(error, partial),
+                    Some(Err(Error::Failed { key, .. })) => r.outputs = vec![key.index()],
                     Some(Err(other)) => panic!("unexpected {other:?}"),
                     None => {}
                 }
@@ -212,7 +220,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                     async_wait(kids).return_when(*when).timeout(timeout).keep_partial().progress(progress).limit(limit),
                 );
                 match drive(fut, case.drop_after_polls).await {
-                    Some(Ok(w)) => {
+                    Some(Ok(Partial::Complete(w))) => {
                         r.outputs = w.done.iter().map(|(k, _)| *k).collect();
                         r.pending = w.pending.keys().collect();
                         assert_eq!(w.pending.len(), r.pending.len());
@@ -220,7 +228,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                         let taken: Vec<usize> = w.pending.into_children().into_iter().map(|(k, _)| k).collect();
                         assert_eq!(taken, r.pending);
                     }
-                    Some(Err(Error::Timeout(t))) => r.timed_out(*t),
+                    Some(Ok(Partial::Interrupted { error, partial })) => r.timed_out(error, partial),
                     Some(Err(other)) => panic!("unexpected {other:?}"),
                     None => {}
                 }
@@ -233,7 +241,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                     while r.outputs.len() < limit {
                         match s.next().await {
                             Some(Ok((k, _))) => r.outputs.push(k),
-                            Some(Err(Error::Timeout(t))) => r.timed_out(*t),
+                            Some(Err(error @ Error::Timeout(_))) => r.stream_timed_out(error, s.take_pending()),
                             Some(Err(other)) => panic!("unexpected {other:?}"),
                             None => break,
                         }
@@ -244,8 +252,8 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                     while r.outputs.len() < limit {
                         match s.next().await {
                             Some(Ok((k, _))) => r.outputs.push(k),
-                            Some(Err(Error::Failed { key, .. })) => r.outputs.push(key),
-                            Some(Err(Error::Timeout(t))) => r.timed_out(*t),
+                            Some(Err(Error::Failed { key, .. })) => r.outputs.push(key.index()),
+                            Some(Err(error @ Error::Timeout(_))) => r.stream_timed_out(error, s.take_pending()),
                             Some(Err(other)) => panic!("unexpected {other:?}"),
                             None => break,
                         }

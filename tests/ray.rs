@@ -142,15 +142,22 @@ async fn a_timeout_hands_back_the_pending_jobs_to_wait_on_again() {
     let a = submit(&ray, "later-a", "sleep 3; echo a").await;
     let b = submit(&ray, "later-b", "sleep 3; echo b").await;
     let batch = Batch::new(ray.clone());
-    let err = watchdog(
+    let (err, had) = watchdog(
         async_try_gather(vec![batch.handle(a.clone()), batch.handle(b.clone())])
             .timeout(Duration::from_millis(300))
             .keep_partial()
             .into_future(),
     )
     .await
-    .unwrap_err();
-    let pending = err.into_timeout().unwrap().into_partial().pending;
+    .unwrap()
+    .into_result()
+    .map(drop)
+    .expect_err("the call was stopped");
+    let pending = {
+        assert!(err.is_timeout(), "{err}");
+        had
+    }
+    .pending;
     assert_eq!(pending.len(), 2);
     // Waited on again, as they are.
     let done = watchdog(async_try_gather(pending).into_future()).await.unwrap();

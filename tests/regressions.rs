@@ -58,10 +58,17 @@ async fn timeout_neither_cancels_nor_miscounts() {
             })
         })
         .collect();
-    let err = async_wait(tasks).timeout(Duration::from_millis(100)).keep_partial().await.unwrap_err();
+    let (err, had) = async_wait(tasks)
+        .timeout(Duration::from_millis(100))
+        .keep_partial()
+        .await
+        .unwrap()
+        .into_result()
+        .map(drop)
+        .expect_err("the call was stopped");
     let timeout = err.into_timeout().unwrap();
     assert_eq!((timeout.completed(), timeout.total()), (1, 4));
-    let waited = timeout.into_partial();
+    let waited = had;
     assert_eq!(waited.pending.len(), 3);
     // The caller still owns the three tasks, which run to the end.
     let rest = async_try_gather(waited.pending).await.unwrap();
@@ -163,7 +170,7 @@ fn futures_and_streams_are_send() {
     let err = async_try_gather(vec![after(1, Err::<u8, String>("e".into()))]);
     assert_send(&err);
     fn assert_error<E: std::error::Error + Send + Sync + 'static>() {}
-    assert_error::<concurry::GatherError<concurry::shape::Indices, BoxFut<Result<u8, String>>, concurry::FailFast>>();
+    assert_error::<concurry::Error>();
 }
 
 /// `Debug` works for every public type without `T: Debug`, but `Waited`,

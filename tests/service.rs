@@ -81,18 +81,42 @@ async fn a_timeout_converts_with_question_mark_and_reads_well() {
     assert_eq!(err.to_string(), "timed out after 10ms: 0 of 1 completed; still pending: 0");
 }
 
-// Compile-time: the default errors are Send + Sync + 'static when the keys
-// and the children's error are, whatever the children are.
+// Compile-time: the error is one concrete type, Send + Sync + 'static.
 #[allow(dead_code)]
 fn errors_are_send_sync_static() {
     fn check<T: Send + Sync + 'static>() {}
-    type Borrowing<'a> = std::future::Ready<Result<&'a str, std::io::Error>>;
-    fn with_lifetime<'a>(_borrowed: &'a str) {
-        check::<concurry::GatherError<concurry::shape::Indices, Borrowing<'a>, concurry::FailFast>>();
-        check::<concurry::GatherError<concurry::shape::Indices, Borrowing<'a>, concurry::AsIs>>();
-        check::<concurry::Error<&'static str>>();
+    check::<concurry::Error>();
+}
+
+/// Issue 22, item 1: a crawl keyed by `&str` borrowed from a local `Vec`,
+/// `?` into anyhow: it failed with E0597 (`urls` borrowed for `'static`)
+/// while the error carried the keys. One concrete error: it compiles, and a
+/// handler's one `downcast_ref::<concurry::Error>()` works for a map and a
+/// tuple alike.
+#[tokio::test]
+async fn question_mark_into_anyhow_with_borrowed_keys_and_one_downcast_for_every_shape() {
+    async fn fetch(url: &str) -> Result<usize, std::io::Error> {
+        if url.ends_with("down") { Err(std::io::Error::other("connection refused")) } else { Ok(url.len()) }
     }
-    with_lifetime("x");
+    async fn crawl(urls: &[String]) -> anyhow::Result<usize> {
+        let pages: std::collections::HashMap<&str, _> = urls.iter().map(|u| (u.as_str(), fetch(u))).collect();
+        let sizes = async_try_gather(pages).timeout(Duration::from_secs(5)).await?;
+        Ok(sizes.values().sum())
+    }
+    let urls = vec!["a.example".to_string(), "b.example/down".to_string()];
+    let err = crawl(&urls).await.unwrap_err();
+    assert_eq!(format!("{err:#}"), "b.example/down failed: connection refused");
+    let status = |err: &anyhow::Error| match err.downcast_ref::<concurry::Error>() {
+        Some(e) if e.is_timeout() => 504,
+        Some(e) if e.failed_key().is_some() => 502,
+        _ => 500,
+    };
+    assert_eq!(status(&err), 502);
+    let tuple: anyhow::Result<_> = async {
+        Ok(async_try_gather((std::future::pending::<Result<u8, std::io::Error>>(),)).timeout(Duration::ZERO).await?)
+    }
+    .await;
+    assert_eq!(status(&tuple.unwrap_err()), 504);
 }
 
 /// Drops flag the tasks that stopped running.
@@ -292,12 +316,19 @@ async fn a_tuple_timeout_gives_the_partial_outputs_as_options() {
         tokio::time::sleep(Duration::from_secs(60)).await;
         Ok(1.0)
     }
-    let err = async_gather((user_ok(), orders_down(), slow_prices()))
+    let (err, had) = async_gather((user_ok(), orders_down(), slow_prices()))
         .timeout(Duration::from_millis(50))
         .keep_partial()
         .await
-        .unwrap_err();
-    let ((user, orders, prices), pending) = err.into_timeout().unwrap().into_partial().into_slots();
+        .unwrap()
+        .into_result()
+        .map(drop)
+        .expect_err("the call was stopped");
+    let ((user, orders, prices), pending) = {
+        assert!(err.is_timeout(), "{err}");
+        had
+    }
+    .into_slots();
     assert_eq!(user.unwrap().unwrap(), "ada");
     assert!(orders.unwrap().is_err());
     assert!(prices.is_none());

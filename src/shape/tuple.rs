@@ -18,7 +18,7 @@
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), concurry::Error<usize>> {
+//! # async fn main() -> Result<(), concurry::Error> {
 //! async fn user() -> Result<String, std::io::Error> { Ok("ada".into()) }
 //! async fn orders() -> Result<Vec<u32>, std::num::ParseIntError> { Ok(vec![7]) }
 //! async fn price() -> Result<f64, String> { Ok(9.5) }

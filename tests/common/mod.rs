@@ -93,7 +93,7 @@ impl concurry::probe::Probe for Never {
     }
 }
 
-/// A failure's key and the child's error message, for comparisons.
-pub fn failed<K, P>(err: concurry::Error<K, P>) -> Option<(K, String)> {
-    err.into_failed().map(|(key, error)| (key, error.to_string()))
+/// A failure's position and the child's error message, for comparisons.
+pub fn failed(err: concurry::Error) -> Option<(usize, String)> {
+    err.into_failed().map(|(key, error)| (key.index(), error.to_string()))
 }
