@@ -1,11 +1,15 @@
 //! A Tokio service handler, written with concurry and, beside it, with plain
 //! tokio/futures. No server is needed: the downstream calls are simulated.
 //!
-//! - `profile`: fan out to three typed downstream calls with a deadline; a
-//!   failure maps to an HTTP status by its error type (`downcast_ref`).
+//! - `profile`: fan out to three typed downstream calls, named, with a
+//!   deadline; a failure maps to an HTTP status by its error type
+//!   (`downcast_ref`), a timeout by one `downcast_ref::<concurry::Error>()`
+//!   (the same for tuples, `Vec`s and maps); the log line names the child
+//!   that failed or is still pending.
 //! - `profile_partial`: the same fan-out, answering with whatever arrived
 //!   when the deadline passes.
-//! - `hedged`: race two replicas; the loser is cancelled.
+//! - `hedged`: race two replicas with the service's own error type; the
+//!   loser is cancelled.
 //!
 //! Run: `cargo run --example service`
 
@@ -51,8 +55,13 @@ async fn prices(id: u32) -> anyhow::Result<f64> {
     Ok(f64::from(id) * 1.5)
 }
 
+/// The replicas' own error type: nothing to convert from `JoinError`.
+#[derive(Debug, thiserror::Error)]
+#[error("replica is draining")]
+struct Draining;
+
 /// How long a replica takes, and how many replicas stopped running.
-async fn replica(ms: u64, stopped: Arc<AtomicUsize>) -> Result<u64, std::io::Error> {
+async fn replica(ms: u64, stopped: Arc<AtomicUsize>) -> Result<u64, Draining> {
     struct Stopped(Arc<AtomicUsize>);
     impl Drop for Stopped {
         fn drop(&mut self) {
@@ -87,7 +96,10 @@ fn status(err: &anyhow::Error) -> u16 {
 // ---- With concurry. ----
 
 async fn profile(id: u32, state: Orders) -> anyhow::Result<Profile> {
-    let (user, orders, total) = async_try_gather((user(id), orders(state), prices(id))).timeout(DEADLINE).await?;
+    let (user, orders, total) = async_try_gather((user(id), orders(state), prices(id)))
+        .names(["user", "orders", "prices"])
+        .timeout(DEADLINE)
+        .await?;
     Ok(Profile { user, orders, total })
 }
 
@@ -157,6 +169,14 @@ async fn main() {
             Err(e) => format!("{} {e:#}", status(e)),
         };
         println!("orders {state:?}:\n  concurry: {}\n  plain:    {}", show(&ours), show(&plain));
+        // The log line says which call, as the on-call engineer asks.
+        match (state, &ours) {
+            (Orders::Down, Err(e)) => assert_eq!(format!("{e:#}"), "orders failed: orders service down"),
+            (Orders::Slow, Err(e)) => {
+                assert_eq!(e.to_string(), "timed out after 200ms: 2 of 3 completed; still pending: orders")
+            }
+            _ => {}
+        }
         assert_eq!(ours.as_ref().map_err(status), plain.as_ref().map_err(status));
 
         let partial = profile_partial(1, state).await;
