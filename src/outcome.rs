@@ -186,6 +186,10 @@ never_fails_generic!(
     [T] std::cell::Cell<T>,
     [T] std::marker::PhantomData<T>,
     [T] std::pin::Pin<T>,
+);
+
+#[cfg(feature = "indexmap")]
+never_fails_generic!(
     [K, V, S] indexmap::IndexMap<K, V, S>,
     [T, S] indexmap::IndexSet<T, S>,
 );

@@ -43,6 +43,7 @@ use std::time::Duration;
 
 use crate::timer::Instant;
 
+#[cfg(feature = "progress")]
 use indicatif::{HumanCount, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 type Callback = Box<dyn FnMut(usize, usize, Duration) + Send>;
@@ -71,6 +72,7 @@ pub struct Progress(Kind);
 enum Kind {
     #[default]
     Off,
+    #[cfg(feature = "progress")]
     Bar(Box<Bar>),
     Callback(Callback),
 }
@@ -107,6 +109,7 @@ impl Progress {
     }
 }
 
+#[cfg(feature = "progress")]
 impl From<bool> for Progress {
     /// `true` is the default bar, `false` is off.
     fn from(on: bool) -> Self {
@@ -114,12 +117,14 @@ impl From<bool> for Progress {
     }
 }
 
+#[cfg(feature = "progress")]
 impl From<Bar> for Progress {
     fn from(bar: Bar) -> Self {
         Self(Kind::Bar(Box::new(bar)))
     }
 }
 
+#[cfg(feature = "progress")]
 impl From<ProgressBar> for Progress {
     /// Your own bar, used as it is (its length is set to the total).
     fn from(bar: ProgressBar) -> Self {
@@ -131,6 +136,7 @@ impl fmt::Debug for Progress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             Kind::Off => f.write_str("Progress::Off"),
+            #[cfg(feature = "progress")]
             Kind::Bar(b) => f.debug_tuple("Progress::Bar").field(b).finish(),
             Kind::Callback(_) => f.write_str("Progress::Callback(..)"),
         }
@@ -148,6 +154,7 @@ impl fmt::Debug for Progress {
 /// let out = gather(vec![std::future::ready(1); 20]).progress(bar).run().unwrap();
 /// assert_eq!(out.len(), 20);
 /// ```
+#[cfg(feature = "progress")]
 #[derive(Debug, Default)]
 pub struct Bar {
     desc: Option<String>,
@@ -160,6 +167,7 @@ pub struct Bar {
     target: Option<ProgressDrawTarget>,
 }
 
+#[cfg(feature = "progress")]
 impl Bar {
     /// The text before the bar (default "Waiting" or "Gathering").
     ///
@@ -356,6 +364,7 @@ impl Bar {
 /// Whether `colour` is a style in indicatif's template syntax (dotted names,
 /// then optionally `/` and the unfilled part's style), safe to put in a
 /// template: anything else (a space, a brace) would break it.
+#[cfg(feature = "progress")]
 fn is_style(colour: &str) -> bool {
     !colour.is_empty() && colour.chars().all(|c| c.is_ascii_alphanumeric() || "_#./".contains(c))
 }
@@ -363,6 +372,7 @@ fn is_style(colour: &str) -> bool {
 /// A rate as people read it: whole numbers with thousands separators from 10
 /// a second up (`9,816 result/s`), one decimal below (`2.5 result/s`), and
 /// `?` while there is none (no time has passed).
+#[cfg(feature = "progress")]
 fn write_rate(w: &mut dyn fmt::Write, per_sec: f64, unit: &str) -> fmt::Result {
     if !per_sec.is_finite() || per_sec < 0.0 {
         write!(w, "? {unit}/s")
@@ -384,7 +394,9 @@ pub(crate) enum End {
 
 enum Sink {
     Off,
+    #[cfg(feature = "progress")]
     Pending(Box<Bar>),
+    #[cfg(feature = "progress")]
     Bar { bar: ProgressBar, miniters: u64, drawn: u64 },
     Callback(Callback),
 }
@@ -407,6 +419,7 @@ impl Tracker {
     pub(crate) fn new(progress: Progress, started: Option<Instant>) -> Self {
         let sink = match progress.0 {
             Kind::Off => Sink::Off,
+            #[cfg(feature = "progress")]
             Kind::Bar(b) => Sink::Pending(b),
             Kind::Callback(f) => Sink::Callback(f),
         };
@@ -430,8 +443,10 @@ impl Tracker {
     /// The final report. A callback gets the final count if it differs from
     /// the last call's; a bar ends at the true count, marked with how the
     /// call ended.
+    #[cfg_attr(not(feature = "progress"), allow(unused_variables))]
     pub(crate) fn finish(&mut self, completed: usize, total: usize, label: &str, end: End) {
         self.update(completed, total, label);
+        #[cfg(feature = "progress")]
         if let Sink::Bar { bar, .. } = std::mem::replace(&mut self.sink, Sink::Off) {
             // Not `finish()` unless all completed: it moves the bar to its length.
             bar.set_position(completed as u64);
@@ -445,8 +460,10 @@ impl Tracker {
         }
     }
 
+    #[cfg_attr(not(feature = "progress"), allow(unused_variables))]
     fn report(&mut self, completed: usize, total: usize, label: &str) {
         self.reported = Some(completed);
+        #[cfg(feature = "progress")]
         if let Sink::Pending(_) = self.sink {
             if let Sink::Pending(config) = std::mem::replace(&mut self.sink, Sink::Off) {
                 let (bar, miniters) = config.build(total, label);
@@ -455,6 +472,7 @@ impl Tracker {
         }
         match &mut self.sink {
             Sink::Callback(f) => f(completed, total, self.started.map(|s| s.elapsed()).unwrap_or_default()),
+            #[cfg(feature = "progress")]
             Sink::Bar { bar, miniters, drawn } => {
                 let pos = completed as u64;
                 if pos >= *drawn + *miniters || pos == total as u64 {
@@ -462,11 +480,14 @@ impl Tracker {
                     bar.set_position(pos);
                 }
             }
-            Sink::Off | Sink::Pending(_) => {}
+            Sink::Off => {}
+            #[cfg(feature = "progress")]
+            Sink::Pending(_) => {}
         }
     }
 }
 
+#[cfg(feature = "progress")]
 impl Drop for Tracker {
     /// A call dropped before it ended (a stream dropped mid-way, a panic):
     /// left alone, indicatif would finish the bar at its length.
@@ -478,7 +499,7 @@ impl Drop for Tracker {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "progress"))]
 mod tests {
     use super::write_rate;
 

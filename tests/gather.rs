@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::{BoxFut, CountPolls, DropCounter, after, failed, yield_once};
 use concurry::{async_gather, async_try_gather};
+#[cfg(feature = "indexmap")]
 use indexmap::IndexMap;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -41,12 +42,15 @@ async fn maps_give_the_same_map_type_with_the_same_keys() {
     assert_eq!(out.into_iter().collect::<Vec<_>>(), [(1, "one"), (2, "two")]);
 
     // IndexMap keeps insertion order, like a Python dict.
-    let mut index = IndexMap::new();
-    index.insert("zeta", after(1, 26));
-    index.insert("alpha", after(3, 1));
-    index.insert("mu", after(2, 12));
-    let out: IndexMap<&str, i32> = async_try_gather(index).await.unwrap();
-    assert_eq!(out.into_iter().collect::<Vec<_>>(), [("zeta", 26), ("alpha", 1), ("mu", 12)]);
+    #[cfg(feature = "indexmap")]
+    {
+        let mut index = IndexMap::new();
+        index.insert("zeta", after(1, 26));
+        index.insert("alpha", after(3, 1));
+        index.insert("mu", after(2, 12));
+        let out: IndexMap<&str, i32> = async_try_gather(index).await.unwrap();
+        assert_eq!(out.into_iter().collect::<Vec<_>>(), [("zeta", 26), ("alpha", 1), ("mu", 12)]);
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

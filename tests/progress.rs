@@ -1,5 +1,6 @@
 //! Progress: bars rendered to indicatif's in-memory terminal, and the exact
 //! callback calling rule.
+#![cfg(feature = "progress")]
 
 mod common;
 

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::hash::{BuildHasher, Hash};
 
+#[cfg(feature = "indexmap")]
 use indexmap::IndexMap;
 
 use super::{IntoChildren, Keys, Outputs, Shape};
@@ -65,4 +66,5 @@ macro_rules! map_shape {
 
 map_shape!(HashMap[Eq + Hash], S);
 map_shape!(BTreeMap[Ord]);
+#[cfg(feature = "indexmap")]
 map_shape!(IndexMap[Eq + Hash], S);

@@ -32,6 +32,7 @@ use std::future::Future;
 use std::hash::{BuildHasher, Hash};
 use std::marker::PhantomData;
 
+#[cfg(feature = "indexmap")]
 use indexmap::IndexMap;
 
 use super::{IntoChildren, Keys, Outputs, Shape};
@@ -255,6 +256,7 @@ macro_rules! map_tree {
 
 map_tree!(HashMap[Eq + Hash], S);
 map_tree!(BTreeMap[Ord]);
+#[cfg(feature = "indexmap")]
 map_tree!(IndexMap[Eq + Hash], S);
 
 /// A nested input to gather or wait on as one: see [`nested`].
