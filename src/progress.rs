@@ -397,7 +397,11 @@ enum Sink {
     #[cfg(feature = "progress")]
     Pending(Box<Bar>),
     #[cfg(feature = "progress")]
-    Bar { bar: ProgressBar, miniters: u64, drawn: u64 },
+    Bar {
+        bar: ProgressBar,
+        miniters: u64,
+        drawn: u64,
+    },
     Callback(Callback),
 }
 
