@@ -8,6 +8,7 @@ pub mod config;
 mod engine;
 mod error;
 mod gather;
+pub mod guide;
 mod index_set;
 mod outcome;
 pub mod partial;
