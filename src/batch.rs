@@ -822,6 +822,7 @@ fn start_trip<B: BatchProbe>(
             }
             Err(error) => {
                 state.failures += 1;
+                crate::trace::round_trip_failed(&shared.backend.name(), state.failures, &error);
                 if state.failures >= shared.max_failures {
                     let cause: Arc<dyn std::error::Error + Send + Sync> = Arc::from(error);
                     let backend = shared.backend.name();

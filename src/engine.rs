@@ -354,6 +354,8 @@ pub(crate) struct Engine<L, F> {
     /// for a plain call: the future of a small gather stays small (it is
     /// moved a few times per call), and each check below is one test.
     extras: Option<Box<Extras>>,
+    /// The call's span (feature `tracing`; nothing without it).
+    span: crate::trace::Span,
 }
 
 #[derive(Default)]
@@ -425,13 +427,25 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
     /// there (a few hundred bytes, several times, in a small call).
     #[inline(always)]
     pub(crate) fn unconfigured(pending: Pending<L, F>, entry: Entry) -> Self {
-        Self { total: pending.len(), missing: 0, pending: Some(pending), entry, extras: None }
+        Self {
+            total: pending.len(),
+            missing: 0,
+            pending: Some(pending),
+            entry,
+            extras: None,
+            span: crate::trace::none(),
+        }
     }
 
     /// Applies the call's options (`None`: a plain call), once, before the
     /// first poll.
     #[inline]
     pub(crate) fn configure(&mut self, set: Option<Box<Settings>>) {
+        #[cfg(feature = "tracing")]
+        {
+            let (limit, timeout) = set.as_deref().map_or((None, None), |s| (s.limit, s.timeout));
+            self.span = crate::trace::call_span(self.entry.name(), self.total, limit, timeout);
+        }
         if let Some(pending) = &mut self.pending {
             pending.set_limit(set.as_ref().and_then(|s| s.limit).unwrap_or(usize::MAX));
             pending.set_explicit_polling(set.as_ref().is_some_and(|s| s.polling.is_some()));
@@ -498,6 +512,8 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         cx: &mut Context<'_>,
         on_child: &mut impl FnMut(usize, F::Output, &L) -> ControlFlow<()>,
     ) -> Poll<Drive> {
+        #[allow(clippy::let_unit_value)]
+        let _entered = crate::trace::enter(&self.span);
         // A turn whose budget was spent before this drive polls no child:
         // it is no evidence that nothing is complete (a stream read in a
         // task that took 128 items already), so it cannot end the call.
@@ -662,14 +678,22 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         let total = self.total - self.missing;
         let stop = Stop { cancelled, timeout, elapsed };
         let stopped = Box::new(Interrupted::new(self.entry.name(), stop, completed, total, names));
-        (if cancelled { Error::Cancelled(stopped) } else { Error::Timeout(stopped) }, waited)
+        let error = if cancelled { Error::Cancelled(stopped) } else { Error::Timeout(stopped) };
+        #[allow(clippy::let_unit_value)]
+        let _entered = crate::trace::enter(&self.span);
+        crate::trace::interrupted(&error);
+        (error, waited)
     }
 
     /// The error for child `index`'s failure: which child, and its error.
     pub(crate) fn failed(&self, index: usize, error: BoxError) -> Error {
         let pending = self.pending.as_ref().expect("the engine holds its children until it finishes");
         let (name, worded) = self.name_in(pending, index);
-        Error::Failed { key: Key::new(index, name, worded), error }
+        let key = Key::new(index, name, worded);
+        #[allow(clippy::let_unit_value)]
+        let _entered = crate::trace::enter(&self.span);
+        crate::trace::child_failed(&key, &error);
+        Error::Failed { key, error }
     }
 
     /// Child `index`'s name: the one `.names(..)` gave, or its key's (see

@@ -22,6 +22,7 @@ pub mod shape;
 mod slab;
 pub mod task;
 mod timer;
+mod trace;
 mod wait;
 
 pub use blocking::shared_runtime;
