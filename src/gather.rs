@@ -155,7 +155,16 @@ pub type GatherItem<L, F, M> = Result<(<L as Keys>::Key, Item<M, F>), Error>;
 /// assert_eq!(out, [Ok(1), Err("bad".to_string())]);
 /// # }
 /// ```
-#[must_use = "a gather does nothing until it is awaited, run or iterated"]
+///
+/// Forgetting `.run()` (or `.await`) says what to write: the builder is
+/// `#[must_use]`, with that advice as its message.
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// // error: unused `Gather` that must be used: a gather does nothing until it is `.await`ed ...
+/// concurry::gather(vec![std::future::ready(1)]);
+/// ```
+#[must_use = "a gather does nothing until it is `.await`ed (async code), `.run()` (blocking code), or iterated with `.stream()` / `.iter()`"]
 pub struct Gather<S: IntoChildren, M: Mode<Out<S::Future>> = AsIs, P = Discard> {
     options: Options,
     /// The children, until the first poll starts the call. (The builder is

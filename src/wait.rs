@@ -94,10 +94,36 @@ impl FromStr for ReturnWhen {
 /// # }
 /// ```
 pub struct Waited<L: Keys, F, T> {
-    /// `(key, output)` of every child that completed, in completion order.
+    /// `(key, output)` of every child that completed, in completion order:
+    /// `done[0]` is the first child to complete, not the input's first
+    /// child. [`get`](Self::get) finds an output by its key.
     pub done: Vec<(L::Key, T)>,
     /// The children still pending, ready to be waited on again.
     pub pending: Pending<L, F>,
+}
+
+impl<L: Keys, F, T> Waited<L, F, T> {
+    /// The output of the child keyed `key`, if it completed: by key, not by
+    /// place in [`done`](Self::done), which is in completion order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let slow_first = |ms: u64, v: char| async move { tokio::time::sleep(Duration::from_millis(ms)).await; v };
+    /// let w = concurry::async_wait(vec![slow_first(20, 'a'), slow_first(10, 'b')]).await.unwrap();
+    /// assert_eq!(w.done[0], (1, 'b')); // completion order
+    /// assert_eq!(w.get(&0), Some(&'a')); // input 0, by key
+    /// # }
+    /// ```
+    pub fn get(&self, key: &L::Key) -> Option<&T>
+    where
+        L::Key: PartialEq,
+    {
+        self.done.iter().find(|(k, _)| k == key).map(|(_, out)| out)
+    }
 }
 
 /// Shows what is there: the `(key, output)` pairs done, and the keys pending.
@@ -189,7 +215,7 @@ pub type WaitResult<L, F, P = Discard> = Result<
 /// assert_eq!(w.pending.len(), 1);
 /// # }
 /// ```
-#[must_use = "a wait does nothing until it is awaited or run"]
+#[must_use = "a wait does nothing until it is `.await`ed (async code) or `.run()` (blocking code)"]
 pub struct Wait<S: IntoChildren, P = Discard> {
     options: Options,
     /// The children until the first poll starts the call. (The builder is
