@@ -187,6 +187,23 @@ impl<T, W> Partial<T, W> {
         }
     }
 
+    /// The error that stopped the call and what it had, if it was stopped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let never = vec![std::future::pending::<u8>()];
+    /// let got = concurry::gather(never).timeout(std::time::Duration::ZERO).keep_partial().run().unwrap();
+    /// let (error, partial) = got.into_interrupted().unwrap();
+    /// assert!(error.is_timeout() && partial.pending.len() == 1);
+    /// ```
+    pub fn into_interrupted(self) -> Option<(Error, W)> {
+        match self {
+            Self::Complete(_) => None,
+            Self::Interrupted { error, partial } => Some((error, partial)),
+        }
+    }
+
     /// The output, or the error that stopped the call with what it had.
     ///
     /// # Examples

@@ -92,9 +92,8 @@ fn blocking_timeout_is_an_error_with_the_partial_result() {
         .keep_partial()
         .run()
         .unwrap()
-        .into_result()
-        .map(drop)
-        .expect_err("the call was stopped");
+        .into_interrupted()
+        .expect("the call was stopped");
     assert!(err.to_string().starts_with("timed out after"), "{err}");
     let partial = {
         assert!(err.is_timeout(), "{err}");

@@ -222,9 +222,8 @@ async fn timeout_names_the_entry_point_and_hands_back_everything() {
         .keep_partial()
         .await
         .unwrap()
-        .into_result()
-        .map(drop)
-        .expect_err("the call was stopped");
+        .into_interrupted()
+        .expect("the call was stopped");
     let message = err.to_string();
     assert!(message.starts_with("timed out after 100ms: 2 of 4 completed; still pending: "), "{message}");
     let timeout = err.into_timeout().unwrap();

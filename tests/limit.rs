@@ -127,9 +127,8 @@ async fn on_a_timeout_children_that_never_started_come_back_untouched() {
         .keep_partial()
         .await
         .unwrap()
-        .into_result()
-        .map(drop)
-        .expect_err("the call was stopped");
+        .into_interrupted()
+        .expect("the call was stopped");
     let timeout = err.into_timeout().unwrap();
     // 0 (100 ms) and 1 (200 ms) finish; 2 starts at 100 ms and runs; 3 at 200 ms.
     assert_eq!((timeout.completed(), timeout.total()), (2, 10));
@@ -159,9 +158,8 @@ async fn a_timed_out_lazy_input_hands_back_the_rest_of_its_iterator() {
         .keep_partial()
         .await
         .unwrap()
-        .into_result()
-        .map(drop)
-        .expect_err("the call was stopped");
+        .into_interrupted()
+        .expect("the call was stopped");
     let partial = {
         assert!(err.is_timeout(), "{err}");
         had
@@ -238,9 +236,8 @@ async fn a_cancelled_token_ends_the_call_with_the_partial_result() {
     let (err, had) = watchdog(async_gather(children).cancel_on(token).keep_partial().into_future())
         .await
         .unwrap()
-        .into_result()
-        .map(drop)
-        .expect_err("the call was stopped");
+        .into_interrupted()
+        .expect("the call was stopped");
     assert!(err.is_cancelled() && !err.is_timeout());
     assert!(err.to_string().starts_with("cancelled after 25"), "{err}");
     let cancelled = err.into_cancelled().unwrap();
@@ -274,9 +271,8 @@ async fn a_token_cancelled_before_the_call_is_a_deadline_already_passed() {
         .keep_partial()
         .await
         .unwrap()
-        .into_result()
-        .map(drop)
-        .expect_err("the call was stopped");
+        .into_interrupted()
+        .expect("the call was stopped");
     let partial = {
         assert!(err.is_cancelled(), "{err}");
         had
@@ -382,9 +378,8 @@ async fn plain_cancellation_loses_what_completed_and_ours_keeps_it() {
     let (err, had) = watchdog(async_gather(children()).cancel_on(token).keep_partial().into_future())
         .await
         .unwrap()
-        .into_result()
-        .map(drop)
-        .expect_err("the call was stopped");
+        .into_interrupted()
+        .expect("the call was stopped");
     let partial = {
         assert!(err.is_cancelled(), "{err}");
         had

@@ -150,9 +150,8 @@ async fn a_timeout_hands_back_the_pending_jobs_to_wait_on_again() {
     )
     .await
     .unwrap()
-    .into_result()
-    .map(drop)
-    .expect_err("the call was stopped");
+    .into_interrupted()
+    .expect("the call was stopped");
     let pending = {
         assert!(err.is_timeout(), "{err}");
         had

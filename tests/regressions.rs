@@ -63,9 +63,8 @@ async fn timeout_neither_cancels_nor_miscounts() {
         .keep_partial()
         .await
         .unwrap()
-        .into_result()
-        .map(drop)
-        .expect_err("the call was stopped");
+        .into_interrupted()
+        .expect("the call was stopped");
     let timeout = err.into_timeout().unwrap();
     assert_eq!((timeout.completed(), timeout.total()), (1, 4));
     let waited = had;

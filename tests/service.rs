@@ -325,9 +325,8 @@ async fn a_tuple_timeout_gives_the_partial_outputs_as_options() {
         .keep_partial()
         .await
         .unwrap()
-        .into_result()
-        .map(drop)
-        .expect_err("the call was stopped");
+        .into_interrupted()
+        .expect("the call was stopped");
     let ((user, orders, prices), pending) = {
         assert!(err.is_timeout(), "{err}");
         had

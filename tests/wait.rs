@@ -106,9 +106,8 @@ async fn timeout_hands_back_the_waited_value() {
         .keep_partial()
         .await
         .unwrap()
-        .into_result()
-        .map(drop)
-        .expect_err("the call was stopped");
+        .into_interrupted()
+        .expect("the call was stopped");
     assert_eq!(err.to_string(), "timed out after 50ms: 1 of 2 completed; still pending: 1");
     let w = {
         assert!(err.is_timeout(), "{err}");
