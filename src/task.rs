@@ -1,6 +1,8 @@
 //! Tasks and threads whose own `Err` is a failure, with any error type.
 //!
-//! Lead with [`spawn`] (a Tokio task) and [`spawn_thread`] (an OS thread):
+//! Lead with [`spawn`] (a Tokio task), [`spawn_thread`] (an OS thread) and
+//! [`spawn_process`] (a child process, whose status other than success is
+//! its failure):
 //! each returns a handle whose output is `Result<T, TaskError>`, where the
 //! task's own `Err(e)` becomes [`TaskError`] holding `e`, and a panic or an
 //! abort is a `TaskError` that says so. The task's error type needs nothing
@@ -321,6 +323,113 @@ where
 {
     let handle = std::thread::spawn(move || f().into_result().map_err(|e| TaskError::failed(e.into())));
     Flatten { task: crate::probe::thread(handle) }
+}
+
+/// Why a process from [`spawn_process`] failed though it ran: it exited
+/// with a status other than success. Says which program and which status.
+///
+/// # Examples
+///
+/// ```
+/// use concurry::task::{self, ExitFailure};
+///
+/// let err = concurry::try_gather([task::spawn_process(std::process::Command::new("false"))]).run().unwrap_err();
+/// let failure = err.child_error::<ExitFailure>().unwrap();
+/// assert_eq!(failure.status().code(), Some(1));
+/// assert!(err.to_string() == "child 0 failed");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExitFailure {
+    program: String,
+    status: std::process::ExitStatus,
+}
+
+impl ExitFailure {
+    /// The exit status.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut command = std::process::Command::new("sh");
+    /// command.args(["-c", "exit 3"]);
+    /// let err = concurry::try_gather([concurry::task::spawn_process(command)]).run().unwrap_err();
+    /// let failure = err.child_error::<concurry::task::ExitFailure>().unwrap();
+    /// assert_eq!(failure.status().code(), Some(3));
+    /// ```
+    pub fn status(&self) -> std::process::ExitStatus {
+        self.status
+    }
+}
+
+impl fmt::Display for ExitFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} exited with {}", self.program, self.status)
+    }
+}
+
+impl std::error::Error for ExitFailure {}
+
+/// A process made by [`spawn_process`]: checked on the call's schedule;
+/// killed when dropped; outputs its exit status, or a [`TaskError`] for a
+/// status other than success ([`ExitFailure`]) or a process that could not
+/// start or be waited on (the `io::Error`).
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+#[derive(Debug)]
+pub struct Process {
+    running: Option<Probed<crate::probe::ProcessProbe>>,
+    program: String,
+    not_started: Option<std::io::Error>,
+}
+
+/// Starts `command` as a child process, as `Command::spawn` does, and
+/// returns a handle to wait on, in the form [`spawn`] gives tasks: a status
+/// other than success is a failure (so a fail-fast gather fails on it, and
+/// `FirstException` returns on it), a process that cannot start fails the
+/// same way (no `?` before the call), and the process is killed when its
+/// handle is dropped (a fail-fast gather, a race or a timeout stops the
+/// others).
+///
+/// # Examples
+///
+/// ```
+/// use std::process::Command;
+/// use concurry::{task, try_gather};
+///
+/// let ok = try_gather([task::spawn_process(Command::new("true"))]).run().unwrap();
+/// assert!(ok[0].success());
+/// let err = try_gather([task::spawn_process(Command::new("no-such-program-here"))]).run().unwrap_err();
+/// assert!(err.child_error::<std::io::Error>().is_some());
+/// ```
+pub fn spawn_process(mut command: std::process::Command) -> Process {
+    let program = command.get_program().to_string_lossy().into_owned();
+    match command.spawn() {
+        Ok(child) => {
+            Process { running: Some(crate::probe::process(child).kill_on_drop(true)), program, not_started: None }
+        }
+        Err(e) => Process { running: None, program, not_started: Some(e) },
+    }
+}
+
+impl Future for Process {
+    type Output = Result<std::process::ExitStatus, TaskError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let Some(running) = this.running.as_mut() else {
+            let error = this.not_started.take().unwrap_or_else(|| std::io::Error::other("polled after it completed"));
+            return Poll::Ready(Err(TaskError::failed(Box::new(error))));
+        };
+        let status = match Pin::new(running).poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(status) => status,
+        };
+        this.running = None;
+        Poll::Ready(match status {
+            Ok(status) if status.success() => Ok(status),
+            Ok(status) => Err(TaskError::failed(Box::new(ExitFailure { program: this.program.clone(), status }))),
+            Err(io) => Err(TaskError::failed(Box::new(io))),
+        })
+    }
 }
 
 /// A handle whose output is a task's own `Result`, a panic or an abort

@@ -444,3 +444,26 @@ async fn failures_and_timeouts_name_children_the_way_the_user_does() {
     assert!(matches!(&err, concurry::Error::Config(c) if c.name() == "names"), "{err}");
     assert!(err.to_string().contains("the call has 2 children"), "{err}");
 }
+
+/// Issue 22, item 3: a process's status other than success is its failure,
+/// as a task's own `Err` is; the others are killed when the call drops them.
+#[test]
+fn a_process_that_exits_non_zero_fails_a_fail_fast_call() {
+    use std::process::Command;
+    let sh = |script: &str| {
+        let mut command = Command::new("sh");
+        command.args(["-c", script]);
+        task::spawn_process(command)
+    };
+    let started = std::time::Instant::now();
+    let err = concurry::try_gather([sh("exit 4"), sh("sleep 30")]).run().unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10), "failed fast, the sleeper killed");
+    assert_eq!(err.to_string(), "child 0 failed");
+    let failure = err.child_error::<task::ExitFailure>().unwrap();
+    assert_eq!(failure.status().code(), Some(4));
+    assert!(failure.to_string().starts_with("sh exited with"), "{failure}");
+    let ok = concurry::try_gather([sh("exit 0"), sh("true")]).run().unwrap();
+    assert!(ok.iter().all(std::process::ExitStatus::success));
+    let not_found = concurry::try_gather([task::spawn_process(Command::new("/no/such/program"))]).run().unwrap_err();
+    assert!(not_found.child_error::<std::io::Error>().is_some(), "{not_found:?}");
+}
