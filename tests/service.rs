@@ -467,3 +467,29 @@ fn a_process_that_exits_non_zero_fails_a_fail_fast_call() {
     let not_found = concurry::try_gather([task::spawn_process(Command::new("/no/such/program"))]).run().unwrap_err();
     assert!(not_found.child_error::<std::io::Error>().is_some(), "{not_found:?}");
 }
+
+/// Issue 22, item 5: threads and processes in one call, with no box and no
+/// enum of the user's: a tuple of one gather each, fail-fast through both.
+#[test]
+fn threads_and_processes_in_one_call() {
+    use std::process::Command;
+    let threads: Vec<_> = (1..=3u64).map(|i| task::spawn_thread(move || Ok::<u64, std::io::Error>(i * i))).collect();
+    let processes: Vec<_> = ["true", "true"].into_iter().map(|p| task::spawn_process(Command::new(p))).collect();
+    let (squares, statuses) = concurry::try_gather((async_try_gather(threads), async_try_gather(processes)))
+        .timeout(Duration::from_secs(10))
+        .run()
+        .unwrap();
+    assert_eq!(squares, [1, 4, 9]);
+    assert!(statuses.iter().all(std::process::ExitStatus::success));
+    // A failing process fails the whole call, named.
+    let threads = vec![task::spawn_thread(|| Ok::<u64, std::io::Error>(1))];
+    let processes = vec![task::spawn_process(Command::new("false"))];
+    let err = concurry::try_gather((async_try_gather(threads), async_try_gather(processes)))
+        .names(["threads", "processes"])
+        .run()
+        .unwrap_err();
+    assert_eq!(
+        format!("{:#}", anyhow::Error::from(err)),
+        "processes failed: child 0 failed: false exited with exit status: 1"
+    );
+}
