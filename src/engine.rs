@@ -453,16 +453,30 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         if let Some(set) = set {
             self.extras = Self::extras(*set);
             let total = self.total;
+            // A set taken from an earlier call holds fewer children than
+            // the positions its keys count: its children are named by the
+            // call that began them.
+            let fresh = self.pending.as_ref().is_some_and(|p| p.capacity() <= total);
             if let Some(x) = self.extras.as_deref_mut()
                 && let Some(names) = &x.names
-                && names.len() != total
                 && x.refused.is_none()
             {
-                x.refused = Some(ConfigError::new(
-                    "names",
-                    format!("{} names", names.len()),
-                    format!("the call has {total} children: give one name per child, in input order"),
-                ));
+                let given = format!("{} names", names.len());
+                if !L::POSITIONAL || !fresh {
+                    x.refused = Some(ConfigError::new(
+                        "names",
+                        given,
+                        "names are for the children of a `Vec`, an array, a tuple or a lazy input, in input \
+                         order; a map's children are named by their keys, and a `Pending` set's by the call it \
+                         came from",
+                    ));
+                } else if names.len() != total {
+                    x.refused = Some(ConfigError::new(
+                        "names",
+                        given,
+                        format!("the call has {total} children: give one name per child, in input order"),
+                    ));
+                }
             }
         }
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 pub(crate) fn child_name<K: fmt::Debug>(key: &K) -> (String, bool) {
     let debug = format!("{key:?}");
     match debug.strip_prefix('"').and_then(|d| d.strip_suffix('"')) {
-        Some(text) if !text.contains('"') && !text.contains('\\') => (text.to_owned(), true),
+        Some(text) if !text.is_empty() && !text.contains('"') && !text.contains('\\') => (text.to_owned(), true),
         _ => (debug, false),
     }
 }
@@ -19,20 +19,30 @@ pub(crate) struct Human(pub(crate) Duration);
 
 impl fmt::Display for Human {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        /// Three significant digits at most, no trailing `.0`.
-        fn short(f: &mut fmt::Formatter<'_>, value: f64, unit: &str) -> fmt::Result {
-            let text = if value >= 10.0 { format!("{value:.0}") } else { format!("{value:.1}") };
-            write!(f, "{}{unit}", text.strip_suffix(".0").unwrap_or(&text))
+        /// Three significant digits at most, no trailing `.0`; `None` when
+        /// it would round up to 1000 (the next unit reads it).
+        fn short(value: f64, unit: &str) -> Option<String> {
+            let text = if value >= 9.95 { format!("{value:.0}") } else { format!("{value:.1}") };
+            (text != "1000").then(|| format!("{}{unit}", text.strip_suffix(".0").unwrap_or(&text)))
         }
         let d = self.0;
-        let secs = d.as_secs();
-        match d.as_nanos() {
-            0 => f.write_str("0s"),
-            ns @ 1..1_000 => write!(f, "{ns}ns"),
-            ns @ 1_000..1_000_000 => short(f, ns as f64 / 1e3, "µs"),
-            ns @ 1_000_000..1_000_000_000 => short(f, ns as f64 / 1e6, "ms"),
-            _ if secs < 60 => short(f, d.as_secs_f64(), "s"),
-            _ if secs < 3600 => match secs % 60 {
+        let ns = d.as_nanos();
+        let small = match ns {
+            0 => Some("0s".to_string()),
+            1..1_000 => Some(format!("{ns}ns")),
+            1_000..1_000_000 => short(ns as f64 / 1e3, "µs"),
+            _ => None,
+        };
+        if let Some(text) = small.or_else(|| (ns < 1_000_000_000).then(|| short(ns as f64 / 1e6, "ms")).flatten()) {
+            return f.write_str(&text);
+        }
+        let secs_f = d.as_secs_f64();
+        if secs_f < 59.5 {
+            return f.write_str(&short(secs_f, "s").unwrap_or_else(|| "1s".into()));
+        }
+        let secs = d.as_secs().saturating_add(u64::from(d.subsec_millis() >= 500));
+        match secs {
+            ..3600 => match secs % 60 {
                 0 => write!(f, "{}m", secs / 60),
                 s => write!(f, "{}m{s}s", secs / 60),
             },
@@ -494,6 +504,12 @@ impl PartialEq<str> for Key {
     }
 }
 
+impl PartialEq<String> for Key {
+    fn eq(&self, name: &String) -> bool {
+        &self.name == name
+    }
+}
+
 impl PartialEq<&str> for Key {
     fn eq(&self, name: &&str) -> bool {
         self.name == *name
@@ -744,6 +760,11 @@ mod tests {
             (Duration::from_secs(200), "3m20s"),
             (Duration::from_secs(7_200), "2h"),
             (Duration::from_secs(7_500), "2h5m"),
+            (Duration::from_micros(999_900), "1s"),
+            (Duration::from_nanos(999_999), "1ms"),
+            (Duration::from_nanos(999_900_000), "1s"),
+            (Duration::from_millis(59_990), "1m"),
+            (Duration::from_millis(9_960), "10s"),
         ];
         for (d, want) in cases {
             assert_eq!(Human(d).to_string(), want, "{d:?}");

@@ -348,7 +348,7 @@ impl<S: IntoChildren, M: Mode<Out<S::Future>>, P: PartialPolicy> Gather<S, M, P>
     option_methods!(
         "gather",
         "Fail with [`Error::Timeout`] if not every child completes within `timeout` of the call. \
-         The children still pending are dropped; with `.keep_partial()`, the outputs that did complete and the children still pending can be taken from the error instead."
+         The children still pending are dropped; with `.keep_partial()`, the outputs that did complete and the children still pending come back beside the error, as `Ok(Partial::Interrupted { error, partial })`."
     );
 
     /// Blocks the calling thread until every output is in.
@@ -681,6 +681,24 @@ impl<L: Keys + Feed<F>, F: Future, M: Mode<F::Output>, P: PartialPolicy> Stream 
 #[must_use = "iterators are lazy and do nothing unless consumed"]
 pub struct GatherIter<L: Keys, F: Future, M, P = Discard> {
     stream: GatherStream<L, F, M, P>,
+}
+
+impl<L: Keys, F: Future, M, P> GatherIter<L, F, M, P> {
+    /// The children still pending when the call's timeout or token ended
+    /// the iterator, for a call made with `.keep_partial()`: see
+    /// [`GatherStream::take_pending`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let never = vec![std::future::pending::<u8>()];
+    /// let mut iter = concurry::gather(never).timeout(std::time::Duration::ZERO).keep_partial().iter();
+    /// assert!(iter.next().unwrap().unwrap_err().is_timeout());
+    /// assert_eq!(iter.take_pending().unwrap().len(), 1);
+    /// ```
+    pub fn take_pending(&mut self) -> Option<Pending<L, F>> {
+        self.stream.take_pending()
+    }
 }
 
 impl<L: Keys + Feed<F>, F: Future, M: Mode<F::Output>, P: PartialPolicy> Iterator for GatherIter<L, F, M, P> {

@@ -286,9 +286,9 @@ pub type Task<T> = Flatten<AbortOnDropHandle<Result<T, BoxError>>>;
 pub fn spawn<F>(fut: F) -> Task<<F::Output as Outcome>::Value>
 where
     F: Future + Send + 'static,
-    F::Output: Outcome<Value: Send + 'static, Error: Into<BoxError>> + Send + 'static,
+    F::Output: Outcome<Value: Send + 'static, Error: Into<BoxError> + 'static> + Send + 'static,
 {
-    let own = async move { fut.await.into_result().map_err(Into::into) };
+    let own = async move { fut.await.into_result().map_err(crate::error::box_error) };
     Flatten { task: AbortOnDropHandle::new(tokio::spawn(own)) }
 }
 
@@ -319,9 +319,10 @@ pub type Thread<T> = Flatten<Probed<ThreadProbe<Result<T, TaskError>>>>;
 pub fn spawn_thread<F, O>(f: F) -> Thread<O::Value>
 where
     F: FnOnce() -> O + Send + 'static,
-    O: Outcome<Value: Send + 'static, Error: Into<BoxError>>,
+    O: Outcome<Value: Send + 'static, Error: Into<BoxError> + 'static>,
 {
-    let handle = std::thread::spawn(move || f().into_result().map_err(|e| TaskError::failed(e.into())));
+    let handle =
+        std::thread::spawn(move || f().into_result().map_err(|e| TaskError::failed(crate::error::box_error(e))));
     Flatten { task: crate::probe::thread(handle) }
 }
 
@@ -451,11 +452,11 @@ pub trait Joined {
     fn flatten(self) -> Result<Self::Value, TaskError>;
 }
 
-impl<O: Outcome<Error: Into<BoxError>>> Joined for Result<O, JoinError> {
+impl<O: Outcome<Error: Into<BoxError> + 'static>> Joined for Result<O, JoinError> {
     type Value = O::Value;
     fn flatten(self) -> Result<O::Value, TaskError> {
         match self {
-            Ok(own) => own.into_result().map_err(|e| TaskError::failed(e.into())),
+            Ok(own) => own.into_result().map_err(|e| TaskError::failed(crate::error::box_error(e))),
             Err(join) => Err(TaskError::joined(join)),
         }
     }

@@ -377,7 +377,7 @@ impl<S: IntoChildren, P: PartialPolicy> Wait<S, P> {
     option_methods!(
         "wait",
         "Fail with [`Error::Timeout`] if the condition does not hold within `timeout` of the call. \
-         The children still pending are dropped; with `.keep_partial()`, the error hands back the [`Waited`] value instead."
+         The children still pending are dropped; with `.keep_partial()`, the [`Waited`] value comes back beside the error, as `Ok(Partial::Interrupted { error, partial })`."
     );
 
     /// Blocks the calling thread until the wait returns.

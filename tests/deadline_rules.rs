@@ -168,3 +168,31 @@ async fn nested_keys_read_as_paths_in_messages() {
     let err = async_try_gather(nested(input)).await.unwrap_err();
     assert_eq!(err.to_string(), r#"child "users"/1 failed"#);
 }
+
+// ---- from the adversarial review of the new error surface ----
+
+/// `.names(..)` on a map named children by the map's own order (the wrong
+/// child in the message, at random for a `HashMap`); on a `Pending` set
+/// from an earlier call, by positions that were not this call's. Both are
+/// refused now; a map names its children by its keys.
+#[tokio::test(start_paused = true)]
+async fn names_are_refused_where_positions_are_not_the_input_order() {
+    let calls = BTreeMap::from([("users", after(1, Ok::<u8, &str>(1))), ("orders", after(1, Err("503")))]);
+    let err = async_try_gather(calls).names(["users", "orders"]).await.unwrap_err();
+    assert!(matches!(&err, Error::Config(c) if c.name() == "names"), "{err}");
+    let calls = BTreeMap::from([("users", after(1, Ok::<u8, &str>(1))), ("orders", after(1, Err("503")))]);
+    assert_eq!(async_try_gather(calls).await.unwrap_err().to_string(), "orders failed");
+    let w = async_wait(vec![after(1, 0u8), after(1_000, 1), after(1_000, 2)]).first_completed().await.unwrap();
+    let err = async_gather(w.pending).names(["b", "c"]).await.unwrap_err();
+    assert!(matches!(&err, Error::Config(c) if c.name() == "names"), "{err}");
+}
+
+/// The blocking iterator kept no way to reach the pending children after a
+/// timeout with `.keep_partial()` (the stream had one).
+#[test]
+fn the_blocking_iterator_hands_back_its_pending_children() {
+    let never = vec![std::future::pending::<u8>(), std::future::pending()];
+    let mut iter = gather(never).timeout(Duration::from_millis(5)).keep_partial().iter();
+    assert!(iter.next().unwrap().unwrap_err().is_timeout());
+    assert_eq!(iter.take_pending().unwrap().len(), 2);
+}

@@ -493,3 +493,22 @@ fn threads_and_processes_in_one_call() {
         "processes failed: child 0 failed: false exited with exit status: 1"
     );
 }
+
+/// A spawned task's (or thread's) `anyhow::Error` lost its typed root: the
+/// task boxed it with anyhow's own conversion, which hides the type. It is
+/// now boxed as plain futures' errors are.
+#[tokio::test]
+async fn a_spawned_tasks_anyhow_error_keeps_its_typed_root() {
+    #[derive(Debug, thiserror::Error)]
+    #[error("orders down")]
+    struct Down;
+    let err = async_try_gather([task::spawn(async { Err::<u8, _>(anyhow::Error::new(Down)) })]).await.unwrap_err();
+    // With the `anyhow` feature the typed root is found; without it, anyhow's
+    // own conversion hides it, for tasks as for plain futures.
+    assert_eq!(err.child_error::<Down>().is_some(), cfg!(feature = "anyhow"), "{err:?}");
+    assert_eq!(format!("{:#}", anyhow::Error::from(err)), "child 0 failed: orders down");
+    let err = async_try_gather([task::spawn_thread(|| Err::<u8, _>(anyhow::Error::new(Down)))]).await.unwrap_err();
+    assert_eq!(err.child_error::<Down>().is_some(), cfg!(feature = "anyhow"), "{err:?}");
+    let awaited = task::spawn(async { Err::<u8, _>(anyhow::Error::new(Down)) }).await.unwrap_err();
+    assert_eq!(awaited.downcast_ref::<Down>().is_some(), cfg!(feature = "anyhow"), "{awaited:?}");
+}

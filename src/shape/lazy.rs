@@ -205,6 +205,7 @@ fn counted<I: Iterator>(iter: I) -> (usize, LazyChildren<I>) {
 }
 
 impl<I: Iterator> Keys for LazyIndices<I> {
+    const POSITIONAL: bool = true;
     type Key = usize;
     fn key(&self, index: usize) -> usize {
         index

@@ -56,6 +56,11 @@ pub trait Keys {
     fn try_key(&self, index: usize) -> Option<Self::Key> {
         Some(self.key(index))
     }
+
+    /// Whether the keys are the children's positions (a `Vec`, an array, a
+    /// tuple, a lazy input), which `.names(..)` may name; a map's keys name
+    /// its children already.
+    const POSITIONAL: bool = false;
 }
 
 /// Where children not handed over yet come from, for a lazy input
@@ -89,6 +94,7 @@ impl<F> Feed<F> for Indices {}
 pub struct Indices;
 
 impl Keys for Indices {
+    const POSITIONAL: bool = true;
     type Key = usize;
     fn key(&self, index: usize) -> usize {
         index
