@@ -50,6 +50,32 @@
 //! down, and one to check, at the end, that the shared state can go back
 //! to the pool.
 
+//! # The liveness rule
+//!
+//! A round ([`Pending::poll_round`]) returns `Poll::Pending` in two places
+//! only, and each must leave a wake on its way, or the call hangs:
+//!
+//! 1. nothing left to poll: the task's waker was registered (`register`)
+//!    with this round's `cx`, *then* `next_to_poll` found every list empty,
+//!    which takes `RESCAN` down and drains the ready queue after that
+//!    registration (a wake that came before it raised a flag that this look
+//!    sees), `sweep_due` is clear, and the parented children were polled in
+//!    this round with this `cx`;
+//! 2. more polls than live children since the last completion (a child
+//!    that keeps waking itself): the task woke itself (`wake_by_ref`) first.
+//!
+//! Any new early return of `Pending` must meet one of these. Where each
+//! child waits, and what polls it again:
+//!
+//! | list | the waker its child holds | what polls it again |
+//! |---|---|---|
+//! | fresh (`slab.unreached`) | none yet | the first pass of the next round (`can_start`, a slot free under a limit) |
+//! | `once`, then `rescan_once` | the shared waker | its wake raises `RESCAN` and wakes the task (once registered); `next_to_poll` takes `RESCAN` down and moves `once` to `rescan_once` |
+//! | `Deep::twice`, then `rescan_twice` | the shared waker (rescanned once, still pending) | the same; rescanned twice, it gets its own waker |
+//! | `Deep::own` (`promoted`) | an `OwnWaker` of its own | its wake pushes it on `ready`, raises `any_ready` and wakes the task; `next_to_poll` moves `ready` to `queue`; a wake of the shared waker queues every promoted child too (it may have kept the shared one) |
+//! | `parented` (at most `SMALL_SET` live) | the task's waker, from the round that last polled it | every round sweeps them once (`poll_parented`); a round cut short owes a sweep (`sweep_due`), and so does a wake of the shared waker (a kept waker) |
+//! | probes (`Deep::scope`) | parked with the engine | the engine's check timer wakes them for one check |
+
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
