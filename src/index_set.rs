@@ -38,6 +38,11 @@ impl IndexSet {
         self.high.get_or_insert_with(|| Box::new(Vec::with_capacity(expected))).push(index);
     }
 
+    /// Holds no index.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.low == 0 && self.high.as_ref().is_none_or(|h| h.is_empty())
+    }
+
     /// Removes and returns the lowest index.
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<u32> {
@@ -54,7 +59,7 @@ impl IndexSet {
     /// nothing.
     #[inline]
     pub(crate) fn take(&mut self, into: &mut IndexSet) {
-        debug_assert!(into.low == 0 && into.high.as_ref().is_none_or(|h| h.is_empty()), "taken into an empty set");
+        debug_assert!(into.is_empty(), "taken into an empty set");
         std::mem::swap(self, into);
         if let Some(high) = &mut into.high {
             high.reverse();

@@ -636,6 +636,7 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
                 return yield_turn(cx);
             }
             if idle_polls > idle_limit {
+                // The liveness rule, case 2: the task is woken before it waits.
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
@@ -670,7 +671,17 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
                     }
                 }
             };
-            let Some((index, source)) = next else { return Poll::Pending };
+            let Some((index, source)) = next else {
+                // The liveness rule, case 1 (module docs): registered, then
+                // every list found empty, and the parented children swept.
+                debug_assert!(*swept && !self.sweep_due, "Pending with the parented children owed a sweep");
+                debug_assert!(self.rescan_once.is_empty(), "Pending with children left to rescan");
+                debug_assert!(
+                    self.shared.state.load(Ordering::Relaxed) & REGISTERED != 0,
+                    "Pending before the task's waker was registered"
+                );
+                return Poll::Pending;
+            };
             let polled = match &source {
                 Source::Own(w) => {
                     w.queued.store(false, Ordering::Release);
