@@ -134,9 +134,21 @@ pub(crate) fn own_thread(name: &str, runtime: Option<Runtime>) -> Option<Handle>
     Some(handle)
 }
 
+/// How this thread is polling a blocking call's future, if it is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Driving {
+    No,
+    /// In the shared runtime's `block_on` ([`drive`]): a nested blocking
+    /// call may leave it through `block_in_place`.
+    OwnBlockOn,
+    /// In place ([`park_on`]), in the caller's context, which may be a
+    /// `LocalSet`'s: a nested call is placed by the same rules as this one.
+    InPlace,
+}
+
 thread_local! {
     // Set while this thread polls a blocking call's future (see `Driven`).
-    static IN_DRIVE: Cell<bool> = const { Cell::new(false) };
+    static IN_DRIVE: Cell<Driving> = const { Cell::new(Driving::No) };
     // Whether this thread has driven a call through `Handle::block_on`, and
     // so registered Tokio's thread-local parker before `PARKER_ALIVE` below.
     static DROVE: Cell<bool> = const { Cell::new(false) };
@@ -154,7 +166,7 @@ impl Drop for Canary {
 /// Is this thread polling a blocking call's future right now? The crate's
 /// timers made there go to the timer thread.
 pub(crate) fn in_blocking_call() -> bool {
-    IN_DRIVE.get()
+    IN_DRIVE.get() != Driving::No
 }
 
 /// Blocks on `fut` where the rules above allow it. The future is pinned by
@@ -169,10 +181,11 @@ pub(crate) fn block_on<F: Future>(entry: &'static str, fut: Pin<&mut F>) -> Resu
         Err(e) if e.is_thread_local_destroyed() => return Ok(park_on(fut, false)),
         Err(_) => return Ok(drive(fut)),
     };
-    if IN_DRIVE.get() {
+    if IN_DRIVE.get() == Driving::OwnBlockOn {
         // A blocking call inside a child of another (or in the `Drop` of
         // one): inside our own `block_on`, which `block_in_place` may leave
-        // for this call's own, with a budget of its own.
+        // for this call's own, with a budget of its own. (Under a call that
+        // blocks in place, the rules below place this one too.)
         return Ok(tokio::task::block_in_place(|| drive(fut)));
     }
     if tokio::runtime::worker_index().is_some() {
@@ -207,7 +220,7 @@ fn drive<F: Future>(fut: Pin<&mut F>) -> F::Output {
     if DROVE.get() && PARKER_ALIVE.try_with(|_| ()).is_err() {
         return park_on(fut, false);
     }
-    let out = shared_runtime().handle().block_on(Driven(fut));
+    let out = shared_runtime().handle().block_on(Driven(fut, Driving::OwnBlockOn));
     if !DROVE.get() {
         let _ = PARKER_ALIVE.try_with(|_| ());
         DROVE.set(true);
@@ -215,21 +228,22 @@ fn drive<F: Future>(fut: Pin<&mut F>) -> F::Output {
     out
 }
 
-/// Marks the thread as inside a blocking call while its future is polled.
-struct Driven<'a, F>(Pin<&'a mut F>);
+/// Marks the thread as inside a blocking call, and how, while its future is
+/// polled.
+struct Driven<'a, F>(Pin<&'a mut F>, Driving);
 
 impl<F: Future> Future for Driven<'_, F> {
     type Output = F::Output;
 
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        struct Reset(bool);
+        struct Reset(Driving);
         impl Drop for Reset {
             fn drop(&mut self) {
                 IN_DRIVE.set(self.0);
             }
         }
-        let _reset = Reset(IN_DRIVE.replace(true));
+        let _reset = Reset(IN_DRIVE.replace(self.1));
         self.0.as_mut().poll(cx)
     }
 }
@@ -297,7 +311,7 @@ fn park_on<F: Future>(mut fut: Pin<&mut F>, lend_budget: bool) -> F::Output {
             },
             false => None,
         };
-        let polled = Pin::new(&mut Driven(fut.as_mut())).poll(&mut cx);
+        let polled = Pin::new(&mut Driven(fut.as_mut(), Driving::InPlace)).poll(&mut cx);
         drop(lent);
         if let Poll::Ready(out) = polled {
             return out;

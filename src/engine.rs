@@ -136,10 +136,13 @@ impl Options {
         set
     }
 
-    /// Marks option `name` as set: for the options a builder keeps outside
-    /// the settings, once its call has begun (see [`Options::late`]).
-    pub(crate) fn touch(&mut self, name: &'static str) {
-        self.set(name);
+    /// Marks option `name` as set if the builder's call has `begun` (see
+    /// [`Options::late`]): for what a builder keeps outside the settings
+    /// (`keep_partial`, the return condition) and for `.run()`, `.stream()`.
+    pub(crate) fn touch(&mut self, begun: bool, name: &'static str) {
+        if begun {
+            self.set(name);
+        }
     }
 
     /// Options found on a builder whose call has begun (its first poll took
@@ -526,7 +529,6 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         cx: &mut Context<'_>,
         on_child: &mut impl FnMut(usize, F::Output, &L) -> ControlFlow<()>,
     ) -> Poll<Drive> {
-        #[allow(clippy::let_unit_value)]
         let _entered = crate::trace::enter(&self.span);
         // A turn whose budget was spent before this drive polls no child:
         // it is no evidence that nothing is complete (a stream read in a
@@ -693,7 +695,6 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         let stop = Stop { cancelled, timeout, elapsed };
         let stopped = Box::new(Interrupted::new(self.entry.name(), stop, completed, total, names));
         let error = if cancelled { Error::Cancelled(stopped) } else { Error::Timeout(stopped) };
-        #[allow(clippy::let_unit_value)]
         let _entered = crate::trace::enter(&self.span);
         crate::trace::interrupted(&error);
         (error, waited)
@@ -704,7 +705,6 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         let pending = self.pending.as_ref().expect("the engine holds its children until it finishes");
         let (name, worded) = self.name_in(pending, index);
         let key = Key::new(index, name, worded);
-        #[allow(clippy::let_unit_value)]
         let _entered = crate::trace::enter(&self.span);
         crate::trace::child_failed(&key, &error);
         Error::Failed { key, error }

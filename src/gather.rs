@@ -186,9 +186,7 @@ impl<S: IntoChildren, M: Mode<Out<S::Future>>, P> Gather<S, M, P> {
     /// The same call in another mode or policy; only before it runs (after,
     /// the new builder ends with the error of [`Options::late`]).
     fn cast<M2: Mode<Out<S::Future>>, P2>(mut self, name: &'static str) -> Gather<S, M2, P2> {
-        if self.running.is_some() {
-            self.options.touch(name);
-        }
+        self.options.touch(self.running.is_some(), name);
         Gather { options: self.options, children: self.children, running: None }
     }
 
@@ -369,11 +367,9 @@ impl<S: IntoChildren, M: Mode<Out<S::Future>>, P: PartialPolicy> Gather<S, M, P>
         S: Shape<Item<M, <S as IntoChildren>::Future>>,
     {
         let entry = self.options.entry.name();
-        if self.running.is_some() {
-            // Begun as a future: its timers live on the runtime that first
-            // polled it, which may not be running now.
-            self.options.touch("run");
-        }
+        // Begun as a future, its timers live on the runtime that first
+        // polled it, which may not be running now: refused.
+        self.options.touch(self.running.is_some(), "run");
         crate::blocking::block_on(entry, Pin::new(&mut self))?
     }
 
@@ -407,7 +403,7 @@ impl<S: IntoChildren, M: Mode<Out<S::Future>>, P: PartialPolicy> Gather<S, M, P>
         // A gather polled before it was streamed has its children in the
         // running call: the stream says so, rather than end empty.
         if self.running.is_some() {
-            self.options.touch("stream");
+            self.options.touch(true, "stream");
             let refused = Some(Box::new(self.options.late()));
             return GatherStream { engine: None, refused, left: None, mode: PhantomData };
         }

@@ -315,9 +315,7 @@ impl<S: IntoChildren> Wait<S, Discard> {
     /// assert_eq!((waited.done.len(), waited.pending.len()), (1, 1));
     /// ```
     pub fn keep_partial(mut self) -> Wait<S, KeepPartial> {
-        if self.running.is_some() {
-            self.options.touch("keep_partial");
-        }
+        self.options.touch(self.running.is_some(), "keep_partial");
         let Wait { children, options, return_when, fails, .. } = self;
         Wait { children, running: None, options, return_when, fails, partial: PhantomData }
     }
@@ -344,9 +342,7 @@ impl<S: IntoChildren, P: PartialPolicy> Wait<S, P> {
     where
         Out<S>: Outcome,
     {
-        if self.running.is_some() {
-            self.options.touch("return_when");
-        }
+        self.options.touch(self.running.is_some(), "return_when");
         self.return_when = when;
         self.fails = <Out<S> as Outcome>::is_failure;
         self
@@ -367,9 +363,7 @@ impl<S: IntoChildren, P: PartialPolicy> Wait<S, P> {
     /// assert_eq!((w.done[0].1.0.len(), w.pending.len()), (1, 1));
     /// ```
     pub fn first_completed(mut self) -> Self {
-        if self.running.is_some() {
-            self.options.touch("first_completed");
-        }
+        self.options.touch(self.running.is_some(), "first_completed");
         self.return_when = ReturnWhen::FirstCompleted;
         self
     }
@@ -396,11 +390,9 @@ impl<S: IntoChildren, P: PartialPolicy> Wait<S, P> {
     /// ```
     pub fn run(mut self) -> WaitResult<S::Keys, S::Future, P> {
         let entry = self.options.entry.name();
-        if self.running.is_some() {
-            // Begun as a future: its timers live on the runtime that first
-            // polled it, which may not be running now.
-            self.options.touch("run");
-        }
+        // Begun as a future, its timers live on the runtime that first
+        // polled it, which may not be running now: refused.
+        self.options.touch(self.running.is_some(), "run");
         crate::blocking::block_on(entry, Pin::new(&mut self))?
     }
 }

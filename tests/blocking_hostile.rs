@@ -227,6 +227,10 @@ fn in_a_local_set_nothing_panics_and_nothing_hangs() {
             // `run_until`'s own future blocks in place: plain children work.
             assert_eq!(try_gather(vec![after(5, 1), after(1, 2)]).run().unwrap(), [1, 2]);
             assert_eq!(wait(vec![async { 3 }]).run().unwrap().done, [(0, 3)]);
+            // A blocking call in a child of one blocking in place: in place
+            // too (leaving through `block_in_place` would panic here).
+            let nested = async { try_gather(vec![async { 8 }]).run().unwrap()[0] };
+            assert_eq!(try_gather(vec![nested]).run().unwrap(), [8]);
             // A child waiting on the LocalSet's own task ends by the timeout,
             // not a hang.
             let local_task = tokio::task::spawn_local(async { 4 });

@@ -10,6 +10,8 @@ fn main() {
     local.block_on(&rt, async {
         assert_eq!(try_gather(vec![async { 1 }]).run().unwrap(), [1]);
         assert_eq!(wait(vec![async { 2 }]).run().unwrap().done, [(0, 2)]);
+        let nested = async { try_gather(vec![async { 8 }]).run().unwrap()[0] };
+        assert_eq!(try_gather(vec![nested]).run().unwrap(), [8]);
         let local_task = tokio::task::spawn_local(async { 3 });
         let r = try_gather(vec![local_task]).timeout(Duration::from_millis(20)).run();
         assert!(r.is_err_and(|e| e.is_timeout()));
