@@ -62,17 +62,16 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 
 use futures::task::{ArcWake, waker_ref};
-use std::thread::Thread;
 
 use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 use tokio::task::coop::RestoreOnPending;
 
 use crate::error::BlockingError;
+use crate::sync::{AtomicBool, Ordering, Thread, current_thread, park};
 
 /// The runtime the blocking entry points run their children's work on,
 /// whatever thread calls them. Created on first use, then shared by every
@@ -174,6 +173,11 @@ pub(crate) fn in_blocking_call() -> bool {
 /// and moving it here cost a copy per call.
 #[inline]
 pub(crate) fn block_on<F: Future>(entry: &'static str, fut: Pin<&mut F>) -> Result<F::Output, BlockingError> {
+    // The loom model has no Tokio: its blocking calls park with our own
+    // parker, the part of this module where threads meet.
+    #[cfg(loom)]
+    return Ok(park_on(fut, false));
+    #[cfg(not(loom))]
     let handle = match Handle::try_current() {
         Ok(handle) => handle,
         // At thread exit (a call in a thread-local's `Drop`) Tokio's context
@@ -300,7 +304,7 @@ impl ArcWake for Unparker {
 ///   is polled for ever: nothing can bound it without those thread-locals.
 #[cold]
 fn park_on<F: Future>(mut fut: Pin<&mut F>, lend_budget: bool) -> F::Output {
-    let unparker = Arc::new(Unparker { thread: std::thread::current(), woken: AtomicBool::new(false) });
+    let unparker = Arc::new(Unparker { thread: current_thread(), woken: AtomicBool::new(false) });
     let waker = waker_ref(&unparker);
     let mut cx = Context::from_waker(&waker);
     loop {
@@ -317,7 +321,7 @@ fn park_on<F: Future>(mut fut: Pin<&mut F>, lend_budget: bool) -> F::Output {
             return out;
         }
         while !unparker.woken.swap(false, Ordering::AcqRel) {
-            std::thread::park();
+            park();
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod progress;
 pub mod ray;
 pub mod shape;
 mod slab;
+mod sync;
 pub mod task;
 mod timer;
 mod trace;

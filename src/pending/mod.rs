@@ -1,54 +1,31 @@
 //! The children of one call and their scheduling: what `wait` hands back as
 //! still pending.
 //!
-//! Internal invariant: every child index `0..capacity` is in exactly one of
-//! these states, and moves only forward:
+//! The set is three parts, one file each: this one, the public [`Pending`]
+//! (the children in their slab, their keys, and what users do with a set);
+//! `schedule`, the loop that polls them (which child next, and when a round
+//! may return `Pending`: its liveness rule is written there); `wakers`, the
+//! waker each child is polled with, which names it, so that a wake polls the
+//! child that woke and no other.
+//!
+//! Every child index `0..capacity` is in exactly one of these states, and
+//! moves only forward:
 //!
 //! 1. fresh (not reached by the slab yet): never polled;
-//! 2. polled with the set's shared waker and still pending (in `once`, then
-//!    `twice`, or in the rescan lists taken from them);
-//! 3. own-waker: polled with a waker of its own, so its wake queues exactly
-//!    it (in `own`, and in the ready queue whenever it woke); or, in a set
-//!    with at most `SMALL_SET` children left, parented: polled with the
-//!    task's own waker, and polled again at each round of the call (in
-//!    `parented`), as `join_all` polls its children;
-//! 4. finished: the slab dropped it and holds no slot for it (a slot it
+//! 2. waiting: polled and pending; polled again only after its waker woke
+//!    (listed in `Lists::again`, `Lists::now` or `Lists::queue` from then
+//!    until that poll);
+//! 3. finished: the slab dropped it and holds no slot for it (a slot it
 //!    freed may hold a later child); it is never polled again.
 //!
-//! Why the shared waker first: a child that is ready when first polled (the
-//! common case for a gather of ready values or finished tasks) never needs a
-//! waker of its own, which would cost an allocation; and a child that wakes
-//! itself while polled (as a yield does) is seen in the same poll of the
-//! call, which then polls it again at once rather than going back to the
-//! executor. A wake of the shared waker cannot say who woke, so it rescans
-//! the children polled with it; a child rescanned and still pending then
-//! waits on the task's waker (few children: a round polls them all, cheaper
-//! than an allocation each) or, rescanned twice, on a waker of its own (many
-//! children: every later wake polls only the child that woke). So each child
-//! is polled at most twice more than it asked for in a large set: O(n) polls
-//! in all for n children.
-//!
-//! A child may keep the first waker it was given (the shared one) and wake
-//! it after it earned its own; that breaks the `Future` contract, but Tokio's
-//! tasks and `FuturesUnordered` tolerate it, so we do too: a wake of the
-//! shared waker also queues every own-waker child, and owes the parented
-//! children a sweep (they are polled at every round, and again in the round
-//! that sees such a wake, so the wake is not lost when nothing else wakes
-//! the task). Children that update their waker when
-//! polled (Tokio's timers, channels, task handles) never wake the shared one
-//! again, so they pay nothing for this.
-//!
-//! What a small call costs: the task's waker is registered with the shared
-//! state only when the call is about to wait (a call that completes in its
-//! first poll never clones it, and a wake before that tries to wake no
-//! one), and the shared state itself comes from a per-thread pool of spares
-//! when no waker of an earlier call is left anywhere. The children to
-//! rescan are bits for the first 64 (`IndexSet`). So a gather of up to 64
-//! futures, ready or waking themselves, allocates its slots and its
-//! outputs, nothing else. Atomic operations, the costly part of a small
-//! call: one per wake of the shared waker, one to take the rescan request
-//! down, and one to check, at the end, that the shared state can go back
-//! to the pool.
+//! What a small call costs: a child that is ready at once, or that wakes
+//! itself during its poll without keeping its waker, is polled with the
+//! set's spare waker and allocates nothing; the task's waker is registered
+//! only when the call is about to wait; the shared state and the spare come
+//! from a per-thread pool when no clone of an earlier call's wakers is left
+//! anywhere; the children to poll again are bits for the first 64
+//! (`IndexSet`). So a gather of up to 64 futures, ready or waking
+//! themselves, allocates its slots and its outputs, nothing else.
 
 mod schedule;
 mod wakers;
@@ -57,13 +34,12 @@ pub(crate) use schedule::Round;
 
 use std::fmt;
 
-use crate::index_set::IndexSet;
 use crate::probe::Scope;
 
 use crate::shape::{Feed, Keys};
 use crate::slab::Slab;
-use schedule::Deep;
-use wakers::SharedRef;
+use schedule::{Deep, Lists};
+use wakers::Wakers;
 
 /// Children not yet complete, with their keys: the engine's own storage.
 ///
@@ -98,31 +74,27 @@ use wakers::SharedRef;
 /// # }
 /// ```
 pub struct Pending<L, F> {
+    /// The children, pinned in blocks of slots; reached (first polled) in
+    /// index order.
     slab: Slab<F>,
+    /// The keys, by index (and, for a lazy input, the children not yet
+    /// handed over).
     keys: L,
+    /// Children not finished, reached or not.
     live: usize,
-    once: IndexSet,
-    // Rescan work in progress, taken from `once`, lowest index first.
-    rescan_once: IndexSet,
-    // A few children left, still pending when rescanned: polled with the
-    // task's own waker, all of them at each poll of the set, as `join_all`
-    // polls its children. Cheaper for a few than a waker of their own.
-    parented: Vec<u32>,
-    // `parented` is owed a sweep: the last round ended (a spent budget, a
-    // child that keeps waking itself) before it polled them, so the next
-    // round starts with them; or a wake of the shared waker may have come
-    // from one of them (it kept the waker it was first given).
-    sweep_due: bool,
-    // At most this many children started and not finished: the call's
-    // `.limit(n)`, set for each call.
+    /// The children to poll again (they woke), by where the wake was seen.
+    lists: Lists,
+    /// At most this many children started and not finished: the call's
+    /// `.limit(n)`, set for each call.
     limit: usize,
-    // Made when first needed: a gather of ready children, or of children
-    // that are pending once, never needs it, and the set stays small (it is
-    // moved a few times per call).
+    /// Made when a probe first parks: most sets never need it, and the set
+    /// stays small (it is moved a few times per call).
     deep: Option<Box<Deep>>,
-    // Last: dropped after every child and waker that may hold a clone.
-    shared: SharedRef,
+    /// Last: dropped after every child that may hold a clone of a waker, so
+    /// that the wakers can go back to this thread's pool.
+    wakers: Wakers,
 }
+
 // The slab pins its children on the heap; nothing else here is pinned.
 impl<L, F> Unpin for Pending<L, F> {}
 
@@ -170,19 +142,6 @@ impl<L, F> Pending<L, F> {
         self.slab.has_fresh() && self.in_flight() < self.limit
     }
 
-    fn deep(&mut self) -> &mut Deep {
-        self.deep.get_or_insert_with(Box::default)
-    }
-
-    /// What the set's probes parked and asked for, if any ever did.
-    pub(crate) fn scope(&self) -> Option<&Scope> {
-        self.deep.as_ref().map(|d| &d.scope)
-    }
-
-    pub(crate) fn scope_mut(&mut self) -> &mut Scope {
-        &mut self.deep().scope
-    }
-
     /// The scope, if some probe is parked in it (waiting for a check).
     pub(crate) fn parked_scope(&mut self) -> Option<&mut Scope> {
         self.deep.as_mut().map(|d| &mut d.scope).filter(|s| !s.parked.is_empty())
@@ -204,29 +163,18 @@ impl<L: Keys, F> Pending<L, F> {
         // Everything that calls out of line comes first: the set is then
         // written from values straight where the caller puts it. Called
         // after the slab was made, `SharedRef::new` made a copy of it.
-        let shared = SharedRef::new();
-        Self::with_slab(keys, Slab::new(children), shared)
+        let wakers = Wakers::new();
+        Self::with_slab(keys, Slab::new(children), wakers)
     }
 
     /// `len` children that `keys` hands over one at a time (a lazy input).
     pub(crate) fn lazy(keys: L, len: usize) -> Self {
-        Self::with_slab(keys, Slab::lazy(len), SharedRef::new())
+        Self::with_slab(keys, Slab::lazy(len), Wakers::new())
     }
 
     #[inline(always)]
-    fn with_slab(keys: L, slab: Slab<F>, shared: SharedRef) -> Self {
-        Self {
-            live: slab.capacity(),
-            slab,
-            keys,
-            once: IndexSet::default(),
-            rescan_once: IndexSet::default(),
-            parented: Vec::new(),
-            sweep_due: false,
-            limit: usize::MAX,
-            deep: None,
-            shared,
-        }
+    fn with_slab(keys: L, slab: Slab<F>, wakers: Wakers) -> Self {
+        Self { live: slab.capacity(), slab, keys, lists: Lists::default(), limit: usize::MAX, deep: None, wakers }
     }
 
     /// The keys of the pending children, in key order (input order for

@@ -1,130 +1,269 @@
-//! The wakers of one set: the state they share with the task polling the
-//! set, and a child's own waker.
+//! The wakers of one set: every child is polled with a waker that names it,
+//! so that a wake polls the child that woke and no other.
+//!
+//! A [`ChildWaker`] is a child's index and two flags ([`QUEUED`],
+//! [`POLLING`]); the wakers of a set share a [`Shared`]: the ready list
+//! (children woken from anywhere) and the waker of the task polling the set.
+//!
+//! A child is first polled with the set's *spare* waker, which nobody else
+//! holds. If the child kept a clone of it (a timer, a channel, a task handle
+//! registered it), it becomes that child's own, and the child is polled with
+//! it from then on; otherwise it stays the spare, for the next child. So
+//! children that are ready at once, or that wake themselves during their
+//! poll without keeping the waker (a yield), cost no allocation, and a set
+//! allocates one waker per child that waits on something else, as
+//! `FuturesUnordered` does.
+//!
+//! # The protocol of the flags
+//!
+//! - `POLLING` is set while the engine polls the child, and on the spare
+//!   (which no child holds). A wake then only raises `QUEUED`; the engine
+//!   reads it when the poll returns (`fetch_and`, which sees any wake that
+//!   came before), and lists the child to be polled again.
+//! - Otherwise the first wake raises `QUEUED`, pushes the index on the ready
+//!   list, and wakes the task; later wakes find `QUEUED` and add nothing.
+//! - The engine sets `POLLING` (which clears `QUEUED`) just before each poll
+//!   of a kept waker: a wake before that point is answered by that poll.
+//! - When the child completes, its waker keeps `POLLING`: a clone that
+//!   someone still holds wakes no one.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
+use std::task::{Context, Poll};
 
-use futures::task::{ArcWake, AtomicWaker};
+use futures::task::{ArcWake, waker_ref};
 
-/// What the wakers of one set share.
-#[derive(Default)]
+use crate::sync::{AtomicBool, AtomicU8, AtomicU32, AtomicWaker, Mutex, Ordering, fence};
+
+/// Woken since its poll began: listed to be polled again (on the ready
+/// list, or in the engine's own lists).
+const QUEUED: u8 = 1;
+/// Being polled, or idle as the set's spare: a wake only raises `QUEUED`.
+const POLLING: u8 = 2;
+
+/// What the wakers of one set share with the task polling it.
 pub(super) struct Shared {
-    /// The task polling the set.
-    pub(super) parent: AtomicWaker,
-    /// `RESCAN`: a child polled with the shared waker woke. `REGISTERED`:
-    /// the task's waker was ever registered in `parent`. One word, so that
-    /// a wake sees both at once.
-    pub(super) state: AtomicU8,
-    /// Own-waker children that woke, in wake order.
-    pub(super) ready: Mutex<Vec<u32>>,
+    /// The task polling the set: registered when a round is about to return
+    /// `Pending`.
+    parent: AtomicWaker,
+    /// Children whose own waker woke, in wake order.
+    ready: Mutex<Vec<u32>>,
     /// `ready` may be non-empty: spares the lock when nothing woke.
-    pub(super) any_ready: AtomicBool,
-}
-
-pub(super) const RESCAN: u8 = 1;
-pub(super) const REGISTERED: u8 = 2;
-
-impl ArcWake for Shared {
-    fn wake_by_ref(arc_self: &Arc<Self>) {
-        // Only the wake that raises the flag wakes the task: until the engine
-        // takes the flag down, the rescan it asks for is due anyway (a run of
-        // children that wake at once costs one task wake, not one each).
-        // Before the task's waker was ever registered there is no one to
-        // wake: the engine is polling, and looks at the flag after it
-        // registers (a child that wakes itself costs one atomic operation,
-        // not three).
-        let before = arc_self.state.fetch_or(RESCAN, Ordering::AcqRel);
-        if before & RESCAN == 0 && before & REGISTERED != 0 {
-            arc_self.parent.wake();
-        }
-    }
+    any_ready: AtomicBool,
 }
 
 impl Shared {
-    /// Takes the rescan request down; `true` if there was one.
-    pub(super) fn take_rescan(&self) -> bool {
-        self.state.fetch_and(!RESCAN, Ordering::AcqRel) & RESCAN != 0
+    fn new() -> Self {
+        Self { parent: AtomicWaker::new(), ready: Mutex::new(Vec::new()), any_ready: AtomicBool::new(false) }
     }
+}
 
-    /// Registers the task's waker, before the engine looks at the flags once
-    /// more and then waits.
-    pub(super) fn register(&self, waker: &std::task::Waker) {
-        self.parent.register(waker);
-        // Only this thread sets the bit: a plain load sees its own store.
-        if self.state.load(Ordering::Relaxed) & REGISTERED == 0 {
-            self.state.fetch_or(REGISTERED, Ordering::AcqRel);
+/// A child's waker.
+pub(super) struct ChildWaker {
+    /// The child it belongs to. Read by a wake only while `POLLING` is
+    /// clear, and written only while it is set.
+    index: AtomicU32,
+    /// `QUEUED` and `POLLING`.
+    state: AtomicU8,
+    shared: Arc<Shared>,
+}
+
+impl ArcWake for ChildWaker {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        let before = arc_self.state.fetch_or(QUEUED, Ordering::AcqRel);
+        if before & (QUEUED | POLLING) == 0 {
+            let shared = &arc_self.shared;
+            let index = arc_self.index.load(Ordering::Relaxed);
+            shared.ready.lock().unwrap_or_else(PoisonError::into_inner).push(index);
+            shared.any_ready.store(true, Ordering::Release);
+            shared.parent.wake();
         }
     }
 }
 
-/// A set's [`Shared`], handed to a small pool of this thread's when the set
-/// is dropped with no clone of its wakers left anywhere, for the next call
-/// made on the thread: a small call allocates one thing fewer. (An `Option`
-/// only so that `drop` can move it to the pool: always `Some` before.)
-pub(super) struct SharedRef(Option<Arc<Shared>>);
+impl ChildWaker {
+    /// Takes `QUEUED` down on the spare, which no one else holds: `true` if
+    /// it was up (the child woke during its poll).
+    #[inline(always)]
+    fn take_queued(&self) -> bool {
+        // Alone, plain loads and stores are exact. The loom model cannot see
+        // that the count synchronizes with the clones' drops (`std`'s `Arc`
+        // is not modelled), so there it reads with a swap, which always sees
+        // the last write.
+        #[cfg(loom)]
+        return self.state.swap(POLLING, Ordering::AcqRel) & QUEUED != 0;
+        #[cfg(not(loom))]
+        {
+            let woke = self.state.load(Ordering::Relaxed) & QUEUED != 0;
+            if woke {
+                self.state.store(POLLING, Ordering::Relaxed);
+            }
+            woke
+        }
+    }
+
+    /// A spare: idle, `POLLING`.
+    fn spare(shared: &Arc<Shared>) -> Arc<Self> {
+        Arc::new(Self { index: AtomicU32::new(0), state: AtomicU8::new(POLLING), shared: shared.clone() })
+    }
+}
+
+/// A set's shared state and its spare waker, when no one else holds them.
+type Unused = (Arc<Shared>, Option<Arc<ChildWaker>>);
 
 thread_local! {
-    static SPARE: RefCell<Vec<Arc<Shared>>> = const { RefCell::new(Vec::new()) };
+    /// Wakers of sets dropped on this thread with no clone left anywhere,
+    /// for the next call made here: a small call then allocates none.
+    static SPARE: RefCell<Vec<Unused>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Spare `Shared`s kept per thread: enough for the calls one thread has
-/// running at once in practice.
+/// Sets' wakers kept per thread: enough for the calls one thread has running
+/// at once in practice.
 const SPARES: usize = 8;
 
-impl SharedRef {
+/// The wakers of one set.
+pub(super) struct Wakers {
+    shared: Arc<Shared>,
+    /// The waker a child without one of its own is polled with; no one else
+    /// holds it. Made when first needed.
+    spare: Option<Arc<ChildWaker>>,
+    /// Each child's own waker, by index, once it kept one; sized on first
+    /// use.
+    kept: Vec<Option<Arc<ChildWaker>>>,
+    /// The task's waker was registered in `shared.parent`.
+    registered: bool,
+}
+
+impl Wakers {
     #[inline]
     pub(super) fn new() -> Self {
-        let spare = SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten();
-        Self(Some(spare.unwrap_or_default()))
-    }
-}
-
-impl std::ops::Deref for SharedRef {
-    type Target = Arc<Shared>;
-    #[inline]
-    fn deref(&self) -> &Arc<Shared> {
-        self.0.as_ref().expect("a set's shared state is there until the set is dropped")
-    }
-}
-
-impl Drop for SharedRef {
-    fn drop(&mut self) {
-        let Some(mut spare) = self.0.take() else { return };
-        // Only when nothing else holds it: no child kept a waker. Moved to
-        // the pool, not cloned: no reference count to touch.
-        let Some(shared) = Arc::get_mut(&mut spare) else { return };
-        shared.parent = AtomicWaker::new();
-        *shared.state.get_mut() = 0;
-        *shared.any_ready.get_mut() = false;
-        let ready = shared.ready.get_mut().unwrap_or_else(PoisonError::into_inner);
-        if ready.capacity() > 64 {
-            *ready = Vec::new();
-        } else {
-            ready.clear();
+        // The pool is per thread, and loom runs every modelled thread on one:
+        // the model makes its wakers afresh.
+        #[cfg(not(loom))]
+        if let Some((shared, spare)) = SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten() {
+            return Self { shared, spare, kept: Vec::new(), registered: false };
         }
+        Self { shared: Arc::new(Shared::new()), spare: None, kept: Vec::new(), registered: false }
+    }
+
+    /// Polls child `index` with its own waker if it kept one, else with the
+    /// spare; `true` with `Pending` if it woke during the poll (it is then
+    /// listed nowhere: the caller polls it again).
+    #[inline(always)]
+    pub(super) fn poll<T>(&mut self, index: usize, poll: impl FnOnce(&mut Context<'_>) -> Poll<T>) -> (Poll<T>, bool) {
+        if let Some(own) = self.kept.get(index).and_then(Option::as_ref) {
+            own.state.store(POLLING, Ordering::Release);
+            let polled = poll(&mut Context::from_waker(&waker_ref(own)));
+            if polled.is_ready() {
+                // Its clones, if any, wake no one: `POLLING` stays.
+                self.kept[index] = None;
+                return (polled, false);
+            }
+            let before = own.state.fetch_and(!POLLING, Ordering::AcqRel);
+            return (polled, before & QUEUED != 0);
+        }
+        let shared = &self.shared;
+        let spare = self.spare.get_or_insert_with(|| ChildWaker::spare(shared));
+        let polled = poll(&mut Context::from_waker(&waker_ref(spare)));
+        // No clone anywhere (no one can make one without holding one): it
+        // stays the spare. The fence pairs with the `Release` of the clones'
+        // drops, so their wakes are seen.
+        if Arc::strong_count(spare) == 1 {
+            fence(Ordering::Acquire);
+            let woke = spare.take_queued() && polled.is_pending();
+            return (polled, woke);
+        }
+        let Some(own) = self.spare.take() else { unreachable!("the spare was just made") };
+        if polled.is_ready() {
+            return (polled, false);
+        }
+        // The child kept it: its own from now on. The index is written
+        // before `POLLING` is cleared, which a wake reads first.
+        own.index.store(index as u32, Ordering::Relaxed);
+        let before = own.state.fetch_and(!POLLING, Ordering::AcqRel);
+        self.keep(index, own);
+        (polled, before & QUEUED != 0)
+    }
+
+    fn keep(&mut self, index: usize, own: Arc<ChildWaker>) {
+        if self.kept.len() <= index {
+            self.kept.resize_with(index + 1, || None);
+        }
+        self.kept[index] = Some(own);
+    }
+
+    /// A child whose waker woke may be on the ready list: `true` once the
+    /// list was moved onto `into` (popped from the back: wake order).
+    #[inline]
+    pub(super) fn take_ready(&self, into: &mut Vec<u32>) -> bool {
+        if !self.shared.any_ready.load(Ordering::Relaxed) || !self.shared.any_ready.swap(false, Ordering::AcqRel) {
+            return false;
+        }
+        let mut ready = self.shared.ready.lock().unwrap_or_else(PoisonError::into_inner);
+        ready.reverse();
+        if into.is_empty() {
+            // Swapped, not taken: steady wakes allocate nothing.
+            std::mem::swap(into, &mut *ready);
+        } else {
+            into.append(&mut ready);
+        }
+        true
+    }
+
+    /// Registers the task's waker, before the engine looks at the ready list
+    /// once more and then waits.
+    #[inline]
+    pub(super) fn register(&mut self, cx: &Context<'_>) {
+        self.shared.parent.register(cx.waker());
+        self.registered = true;
+    }
+
+    /// The task's waker was registered at least once.
+    pub(super) fn registered(&self) -> bool {
+        self.registered
+    }
+}
+
+impl Drop for Wakers {
+    fn drop(&mut self) {
+        self.kept = Vec::new();
+        #[cfg(not(loom))]
+        self.give_back();
+    }
+}
+
+impl Wakers {
+    /// Hands the shared state and the spare to this thread's pool, if no
+    /// clone of any waker is left anywhere.
+    #[cfg(not(loom))]
+    fn give_back(&mut self) {
+        let spare_alone = self.spare.as_ref().is_none_or(|s| Arc::strong_count(s) == 1);
+        let holders = 1 + usize::from(self.spare.is_some());
+        if !spare_alone || Arc::strong_count(&self.shared) != holders {
+            return;
+        }
+        // Pairs with the `Release` of the last clones' drops: their writes
+        // (a push on the ready list) are seen here.
+        fence(Ordering::Acquire);
+        let shared = &self.shared;
+        if self.registered {
+            drop(shared.parent.take());
+        }
+        if shared.any_ready.load(Ordering::Relaxed) {
+            shared.any_ready.store(false, Ordering::Relaxed);
+            let mut ready = shared.ready.lock().unwrap_or_else(PoisonError::into_inner);
+            if ready.capacity() > 64 {
+                *ready = Vec::new();
+            } else {
+                ready.clear();
+            }
+        }
+        let entry = (shared.clone(), self.spare.take());
         let _ = SPARE.try_with(|s| {
             let mut s = s.borrow_mut();
             if s.len() < SPARES {
-                s.push(spare);
+                s.push(entry);
             }
         });
-    }
-}
-
-pub(super) struct OwnWaker {
-    pub(super) index: u32,
-    /// Already in the ready queue: a second wake before the poll adds nothing.
-    pub(super) queued: AtomicBool,
-    pub(super) shared: Arc<Shared>,
-}
-
-impl ArcWake for OwnWaker {
-    fn wake_by_ref(arc_self: &Arc<Self>) {
-        if !arc_self.queued.swap(true, Ordering::AcqRel) {
-            arc_self.shared.ready.lock().unwrap_or_else(PoisonError::into_inner).push(arc_self.index);
-            arc_self.shared.any_ready.store(true, Ordering::Release);
-        }
-        arc_self.shared.parent.wake();
     }
 }
