@@ -40,9 +40,7 @@
 use std::future::Future;
 use std::ops::ControlFlow;
 use std::pin::Pin;
-#[cfg(test)]
-use std::task::Context;
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use pin_project::pin_project;
 
@@ -457,11 +455,6 @@ impl<F: Unpin> Slab<F> {
     }
 }
 
-/// How the slab polls a child: given its index and the pinned child, polls
-/// it with the waker the scheduler chose for it.
-pub(crate) trait Poller<F: Future>: FnMut(usize, Pin<&mut F>) -> Poll<F::Output> {}
-impl<F: Future, P: FnMut(usize, Pin<&mut F>) -> Poll<F::Output>> Poller<F> for P {}
-
 impl<F: Future> Slab<F> {
     /// Reaches the next child and polls it: see [`Slab::poll_fresh_run`].
     /// `None` once every child has been reached. (The engine reaches them in
@@ -469,24 +462,20 @@ impl<F: Future> Slab<F> {
     #[cfg(test)]
     fn poll_fresh(&mut self, cx: &mut Context<'_>) -> Option<(usize, Poll<F::Output>)> {
         let mut got = None;
-        let _ = self.poll_fresh_run(
-            &mut |_, fut: Pin<&mut F>| fut.poll(cx),
-            &mut crate::shape::Indices,
-            |index, polled, _| {
-                got = Some((index, polled));
-                ControlFlow::Break(())
-            },
-        );
+        let _ = self.poll_fresh_run(cx, &mut crate::shape::Indices, |index, polled, _| {
+            got = Some((index, polled));
+            ControlFlow::Break(())
+        });
         got
     }
 
     /// Polls the next child placed at construction, in its own slot.
     #[inline(always)]
-    fn poll_preplaced(&mut self, poll: &mut impl Poller<F>) -> (usize, Poll<F::Output>) {
+    fn poll_preplaced(&mut self, cx: &mut Context<'_>) -> (usize, Poll<F::Output>) {
         let index = self.reached;
         self.reached += 1;
         let mut slot = self.slot(index);
-        match slot.as_mut().as_pin_mut().map(|fut| poll(index, fut)) {
+        match slot.as_mut().as_pin_mut().map(|fut| fut.poll(cx)) {
             Some(Poll::Ready(out)) => {
                 slot.set(None);
                 (index, Poll::Ready(out))
@@ -504,12 +493,12 @@ impl<F: Future> Slab<F> {
     /// input), which `on` also gets to read (keys live there).
     pub(crate) fn poll_fresh_run<S: Feed<F>>(
         &mut self,
-        poll: &mut impl Poller<F>,
+        cx: &mut Context<'_>,
         source: &mut S,
         mut on: impl FnMut(usize, Poll<F::Output>, &S) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
         while self.reached < self.preplaced {
-            let (index, polled) = self.poll_preplaced(poll);
+            let (index, polled) = self.poll_preplaced(cx);
             on(index, polled, source)?;
         }
         if self.reached >= self.capacity {
@@ -531,7 +520,7 @@ impl<F: Future> Slab<F> {
                 *reached += 1;
                 slot.set(Some(fut));
                 let polled = match slot.as_mut().as_pin_mut() {
-                    Some(fut) => poll(index, fut),
+                    Some(fut) => fut.poll(cx),
                     None => unreachable!("slab invariant: the slot was just filled"),
                 };
                 match polled {
@@ -569,22 +558,27 @@ impl<F: Future> Slab<F> {
     #[inline]
     #[cfg(test)]
     fn poll(&mut self, i: usize, cx: &mut Context<'_>) -> Poll<F::Output> {
-        self.poll_live(i, &mut |_, fut: Pin<&mut F>| fut.poll(cx)).unwrap_or(Poll::Pending)
+        self.poll_live(i, |fut| fut.poll(cx)).unwrap_or(Poll::Pending)
     }
 
     /// Polls child `i` if it is still live (reached, placed and not done);
     /// `None` if it is not. One lookup where `is_live` then `poll` take two.
     /// Inlined into the engine's loops: returned through memory, its result
-    /// cost a store-forwarding stall per poll.
+    /// cost a store-forwarding stall per poll. `poll` polls it with the
+    /// waker the scheduler chose for it.
     #[inline(always)]
-    pub(crate) fn poll_live(&mut self, i: usize, poll: &mut impl Poller<F>) -> Option<Poll<F::Output>> {
+    pub(crate) fn poll_live(
+        &mut self,
+        i: usize,
+        poll: impl FnOnce(Pin<&mut F>) -> Poll<F::Output>,
+    ) -> Option<Poll<F::Output>> {
         if i >= self.reached {
             return None;
         }
         let at = self.lookup(i)?;
         let mut slot = self.slot(at);
         let fut = slot.as_mut().as_pin_mut()?;
-        let Poll::Ready(out) = poll(i, fut) else { return Some(Poll::Pending) };
+        let Poll::Ready(out) = poll(fut) else { return Some(Poll::Pending) };
         slot.set(None);
         // Only children still to be reached can reuse the slot: once all are
         // (every call without a limit, after its first pass), freeing costs

@@ -42,6 +42,8 @@ use crate::index_set::IndexSet;
 use crate::probe::{self, Scope};
 use crate::shape::Feed;
 
+use futures::task::waker_ref;
+
 /// Tokio's budget is spent with children still to poll: go on next turn.
 fn yield_turn(cx: &Context<'_>) -> Poll<Round> {
     cx.waker().wake_by_ref();
@@ -159,7 +161,7 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
             let index = index as usize;
             let Self { slab, wakers, lists, .. } = self;
             let mut woke = false;
-            let polled = slab.poll_live(index, &mut |_, fut: Pin<&mut F>| {
+            let polled = slab.poll_live(index, |fut: Pin<&mut F>| {
                 let (polled, again) = wakers.poll(index, |cx| fut.poll(cx));
                 woke = again;
                 polled
@@ -185,55 +187,77 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
     }
 
     /// The first pass: reaches fresh children in index order, as many as the
-    /// limit lets start. `Some` ends the round.
+    /// limit lets start, polling each with the spare waker (the slab's loop
+    /// runs with one context until a child keeps the spare). `Some` ends the
+    /// round.
     fn first_pass(&mut self, on_child: &mut impl FnMut(usize, F::Output, &L) -> ControlFlow<()>) -> Option<Round> {
         if !tokio::task::coop::has_budget_remaining() {
             return Some(Round::Yielded);
         }
         let mut room = self.limit - self.in_flight();
         let missing_before = self.slab.missing();
-        let unreached = self.slab.unreached();
-        let Self { slab, keys, live, lists, wakers, .. } = self;
-        let again = &mut lists.again;
         // Sized once, if at all: the children still to reach, or the room
         // the limit leaves.
-        let expected = room.min(unreached);
+        let expected = room.min(self.slab.unreached());
         let mut reached = 0usize;
         let mut stop = None;
-        let mut poll = |index: usize, fut: Pin<&mut F>| {
-            let (polled, woke) = wakers.poll(index, |cx| fut.poll(cx));
-            if woke {
-                again.push(index as u32, expected);
-            }
-            polled
-        };
-        let _ = slab.poll_fresh_run(&mut poll, keys, |index, polled, keys| {
-            match polled {
-                Poll::Ready(out) => {
-                    *live -= 1;
-                    if on_child(index, out, keys).is_break() {
-                        stop = Some(Round::Stopped);
-                        return ControlFlow::Break(());
+        loop {
+            let Self { slab, keys, live, lists, wakers, .. } = &mut *self;
+            let spare = wakers.spare();
+            let waker = waker_ref(spare);
+            let mut cx = Context::from_waker(&waker);
+            let mut kept_by = None;
+            let _ = slab.poll_fresh_run(&mut cx, keys, |index, polled, keys| {
+                match polled {
+                    Poll::Ready(out) => {
+                        *live -= 1;
+                        if on_child(index, out, keys).is_break() {
+                            stop = Some(Round::Stopped);
+                            return ControlFlow::Break(());
+                        }
+                    }
+                    Poll::Pending => {
+                        room -= 1;
+                        match spare.check_spare() {
+                            Some(true) => lists.again.push(index as u32, expected),
+                            Some(false) => {}
+                            // It kept the spare: the pass goes on with a new one.
+                            None => {
+                                kept_by = Some(index);
+                                return ControlFlow::Break(());
+                            }
+                        }
+                        if room == 0 {
+                            return ControlFlow::Break(());
+                        }
                     }
                 }
-                Poll::Pending => {
-                    room -= 1;
-                    if room == 0 {
-                        return ControlFlow::Break(());
-                    }
+                // The budget is a thread-local: look every few children, so
+                // a run of ready ones pays for it rarely. A task handle
+                // reached after the budget ran out answers `Pending` and
+                // wakes its waker, which lists it again.
+                reached += 1;
+                if reached % FRESH_BUDGET_STRIDE == 0 && !tokio::task::coop::has_budget_remaining() {
+                    stop = Some(Round::Yielded);
+                    return ControlFlow::Break(());
                 }
+                ControlFlow::Continue(())
+            });
+            let Some(index) = kept_by else { break };
+            if wakers.keep_spare(index) {
+                lists.again.push(index as u32, expected);
             }
-            // The budget is a thread-local: look every few children, so a
-            // run of ready ones pays for it rarely. A task handle reached
-            // after the budget ran out answers `Pending` and wakes its
-            // waker, which lists it again.
-            reached += 1;
-            if reached % FRESH_BUDGET_STRIDE == 0 && !tokio::task::coop::has_budget_remaining() {
+            if room == 0 || !slab.has_fresh() {
+                break;
+            }
+            // Kept wakers come from children that wait on something, and
+            // from task handles that answered `Pending` because the budget
+            // ran out (they keep it to wake the task's next turn).
+            if !tokio::task::coop::has_budget_remaining() {
                 stop = Some(Round::Yielded);
-                return ControlFlow::Break(());
+                break;
             }
-            ControlFlow::Continue(())
-        });
+        }
         // An input that ended before its stated length has fewer children
         // than counted.
         self.live -= self.slab.missing() - missing_before;

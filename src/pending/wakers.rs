@@ -102,6 +102,21 @@ impl ChildWaker {
         }
     }
 
+    /// After a child polled with this spare is found pending: `Some(woke)`
+    /// if no one else holds it (it stays the spare), `None` if the child
+    /// kept a clone (see [`Wakers::keep_spare`]). The fence pairs with the
+    /// `Release` of the clones' drops, so that their wakes are seen.
+    #[inline(always)]
+    pub(super) fn check_spare(self: &Arc<Self>) -> Option<bool> {
+        // No one can make a clone without holding one: a count of one stays
+        // one.
+        if Arc::strong_count(self) != 1 {
+            return None;
+        }
+        fence(Ordering::Acquire);
+        Some(self.take_queued())
+    }
+
     /// A spare: idle, `POLLING`.
     fn spare(shared: &Arc<Shared>) -> Arc<Self> {
         Arc::new(Self { index: AtomicU32::new(0), state: AtomicU8::new(POLLING), shared: shared.clone() })
@@ -151,38 +166,58 @@ impl Wakers {
     /// listed nowhere: the caller polls it again).
     #[inline(always)]
     pub(super) fn poll<T>(&mut self, index: usize, poll: impl FnOnce(&mut Context<'_>) -> Poll<T>) -> (Poll<T>, bool) {
-        if let Some(own) = self.kept.get(index).and_then(Option::as_ref) {
-            own.state.store(POLLING, Ordering::Release);
-            let polled = poll(&mut Context::from_waker(&waker_ref(own)));
-            if polled.is_ready() {
-                // Its clones, if any, wake no one: `POLLING` stays.
-                self.kept[index] = None;
-                return (polled, false);
-            }
-            let before = own.state.fetch_and(!POLLING, Ordering::AcqRel);
-            return (polled, before & QUEUED != 0);
-        }
-        let shared = &self.shared;
-        let spare = self.spare.get_or_insert_with(|| ChildWaker::spare(shared));
-        let polled = poll(&mut Context::from_waker(&waker_ref(spare)));
-        // No clone anywhere (no one can make one without holding one): it
-        // stays the spare. The fence pairs with the `Release` of the clones'
-        // drops, so their wakes are seen.
-        if Arc::strong_count(spare) == 1 {
-            fence(Ordering::Acquire);
-            let woke = spare.take_queued() && polled.is_pending();
+        let Some(own) = self.kept.get(index).and_then(Option::as_ref) else {
+            let polled = poll(&mut Context::from_waker(&waker_ref(self.spare())));
+            let woke = polled.is_pending() && self.after_spare(index);
             return (polled, woke);
-        }
-        let Some(own) = self.spare.take() else { unreachable!("the spare was just made") };
+        };
+        own.state.store(POLLING, Ordering::Release);
+        let polled = poll(&mut Context::from_waker(&waker_ref(own)));
         if polled.is_ready() {
+            // Its clones, if any, wake no one: `POLLING` stays.
+            self.kept[index] = None;
             return (polled, false);
         }
-        // The child kept it: its own from now on. The index is written
-        // before `POLLING` is cleared, which a wake reads first.
+        let before = own.state.fetch_and(!POLLING, Ordering::AcqRel);
+        (polled, before & QUEUED != 0)
+    }
+
+    /// The spare, made if needed: the waker to poll a child that kept none
+    /// with (a child never polled, or one that kept none).
+    #[inline(always)]
+    pub(super) fn spare(&mut self) -> &Arc<ChildWaker> {
+        let shared = &self.shared;
+        self.spare.get_or_insert_with(|| ChildWaker::spare(shared))
+    }
+
+    /// After child `index` was polled with the spare and is pending: `true`
+    /// if it woke during the poll.
+    ///
+    /// Nothing needs a look after a child that completed: a clone it made
+    /// and kept still finds `POLLING` (it wakes no one, or, once the spare is
+    /// a later child's own, that child for nothing), and a wake it made
+    /// leaves `QUEUED` up, which polls the next pending child on the spare
+    /// once more than needed. Both are rare; a look would cost every ready
+    /// child.
+    #[inline(always)]
+    fn after_spare(&mut self, index: usize) -> bool {
+        match self.spare.as_ref().and_then(ChildWaker::check_spare) {
+            Some(woke) => woke,
+            None => self.keep_spare(index),
+        }
+    }
+
+    /// Child `index`, pending, kept a clone of the spare: it is its own from
+    /// now on. `true` if it woke during the poll.
+    #[cold]
+    pub(super) fn keep_spare(&mut self, index: usize) -> bool {
+        let Some(own) = self.spare.take() else { return false };
+        // The index is written before `POLLING` is cleared, which a wake
+        // reads first.
         own.index.store(index as u32, Ordering::Relaxed);
         let before = own.state.fetch_and(!POLLING, Ordering::AcqRel);
         self.keep(index, own);
-        (polled, before & QUEUED != 0)
+        before & QUEUED != 0
     }
 
     fn keep(&mut self, index: usize, own: Arc<ChildWaker>) {
