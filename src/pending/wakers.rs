@@ -138,7 +138,9 @@ const SPARES: usize = 8;
 
 /// The wakers of one set.
 pub(super) struct Wakers {
-    shared: Arc<Shared>,
+    /// `Some` until the set is dropped (then moved to the pool, if no one
+    /// else holds it).
+    shared: Option<Arc<Shared>>,
     /// The waker a child without one of its own is polled with; no one else
     /// holds it. Made when first needed.
     spare: Option<Arc<ChildWaker>>,
@@ -156,9 +158,14 @@ impl Wakers {
         // the model makes its wakers afresh.
         #[cfg(not(loom))]
         if let Some((shared, spare)) = SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten() {
-            return Self { shared, spare, kept: Vec::new(), registered: false };
+            return Self { shared: Some(shared), spare, kept: Vec::new(), registered: false };
         }
-        Self { shared: Arc::new(Shared::new()), spare: None, kept: Vec::new(), registered: false }
+        Self { shared: Some(Arc::new(Shared::new())), spare: None, kept: Vec::new(), registered: false }
+    }
+
+    #[inline(always)]
+    fn shared(&self) -> &Arc<Shared> {
+        self.shared.as_ref().expect("a set's shared state is there until the set is dropped")
     }
 
     /// Polls child `index` with its own waker if it kept one, else with the
@@ -186,8 +193,10 @@ impl Wakers {
     /// with (a child never polled, or one that kept none).
     #[inline(always)]
     pub(super) fn spare(&mut self) -> &Arc<ChildWaker> {
-        let shared = &self.shared;
-        self.spare.get_or_insert_with(|| ChildWaker::spare(shared))
+        let Self { shared, spare, .. } = self;
+        spare.get_or_insert_with(|| {
+            ChildWaker::spare(shared.as_ref().expect("a set's shared state is there until the set is dropped"))
+        })
     }
 
     /// After child `index` was polled with the spare and is pending: `true`
@@ -231,10 +240,11 @@ impl Wakers {
     /// list was moved onto `into` (popped from the back: wake order).
     #[inline]
     pub(super) fn take_ready(&self, into: &mut Vec<u32>) -> bool {
-        if !self.shared.any_ready.load(Ordering::Relaxed) || !self.shared.any_ready.swap(false, Ordering::AcqRel) {
+        let shared = self.shared();
+        if !shared.any_ready.load(Ordering::Relaxed) || !shared.any_ready.swap(false, Ordering::AcqRel) {
             return false;
         }
-        let mut ready = self.shared.ready.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut ready = shared.ready.lock().unwrap_or_else(PoisonError::into_inner);
         ready.reverse();
         if into.is_empty() {
             // Swapped, not taken: steady wakes allocate nothing.
@@ -249,7 +259,7 @@ impl Wakers {
     /// once more and then waits.
     #[inline]
     pub(super) fn register(&mut self, cx: &Context<'_>) {
-        self.shared.parent.register(cx.waker());
+        self.shared().parent.register(cx.waker());
         self.registered = true;
     }
 
@@ -274,13 +284,13 @@ impl Wakers {
     fn give_back(&mut self) {
         let spare_alone = self.spare.as_ref().is_none_or(|s| Arc::strong_count(s) == 1);
         let holders = 1 + usize::from(self.spare.is_some());
-        if !spare_alone || Arc::strong_count(&self.shared) != holders {
+        let Some(shared) = self.shared.take() else { return };
+        if !spare_alone || Arc::strong_count(&shared) != holders {
             return;
         }
         // Pairs with the `Release` of the last clones' drops: their writes
         // (a push on the ready list) are seen here.
         fence(Ordering::Acquire);
-        let shared = &self.shared;
         if self.registered {
             drop(shared.parent.take());
         }
@@ -293,7 +303,7 @@ impl Wakers {
                 ready.clear();
             }
         }
-        let entry = (shared.clone(), self.spare.take());
+        let entry = (shared, self.spare.take());
         let _ = SPARE.try_with(|s| {
             let mut s = s.borrow_mut();
             if s.len() < SPARES {
