@@ -303,6 +303,11 @@ impl Wakers {
                 ready.clear();
             }
         }
+        // A child that woke the spare and completed in the same poll left
+        // `QUEUED` up (see `after_spare`): the next call starts clean.
+        if let Some(spare) = &self.spare {
+            spare.state.store(POLLING, Ordering::Relaxed);
+        }
         let entry = (shared, self.spare.take());
         let _ = SPARE.try_with(|s| {
             let mut s = s.borrow_mut();
