@@ -172,12 +172,8 @@ pub(crate) fn in_blocking_call() -> bool {
 /// the caller, where it already is: a call's future is a few hundred bytes,
 /// and moving it here cost a copy per call.
 #[inline]
+#[cfg(not(loom))]
 pub(crate) fn block_on<F: Future>(entry: &'static str, fut: Pin<&mut F>) -> Result<F::Output, BlockingError> {
-    // The loom model has no Tokio: its blocking calls park with our own
-    // parker, the part of this module where threads meet.
-    #[cfg(loom)]
-    return Ok(park_on(fut, false));
-    #[cfg(not(loom))]
     let handle = match Handle::try_current() {
         Ok(handle) => handle,
         // At thread exit (a call in a thread-local's `Drop`) Tokio's context
@@ -212,6 +208,13 @@ pub(crate) fn block_on<F: Future>(entry: &'static str, fut: Pin<&mut F>) -> Resu
         Some(left) if left >= MIN_BUDGET => Ok(park_on(fut, true)),
         Some(_) => Err(BlockingError::budget_spent(entry)),
     }
+}
+
+/// The loom model (tests/loom.rs) has no Tokio: its blocking calls park
+/// with [`park_on`], the part of this module where threads meet.
+#[cfg(loom)]
+pub(crate) fn block_on<F: Future>(_entry: &'static str, fut: Pin<&mut F>) -> Result<F::Output, BlockingError> {
+    Ok(park_on(fut, false))
 }
 
 /// The fewest budget units a call blocking in place needs per poll to make
@@ -284,7 +287,9 @@ struct Unparker {
 
 impl ArcWake for Unparker {
     fn wake_by_ref(arc_self: &Arc<Self>) {
-        arc_self.woken.store(true, Ordering::Release);
+        // A swap, not a store, though the value read is not needed: see
+        // `crate::sync` on writes to atomics that another thread swaps.
+        arc_self.woken.swap(true, Ordering::Release);
         arc_self.thread.unpark();
     }
 }

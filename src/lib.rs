@@ -1,6 +1,9 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
+// Built for the loom model (`--cfg loom`, tests/loom.rs), blocking calls
+// only park and no set is pooled: what only Tokio's paths use goes unused.
+#![cfg_attr(loom, allow(dead_code, unused_imports))]
 
 mod batch;
 mod blocking;

@@ -8,6 +8,14 @@
 //! their operations that matters and fails on any that hangs or loses a
 //! result. Code that uses them takes them from here, and from nowhere else,
 //! so that the model checks the very code a user runs.
+//!
+//! One rule for their users: an atomic that another thread may change with
+//! a read-modify-write operation (`swap`, `fetch_or`, ..) is written with
+//! read-modify-write operations only, never a plain `store`, even where the
+//! value read is not needed. The hardware keeps an RMW whole either way, but
+//! loom (0.7) lets a concurrent plain store land between an RMW's read and
+//! its write (tokio-rs/loom#254), which would fail the model with a lost
+//! wake that cannot happen.
 
 use std::task::Waker;
 

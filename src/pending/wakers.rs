@@ -75,7 +75,8 @@ impl ArcWake for ChildWaker {
             let shared = &arc_self.shared;
             let index = arc_self.index.load(Ordering::Relaxed);
             shared.ready.lock().unwrap_or_else(PoisonError::into_inner).push(index);
-            shared.any_ready.store(true, Ordering::Release);
+            // A swap, not a store: see `crate::sync`.
+            shared.any_ready.swap(true, Ordering::Release);
             shared.parent.wake();
         }
     }
@@ -178,7 +179,9 @@ impl Wakers {
             let woke = polled.is_pending() && self.after_spare(index);
             return (polled, woke);
         };
-        own.state.store(POLLING, Ordering::Release);
+        // A swap, not a store (a wake may be raising `QUEUED` right now):
+        // see `crate::sync`.
+        own.state.swap(POLLING, Ordering::AcqRel);
         let polled = poll(&mut Context::from_waker(&waker_ref(own)));
         if polled.is_ready() {
             // Its clones, if any, wake no one: `POLLING` stays.
