@@ -87,6 +87,9 @@ pub struct Pending<L, F> {
     /// At most this many children started and not finished: the call's
     /// `.limit(n)`, set for each call.
     limit: usize,
+    /// A round is in progress: still `true` after a round that a child's
+    /// panic unwound.
+    in_round: bool,
     /// Made when a probe first parks: most sets never need it, and the set
     /// stays small (it is moved a few times per call).
     deep: Option<Box<Deep>>,
@@ -174,7 +177,16 @@ impl<L: Keys, F> Pending<L, F> {
 
     #[inline(always)]
     fn with_slab(keys: L, slab: Slab<F>, wakers: Wakers) -> Self {
-        Self { live: slab.capacity(), slab, keys, lists: Lists::default(), limit: usize::MAX, deep: None, wakers }
+        Self {
+            live: slab.capacity(),
+            slab,
+            keys,
+            lists: Lists::default(),
+            limit: usize::MAX,
+            in_round: false,
+            deep: None,
+            wakers,
+        }
     }
 
     /// The keys of the pending children, in key order (input order for

@@ -5,7 +5,9 @@
 //! lets start), then the children whose waker woke, until none is left. Each
 //! child is polled with a waker that names it (see `wakers`), so a wake
 //! polls that child and no other: a child needing `k` wakes is polled `k + 1`
-//! times, as `FuturesUnordered` polls it.
+//! times, as `FuturesUnordered` polls it (once more if the child polled
+//! just before it woke itself and completed in the same poll: see
+//! `Wakers::after_spare`).
 //!
 //! # The liveness rule
 //!
@@ -21,7 +23,10 @@
 //!    that keeps waking itself): the task woke itself (`wake_by_ref`) first.
 //!
 //! Any new early return of `Pending` must meet one of these; the first is
-//! checked by `debug_assert!`s where it returns. Where each child waits, and
+//! checked by `debug_assert!`s where it returns. (A round cut short by
+//! Tokio's budget returns `Round::Yielded` after waking the task; it looks
+//! at the budget only once it polled a child, so it makes progress also
+//! where no one refills the budget.) Where each child waits, and
 //! what polls it again:
 //!
 //! | list | the waker its child holds | what polls it again |
@@ -104,9 +109,17 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
         cx: &mut Context<'_>,
         on_child: &mut impl FnMut(usize, F::Output, &L) -> ControlFlow<()>,
     ) -> Poll<Round> {
+        // A child that panics unwinds through the round and leaves the set
+        // half way through a poll (a waker mid-hand-over, a child counted
+        // but not listed). Polled again after that (a caller that caught
+        // the panic), the call says so, as an `async fn` resumed after
+        // panicking does, rather than wait for ever.
+        assert!(!self.in_round, "a concurry call was polled again after one of its children panicked");
+        self.in_round = true;
         let loan = probe::lend(self.scope());
         let polled = self.run(cx, on_child);
         loan.give_back(|| self.scope_mut());
+        self.in_round = false;
         polled
     }
 
@@ -123,9 +136,16 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
         let idle_limit = self.live.max(1);
         // The task's waker was registered in this round.
         let mut registered = false;
+        // A child was polled in this round. Tokio's budget is looked at only
+        // after one was: a round always makes progress, also where no one
+        // refills the budget (a `block_on` of another executor, inside a
+        // task that spent it).
+        let mut polled_one = false;
         loop {
             if self.can_start() {
-                if let Some(round) = self.first_pass(on_child) {
+                let first = self.first_pass(on_child, polled_one);
+                polled_one = true;
+                if let Some(round) = first {
                     return match round {
                         Round::Yielded => yield_turn(cx),
                         round => Poll::Ready(round),
@@ -135,7 +155,7 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
             if self.live == 0 {
                 return Poll::Ready(Round::Exhausted);
             }
-            if !tokio::task::coop::has_budget_remaining() {
+            if polled_one && !tokio::task::coop::has_budget_remaining() {
                 return yield_turn(cx);
             }
             if idle_polls > idle_limit {
@@ -159,6 +179,7 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
                 return Poll::Pending;
             };
             let index = index as usize;
+            polled_one = true;
             let Self { slab, wakers, lists, .. } = self;
             let mut woke = false;
             let polled = slab.poll_live(index, |fut: Pin<&mut F>| {
@@ -190,8 +211,12 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
     /// limit lets start, polling each with the spare waker (the slab's loop
     /// runs with one context until a child keeps the spare). `Some` ends the
     /// round.
-    fn first_pass(&mut self, on_child: &mut impl FnMut(usize, F::Output, &L) -> ControlFlow<()>) -> Option<Round> {
-        if !tokio::task::coop::has_budget_remaining() {
+    fn first_pass(
+        &mut self,
+        on_child: &mut impl FnMut(usize, F::Output, &L) -> ControlFlow<()>,
+        polled_one: bool,
+    ) -> Option<Round> {
+        if polled_one && !tokio::task::coop::has_budget_remaining() {
             return Some(Round::Yielded);
         }
         let mut room = self.limit - self.in_flight();

@@ -16,16 +16,19 @@
 //!
 //! # The protocol of the flags
 //!
-//! - `POLLING` is set while the engine polls the child, and on the spare
-//!   (which no child holds). A wake then only raises `QUEUED`; the engine
-//!   reads it when the poll returns (`fetch_and`, which sees any wake that
-//!   came before), and lists the child to be polled again.
+//! - `POLLING` is up on the spare (which no child holds) and while a child
+//!   polled with it decides whether it keeps it. A wake then only raises
+//!   `QUEUED`; the engine reads it when the poll returns (`fetch_and`, which
+//!   sees any wake that came before), and lists the child to be polled
+//!   again.
 //! - Otherwise the first wake raises `QUEUED`, pushes the index on the ready
-//!   list, and wakes the task; later wakes find `QUEUED` and add nothing.
-//! - The engine sets `POLLING` (which clears `QUEUED`) just before each poll
-//!   of a kept waker: a wake before that point is answered by that poll.
-//! - When the child completes, its waker keeps `POLLING`: a clone that
-//!   someone still holds wakes no one.
+//!   list, and (if it raised `any_ready`) wakes the task; later wakes find
+//!   `QUEUED` and add nothing.
+//! - The engine takes `QUEUED` down just before each poll of a kept waker:
+//!   a wake before that point is answered by that poll, and one after it
+//!   (during the poll too) lists the child again.
+//! - When the child completes, its waker gets `POLLING` for good if anyone
+//!   still holds a clone: that clone wakes no one.
 
 use std::cell::RefCell;
 use std::sync::{Arc, PoisonError};
@@ -75,9 +78,13 @@ impl ArcWake for ChildWaker {
             let shared = &arc_self.shared;
             let index = arc_self.index.load(Ordering::Relaxed);
             shared.ready.lock().unwrap_or_else(PoisonError::into_inner).push(index);
-            // A swap, not a store: see `crate::sync`.
-            shared.any_ready.swap(true, Ordering::Release);
-            shared.parent.wake();
+            // Only the wake that raises `any_ready` wakes the task: until the
+            // engine takes the flag down (then drains the list, this push
+            // included), the drain it asks for is due anyway. (A swap, not a
+            // store: see `crate::sync`.)
+            if !shared.any_ready.swap(true, Ordering::AcqRel) {
+                shared.parent.wake();
+            }
         }
     }
 }
@@ -170,8 +177,9 @@ impl Wakers {
     }
 
     /// Polls child `index` with its own waker if it kept one, else with the
-    /// spare; `true` with `Pending` if it woke during the poll (it is then
-    /// listed nowhere: the caller polls it again).
+    /// spare; `true` with `Pending` if it woke during the poll and is listed
+    /// nowhere (the caller polls it again). A child on its own waker that
+    /// wakes during its poll is on the ready list.
     #[inline(always)]
     pub(super) fn poll<T>(&mut self, index: usize, poll: impl FnOnce(&mut Context<'_>) -> Poll<T>) -> (Poll<T>, bool) {
         let Some(own) = self.kept.get(index).and_then(Option::as_ref) else {
@@ -179,17 +187,21 @@ impl Wakers {
             let woke = polled.is_pending() && self.after_spare(index);
             return (polled, woke);
         };
-        // A swap, not a store (a wake may be raising `QUEUED` right now):
-        // see `crate::sync`.
-        own.state.swap(POLLING, Ordering::AcqRel);
+        // `QUEUED` down before the poll: a wake from now on lists it again
+        // (on the ready list, even during this poll). A swap, not a store
+        // (a wake may be raising `QUEUED` right now): see `crate::sync`.
+        own.state.swap(0, Ordering::AcqRel);
         let polled = poll(&mut Context::from_waker(&waker_ref(own)));
         if polled.is_ready() {
-            // Its clones, if any, wake no one: `POLLING` stays.
-            self.kept[index] = None;
-            return (polled, false);
+            if let Some(own) = self.kept[index].take() {
+                // Clones left wake no one (a wake of a finished child would
+                // only be skipped).
+                if Arc::strong_count(&own) > 1 {
+                    own.state.swap(POLLING, Ordering::AcqRel);
+                }
+            }
         }
-        let before = own.state.fetch_and(!POLLING, Ordering::AcqRel);
-        (polled, before & QUEUED != 0)
+        (polled, false)
     }
 
     /// The spare, made if needed: the waker to poll a child that kept none
