@@ -12,7 +12,6 @@ mod engine;
 mod error;
 mod gather;
 pub mod guide;
-mod index_set;
 mod outcome;
 pub mod partial;
 mod pending;

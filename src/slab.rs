@@ -394,6 +394,11 @@ impl<F> Slab<F> {
         self.reached < self.capacity
     }
 
+    /// The index of the next child to reach.
+    pub(crate) fn reached(&self) -> usize {
+        self.reached
+    }
+
     /// How many children are not reached yet.
     pub(crate) fn unreached(&self) -> usize {
         self.capacity - self.reached

@@ -163,16 +163,14 @@ impl<L, F> Pending<L, F> {
 impl<L: Keys, F> Pending<L, F> {
     #[inline(always)]
     pub(crate) fn new(keys: L, children: impl IntoIterator<Item = F>) -> Self {
-        // Everything that calls out of line comes first: the set is then
-        // written from values straight where the caller puts it. Called
-        // after the slab was made, `SharedRef::new` made a copy of it.
-        let wakers = Wakers::new();
-        Self::with_slab(keys, Slab::new(children), wakers)
+        let slab = Slab::new(children);
+        let wakers = Wakers::new(slab.capacity());
+        Self::with_slab(keys, slab, wakers)
     }
 
     /// `len` children that `keys` hands over one at a time (a lazy input).
     pub(crate) fn lazy(keys: L, len: usize) -> Self {
-        Self::with_slab(keys, Slab::lazy(len), Wakers::new())
+        Self::with_slab(keys, Slab::lazy(len), Wakers::new(len))
     }
 
     #[inline(always)]

@@ -32,9 +32,8 @@
 //! | list | the waker its child holds | what polls it again |
 //! |---|---|---|
 //! | fresh (`slab.unreached`) | none yet | the first pass of a round (`can_start`: a slot free under the limit) |
-//! | none (waiting) | its own (`Wakers::kept`), or none if it kept none | its wake: pushes it on the ready list and wakes the task |
-//! | `again`, then `now` | its own, or none (it woke during its poll without keeping the spare) | this round, after the current pass; a round cut short leaves it there for the next |
-//! | `queue` | its own | taken from the ready list: this round |
+//! | none (waiting) | its own (`Wakers::kept`), or none if it kept none | its wake: sets its bit (`Shared::woke`), and wakes the task if it raised `any_ready` |
+//! | `Lists` (taken) | its own, or none (it woke during its poll without keeping the spare) | this round: taken from the bitmap once the lists ran dry |
 //! | probes (`Deep::scope`) | parked with the engine | the engine's check timer wakes them for one check |
 
 use std::future::Future;
@@ -43,7 +42,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::Pending;
-use crate::index_set::IndexSet;
+use super::wakers::{ChildWaker, High};
 use crate::probe::{self, Scope};
 use crate::shape::Feed;
 
@@ -70,24 +69,30 @@ pub(crate) enum Round {
     Yielded,
 }
 
-/// The children to poll again, by where their wake was seen. A child is in
-/// at most one of them (its waker's `QUEUED` flag stays up from the wake to
-/// the poll, so a second wake lists it nowhere).
+/// The children to poll again: their bits were set and taken from the
+/// bitmap. A child that wakes again before its poll is polled once more
+/// later (its bit is set again).
 #[derive(Default)]
 pub(super) struct Lists {
-    /// Woke during their own poll: polled again once the current pass is
-    /// done (bits for the first 64: a small call allocates nothing).
-    again: IndexSet,
-    /// The pass in progress, taken from `again`: lowest index first.
-    now: IndexSet,
-    /// Woke afterwards, from anywhere: taken from the ready list, popped
-    /// from the back (wake order).
-    queue: Vec<u32>,
+    /// Children 0 to 63, a bit each (a small call allocates nothing),
+    /// lowest first.
+    low: u64,
+    /// The others, popped from the back.
+    high: High,
 }
 
 impl Lists {
     fn is_empty(&self) -> bool {
-        self.again.is_empty() && self.now.is_empty() && self.queue.is_empty()
+        self.low == 0 && self.high.as_ref().is_none_or(|h| h.is_empty())
+    }
+
+    fn pop(&mut self) -> Option<u32> {
+        if self.low != 0 {
+            let index = self.low.trailing_zeros();
+            self.low &= self.low - 1;
+            return Some(index);
+        }
+        self.high.as_mut()?.pop()
     }
 }
 
@@ -180,13 +185,8 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
             };
             let index = index as usize;
             polled_one = true;
-            let Self { slab, wakers, lists, .. } = self;
-            let mut woke = false;
-            let polled = slab.poll_live(index, |fut: Pin<&mut F>| {
-                let (polled, again) = wakers.poll(index, |cx| fut.poll(cx));
-                woke = again;
-                polled
-            });
+            let Self { slab, wakers, .. } = self;
+            let polled = slab.poll_live(index, |fut: Pin<&mut F>| wakers.poll(index, |cx| fut.poll(cx)));
             match polled {
                 // Finished since it was listed (a wake that came late).
                 None => {}
@@ -197,12 +197,7 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
                         return Poll::Ready(Round::Stopped);
                     }
                 }
-                Some(Poll::Pending) => {
-                    idle_polls += 1;
-                    if woke {
-                        lists.again.push(index as u32, 0);
-                    }
-                }
+                Some(Poll::Pending) => idle_polls += 1,
             }
         }
     }
@@ -221,14 +216,11 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
         }
         let mut room = self.limit - self.in_flight();
         let missing_before = self.slab.missing();
-        // Sized once, if at all: the children still to reach, or the room
-        // the limit leaves.
-        let expected = room.min(self.slab.unreached());
         let mut reached = 0usize;
         let mut stop = None;
         loop {
-            let Self { slab, keys, live, lists, wakers, .. } = &mut *self;
-            let spare = wakers.spare();
+            let Self { slab, keys, live, wakers, .. } = &mut *self;
+            let spare = wakers.spare_for(slab.reached());
             let waker = waker_ref(spare);
             let mut cx = Context::from_waker(&waker);
             let mut kept_by = None;
@@ -243,20 +235,19 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
                     }
                     Poll::Pending => {
                         room -= 1;
-                        match spare.check_spare() {
-                            Some(true) => lists.again.push(index as u32, expected),
-                            Some(false) => {}
+                        if !ChildWaker::is_alone(spare) {
                             // It kept the spare: the pass goes on with a new one.
-                            None => {
-                                kept_by = Some(index);
-                                return ControlFlow::Break(());
-                            }
+                            kept_by = Some(index);
+                            return ControlFlow::Break(());
                         }
                         if room == 0 {
                             return ControlFlow::Break(());
                         }
                     }
                 }
+                // Children are reached in index order: the spare is named
+                // for the next.
+                spare.name(index + 1);
                 // The budget is a thread-local: look every few children, so
                 // a run of ready ones pays for it rarely. A task handle
                 // reached after the budget ran out answers `Pending` and
@@ -269,9 +260,7 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
                 ControlFlow::Continue(())
             });
             let Some(index) = kept_by else { break };
-            if wakers.keep_spare(index) {
-                lists.again.push(index as u32, expected);
-            }
+            wakers.keep_spare(index);
             if room == 0 || !slab.has_fresh() {
                 break;
             }
@@ -289,25 +278,17 @@ impl<L: Feed<F>, F: Future> Pending<L, F> {
         stop
     }
 
-    /// The next child to poll again: the pass in progress first, then the
-    /// children whose waker woke from elsewhere, then (after a look at the
-    /// ready list) a new pass over those that woke during their poll.
-    /// `None`: nothing listed, and the ready list was found empty.
+    /// The next child to poll again: those taken from the bitmap first, then
+    /// (taken now) those whose bits are set. `None`: nothing taken is left,
+    /// and no bit was found set.
     #[inline(always)]
     fn next_to_poll(&mut self) -> Option<u32> {
         loop {
-            if let Some(i) = self.lists.now.pop() {
+            if let Some(i) = self.lists.pop() {
                 return Some(i);
             }
-            if let Some(i) = self.lists.queue.pop() {
-                return Some(i);
-            }
-            // Between two passes, the ready list first: a child that wakes
-            // itself at every poll cannot keep the others waiting.
-            let took_ready = self.wakers.take_ready(&mut self.lists.queue);
-            if !self.lists.again.is_empty() {
-                self.lists.again.take(&mut self.lists.now);
-            } else if !took_ready {
+            let Lists { low, high } = &mut self.lists;
+            if !self.wakers.take_ready(low, high) {
                 return None;
             }
         }

@@ -1,133 +1,148 @@
 //! The wakers of one set: every child is polled with a waker that names it,
 //! so that a wake polls the child that woke and no other.
 //!
-//! A [`ChildWaker`] is a child's index and two flags ([`QUEUED`],
-//! [`POLLING`]); the wakers of a set share a [`Shared`]: the ready list
-//! (children woken from anywhere) and the waker of the task polling the set.
+//! A [`ChildWaker`] is a child's index; a wake sets that child's bit in the
+//! set's [`Shared`] bitmap (`woke`), and the engine takes the bits it finds
+//! set, a word at a time, and polls those children. The first wake in an
+//! empty word also marks the word (`summary`, for sets of more than 64) and
+//! raises `any_ready`; the wake that raises `any_ready` wakes the task.
 //!
 //! A child is first polled with the set's *spare* waker, which nobody else
-//! holds. If the child kept a clone of it (a timer, a channel, a task handle
-//! registered it), it becomes that child's own, and the child is polled with
-//! it from then on; otherwise it stays the spare, for the next child. So
-//! children that are ready at once, or that wake themselves during their
-//! poll without keeping the waker (a yield), cost no allocation, and a set
-//! allocates one waker per child that waits on something else, as
-//! `FuturesUnordered` does.
+//! holds (its index is set to the child's just before). If the child kept a
+//! clone of it (a timer, a channel, a task handle registered it), it becomes
+//! that child's own, and the child is polled with it from then on;
+//! otherwise it stays the spare, for the next child. So children that are
+//! ready at once, or that wake themselves during their poll without keeping
+//! the waker (a yield), cost no allocation, and a set allocates one waker
+//! per child that waits on something else, as `FuturesUnordered` does.
 //!
-//! # The protocol of the flags
-//!
-//! - `POLLING` is up on the spare (which no child holds) and while a child
-//!   polled with it decides whether it keeps it. A wake then only raises
-//!   `QUEUED`; the engine reads it when the poll returns (`fetch_and`, which
-//!   sees any wake that came before), and lists the child to be polled
-//!   again.
-//! - Otherwise the first wake raises `QUEUED`, pushes the index on the ready
-//!   list, and (if it raised `any_ready`) wakes the task; later wakes find
-//!   `QUEUED` and add nothing.
-//! - The engine takes `QUEUED` down just before each poll of a kept waker:
-//!   a wake before that point is answered by that poll, and one after it
-//!   (during the poll too) lists the child again.
-//! - When the child completes, its waker gets `POLLING` for good if anyone
-//!   still holds a clone: that clone wakes no one.
+//! A bit is taken (swapped out) before its child is polled: a wake during
+//! or after that poll sets it again and polls the child again. A wake of a
+//! finished child's waker (a clone someone kept) sets a bit the engine
+//! skips.
 
 use std::cell::RefCell;
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures::task::{ArcWake, waker_ref};
 
-use crate::sync::{AtomicBool, AtomicU8, AtomicU32, AtomicWaker, Mutex, Ordering, fence};
+use crate::sync::{AtomicBool, AtomicU32, AtomicU64, AtomicWaker, Ordering};
 
-/// Woken since its poll began: listed to be polled again (on the ready
-/// list, or in the engine's own lists).
-const QUEUED: u8 = 1;
-/// Being polled, or idle as the set's spare: a wake only raises `QUEUED`.
-const POLLING: u8 = 2;
+/// Indices of children past the first 64 that woke, taken from the bitmap:
+/// boxed, since only sets of more than 64 have any, and the set stays small
+/// (it is moved a few times per call).
+#[allow(clippy::box_collection, reason = "the box keeps the set small; only large sets have any")]
+pub(super) type High = Option<Box<Vec<u32>>>;
+
+/// Children per word of the bitmaps.
+const WORD: u32 = u64::BITS;
 
 /// What the wakers of one set share with the task polling it.
 pub(super) struct Shared {
     /// The task polling the set: registered when a round is about to return
     /// `Pending`.
     parent: AtomicWaker,
-    /// Children whose own waker woke, in wake order.
-    ready: Mutex<Vec<u32>>,
-    /// `ready` may be non-empty: spares the lock when nothing woke.
+    /// A bit per child (word `i / 64`, bit `i % 64`) whose waker woke since
+    /// the engine last took it.
+    woke: Box<[AtomicU64]>,
+    /// A bit per word of `woke` that a wake found empty (its first wake
+    /// marks it): the engine visits only marked words. Empty for a set of
+    /// at most 64 children, whose one word is always visited.
+    summary: Box<[AtomicU64]>,
+    /// Some bit may be set: spares the look when nothing woke.
     any_ready: AtomicBool,
 }
 
+fn words(bits: usize) -> Box<[AtomicU64]> {
+    (0..bits.div_ceil(WORD as usize)).map(|_| AtomicU64::new(0)).collect()
+}
+
 impl Shared {
-    fn new() -> Self {
-        Self { parent: AtomicWaker::new(), ready: Mutex::new(Vec::new()), any_ready: AtomicBool::new(false) }
+    /// For a set of `capacity` children.
+    fn new(capacity: usize) -> Self {
+        let woke = words(capacity.max(1));
+        let summary = if woke.len() > 1 { words(woke.len()) } else { Box::default() };
+        Self { parent: AtomicWaker::new(), woke, summary, any_ready: AtomicBool::new(false) }
+    }
+
+    /// Child `index` woke: `true` if its word was empty, so that this wake
+    /// owes the announcement (marking the word, raising `any_ready`).
+    #[inline]
+    fn mark(&self, index: u32) -> bool {
+        let (word, bit) = ((index / WORD) as usize, index % WORD);
+        let Some(cell) = self.woke.get(word) else { return false };
+        if cell.fetch_or(1 << bit, Ordering::AcqRel) != 0 {
+            return false;
+        }
+        if let Some(summary) = self.summary.get(word / WORD as usize) {
+            summary.fetch_or(1 << (word as u32 % WORD), Ordering::AcqRel);
+        }
+        true
+    }
+
+    /// Takes the bits set: children 0 to 63 into `low` (a bit each, so that
+    /// a small call allocates nothing), the others' indices onto `high`.
+    fn take(&self, low: &mut u64, high: &mut High) {
+        let mut take_word = |word: usize| {
+            let mut bits = self.woke[word].swap(0, Ordering::AcqRel);
+            if word == 0 {
+                *low |= bits;
+                return;
+            }
+            let high = high.get_or_insert_with(Box::default);
+            while bits != 0 {
+                high.push(word as u32 * WORD + bits.trailing_zeros());
+                bits &= bits - 1;
+            }
+        };
+        if self.summary.is_empty() {
+            take_word(0);
+            return;
+        }
+        for (s, summary) in self.summary.iter().enumerate() {
+            let mut marked = summary.swap(0, Ordering::AcqRel);
+            while marked != 0 {
+                take_word(s * WORD as usize + marked.trailing_zeros() as usize);
+                marked &= marked - 1;
+            }
+        }
     }
 }
 
 /// A child's waker.
 pub(super) struct ChildWaker {
-    /// The child it belongs to. Read by a wake only while `POLLING` is
-    /// clear, and written only while it is set.
+    /// The child it belongs to. Changed only while it is the spare (no one
+    /// else holds it), before each poll.
     index: AtomicU32,
-    /// `QUEUED` and `POLLING`.
-    state: AtomicU8,
     shared: Arc<Shared>,
+}
+
+impl ChildWaker {
+    /// Names the spare for child `index`, before that child's poll.
+    #[inline(always)]
+    pub(super) fn name(&self, index: usize) {
+        self.index.store(index as u32, Ordering::Relaxed);
+    }
+
+    /// No one but the set holds this spare: no one can make a clone
+    /// without holding one, so a count of one stays one.
+    #[inline(always)]
+    pub(super) fn is_alone(this: &Arc<Self>) -> bool {
+        Arc::strong_count(this) == 1
+    }
 }
 
 impl ArcWake for ChildWaker {
     fn wake_by_ref(arc_self: &Arc<Self>) {
-        let before = arc_self.state.fetch_or(QUEUED, Ordering::AcqRel);
-        if before & (QUEUED | POLLING) == 0 {
-            let shared = &arc_self.shared;
-            let index = arc_self.index.load(Ordering::Relaxed);
-            shared.ready.lock().unwrap_or_else(PoisonError::into_inner).push(index);
-            // Only the wake that raises `any_ready` wakes the task: until the
-            // engine takes the flag down (then drains the list, this push
-            // included), the drain it asks for is due anyway. (A swap, not a
-            // store: see `crate::sync`.)
-            if !shared.any_ready.swap(true, Ordering::AcqRel) {
-                shared.parent.wake();
-            }
+        let shared = &arc_self.shared;
+        // Only the wake that raises `any_ready` wakes the task: until the
+        // engine takes it down (then takes every bit, this one included),
+        // the look it asks for is due anyway. (Swaps, not stores: see
+        // `crate::sync`.)
+        if shared.mark(arc_self.index.load(Ordering::Relaxed)) && !shared.any_ready.swap(true, Ordering::AcqRel) {
+            shared.parent.wake();
         }
-    }
-}
-
-impl ChildWaker {
-    /// Takes `QUEUED` down on the spare, which no one else holds: `true` if
-    /// it was up (the child woke during its poll).
-    #[inline(always)]
-    fn take_queued(&self) -> bool {
-        // Alone, plain loads and stores are exact. The loom model cannot see
-        // that the count synchronizes with the clones' drops (`std`'s `Arc`
-        // is not modelled), so there it reads with a swap, which always sees
-        // the last write.
-        #[cfg(loom)]
-        return self.state.swap(POLLING, Ordering::AcqRel) & QUEUED != 0;
-        #[cfg(not(loom))]
-        {
-            let woke = self.state.load(Ordering::Relaxed) & QUEUED != 0;
-            if woke {
-                self.state.store(POLLING, Ordering::Relaxed);
-            }
-            woke
-        }
-    }
-
-    /// After a child polled with this spare is found pending: `Some(woke)`
-    /// if no one else holds it (it stays the spare), `None` if the child
-    /// kept a clone (see [`Wakers::keep_spare`]). The fence pairs with the
-    /// `Release` of the clones' drops, so that their wakes are seen.
-    #[inline(always)]
-    pub(super) fn check_spare(self: &Arc<Self>) -> Option<bool> {
-        // No one can make a clone without holding one: a count of one stays
-        // one.
-        if Arc::strong_count(self) != 1 {
-            return None;
-        }
-        fence(Ordering::Acquire);
-        Some(self.take_queued())
-    }
-
-    /// A spare: idle, `POLLING`.
-    fn spare(shared: &Arc<Shared>) -> Arc<Self> {
-        Arc::new(Self { index: AtomicU32::new(0), state: AtomicU8::new(POLLING), shared: shared.clone() })
     }
 }
 
@@ -135,8 +150,9 @@ impl ChildWaker {
 type Unused = (Arc<Shared>, Option<Arc<ChildWaker>>);
 
 thread_local! {
-    /// Wakers of sets dropped on this thread with no clone left anywhere,
-    /// for the next call made here: a small call then allocates none.
+    /// Wakers of small sets dropped on this thread with no clone left
+    /// anywhere, for the next call made here: a small call then allocates
+    /// none.
     static SPARE: RefCell<Vec<Unused>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -152,23 +168,33 @@ pub(super) struct Wakers {
     /// The waker a child without one of its own is polled with; no one else
     /// holds it. Made when first needed.
     spare: Option<Arc<ChildWaker>>,
-    /// Each child's own waker, by index, once it kept one; sized on first
-    /// use.
-    kept: Vec<Option<Arc<ChildWaker>>>,
+    /// Each child's own waker, by index, once it kept one; made and sized
+    /// on first use (boxed: the set stays small, and it is moved a few times
+    /// per call).
+    #[expect(clippy::box_collection, reason = "the box keeps the set small; most sets never keep a waker")]
+    kept: Option<Box<Vec<Option<Arc<ChildWaker>>>>>,
     /// The task's waker was registered in `shared.parent`.
     registered: bool,
 }
 
 impl Wakers {
+    /// The wakers of a set of `capacity` children.
     #[inline]
-    pub(super) fn new() -> Self {
+    pub(super) fn new(capacity: usize) -> Self {
         // The pool is per thread, and loom runs every modelled thread on one:
         // the model makes its wakers afresh.
         #[cfg(not(loom))]
-        if let Some((shared, spare)) = SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten() {
-            return Self { shared: Some(shared), spare, kept: Vec::new(), registered: false };
+        if capacity <= WORD as usize {
+            if let Some((shared, spare)) = SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten() {
+                return Self { shared: Some(shared), spare, kept: None, registered: false };
+            }
         }
-        Self { shared: Some(Arc::new(Shared::new())), spare: None, kept: Vec::new(), registered: false }
+        Self::fresh(capacity)
+    }
+
+    #[cold]
+    fn fresh(capacity: usize) -> Self {
+        Self { shared: Some(Arc::new(Shared::new(capacity))), spare: None, kept: None, registered: false }
     }
 
     #[inline(always)]
@@ -177,100 +203,75 @@ impl Wakers {
     }
 
     /// Polls child `index` with its own waker if it kept one, else with the
-    /// spare; `true` with `Pending` if it woke during the poll and is listed
-    /// nowhere (the caller polls it again). A child on its own waker that
-    /// wakes during its poll is on the ready list.
+    /// spare.
     #[inline(always)]
-    pub(super) fn poll<T>(&mut self, index: usize, poll: impl FnOnce(&mut Context<'_>) -> Poll<T>) -> (Poll<T>, bool) {
-        let Some(own) = self.kept.get(index).and_then(Option::as_ref) else {
-            let polled = poll(&mut Context::from_waker(&waker_ref(self.spare())));
-            let woke = polled.is_pending() && self.after_spare(index);
-            return (polled, woke);
+    pub(super) fn poll<T>(&mut self, index: usize, poll: impl FnOnce(&mut Context<'_>) -> Poll<T>) -> Poll<T> {
+        let Some(own) = self.kept.as_ref().and_then(|kept| kept.get(index)).and_then(Option::as_ref) else {
+            let spare = self.spare_for(index);
+            let polled = poll(&mut Context::from_waker(&waker_ref(spare)));
+            if polled.is_pending() && !self.spare_is_alone() {
+                self.keep_spare(index);
+            }
+            return polled;
         };
-        // `QUEUED` down before the poll: a wake from now on lists it again
-        // (on the ready list, even during this poll). A swap, not a store
-        // (a wake may be raising `QUEUED` right now): see `crate::sync`.
-        own.state.swap(0, Ordering::AcqRel);
         let polled = poll(&mut Context::from_waker(&waker_ref(own)));
         if polled.is_ready() {
-            if let Some(own) = self.kept[index].take() {
-                // Clones left wake no one (a wake of a finished child would
-                // only be skipped).
-                if Arc::strong_count(&own) > 1 {
-                    own.state.swap(POLLING, Ordering::AcqRel);
-                }
+            if let Some(kept) = &mut self.kept {
+                kept[index] = None;
             }
         }
-        (polled, false)
+        polled
     }
 
-    /// The spare, made if needed: the waker to poll a child that kept none
-    /// with (a child never polled, or one that kept none).
+    /// The spare, made if needed, named for child `index`: the waker to poll
+    /// a child that kept none with (a child never polled, or one that kept
+    /// none).
     #[inline(always)]
-    pub(super) fn spare(&mut self) -> &Arc<ChildWaker> {
+    pub(super) fn spare_for(&mut self, index: usize) -> &Arc<ChildWaker> {
         let Self { shared, spare, .. } = self;
-        spare.get_or_insert_with(|| {
-            ChildWaker::spare(shared.as_ref().expect("a set's shared state is there until the set is dropped"))
-        })
+        let spare = spare.get_or_insert_with(|| {
+            let shared = shared.as_ref().expect("a set's shared state is there until the set is dropped");
+            Arc::new(ChildWaker { index: AtomicU32::new(0), shared: shared.clone() })
+        });
+        spare.name(index);
+        spare
     }
 
-    /// After child `index` was polled with the spare and is pending: `true`
-    /// if it woke during the poll.
-    ///
-    /// Nothing needs a look after a child that completed: a clone it made
-    /// and kept still finds `POLLING` (it wakes no one, or, once the spare is
-    /// a later child's own, that child for nothing), and a wake it made
-    /// leaves `QUEUED` up, which polls the next pending child on the spare
-    /// once more than needed. Both are rare; a look would cost every ready
-    /// child.
+    /// No one but the set holds the spare: no one can make a clone without
+    /// holding one, so a count of one stays one.
     #[inline(always)]
-    fn after_spare(&mut self, index: usize) -> bool {
-        match self.spare.as_ref().and_then(ChildWaker::check_spare) {
-            Some(woke) => woke,
-            None => self.keep_spare(index),
-        }
+    pub(super) fn spare_is_alone(&self) -> bool {
+        self.spare.as_ref().is_none_or(ChildWaker::is_alone)
     }
 
     /// Child `index`, pending, kept a clone of the spare: it is its own from
-    /// now on. `true` if it woke during the poll.
+    /// now on (it is named for the child already).
     #[cold]
-    pub(super) fn keep_spare(&mut self, index: usize) -> bool {
-        let Some(own) = self.spare.take() else { return false };
-        // The index is written before `POLLING` is cleared, which a wake
-        // reads first.
-        own.index.store(index as u32, Ordering::Relaxed);
-        let before = own.state.fetch_and(!POLLING, Ordering::AcqRel);
-        self.keep(index, own);
-        before & QUEUED != 0
-    }
-
-    fn keep(&mut self, index: usize, own: Arc<ChildWaker>) {
-        if self.kept.len() <= index {
-            self.kept.resize_with(index + 1, || None);
+    pub(super) fn keep_spare(&mut self, index: usize) {
+        let Some(own) = self.spare.take() else { return };
+        let kept = self.kept.get_or_insert_with(Box::default);
+        if kept.len() <= index {
+            kept.resize_with(index + 1, || None);
         }
-        self.kept[index] = Some(own);
+        kept[index] = Some(own);
     }
 
-    /// A child whose waker woke may be on the ready list: `true` once the
-    /// list was moved onto `into` (popped from the back: wake order).
+    /// Takes the children that woke: 0 to 63 as bits into `low`, the others
+    /// onto `high` (popped from the back); `false` if none may have.
     #[inline]
-    pub(super) fn take_ready(&self, into: &mut Vec<u32>) -> bool {
+    pub(super) fn take_ready(&self, low: &mut u64, high: &mut High) -> bool {
         let shared = self.shared();
         if !shared.any_ready.load(Ordering::Relaxed) || !shared.any_ready.swap(false, Ordering::AcqRel) {
             return false;
         }
-        let mut ready = shared.ready.lock().unwrap_or_else(PoisonError::into_inner);
-        ready.reverse();
-        if into.is_empty() {
-            // Swapped, not taken: steady wakes allocate nothing.
-            std::mem::swap(into, &mut *ready);
-        } else {
-            into.append(&mut ready);
+        shared.take(low, high);
+        if let Some(high) = high {
+            high.reverse();
         }
         true
     }
 
-    /// Registers the task's waker, before the engine looks at the ready list
+    /// Registers the task's waker, before the engine looks at the bitmap
     /// once more and then waits.
     #[inline]
     pub(super) fn register(&mut self, cx: &Context<'_>) {
@@ -286,43 +287,33 @@ impl Wakers {
 
 impl Drop for Wakers {
     fn drop(&mut self) {
-        self.kept = Vec::new();
+        self.kept = None;
         #[cfg(not(loom))]
         self.give_back();
     }
 }
 
 impl Wakers {
-    /// Hands the shared state and the spare to this thread's pool, if no
-    /// clone of any waker is left anywhere.
+    /// Hands the shared state and the spare of a small set to this thread's
+    /// pool, if no clone of any waker is left anywhere.
     #[cfg(not(loom))]
     fn give_back(&mut self) {
-        let spare_alone = self.spare.as_ref().is_none_or(|s| Arc::strong_count(s) == 1);
+        let spare_alone = self.spare_is_alone();
         let holders = 1 + usize::from(self.spare.is_some());
         let Some(shared) = self.shared.take() else { return };
-        if !spare_alone || Arc::strong_count(&shared) != holders {
+        if !spare_alone || Arc::strong_count(&shared) != holders || !shared.summary.is_empty() {
             return;
         }
-        // Pairs with the `Release` of the last clones' drops: their writes
-        // (a push on the ready list) are seen here.
-        fence(Ordering::Acquire);
+        // Pairs with the `Release` of the last clones' drops: their wakes
+        // are seen here.
+        crate::sync::fence(Ordering::Acquire);
         if self.registered {
             drop(shared.parent.take());
         }
-        if shared.any_ready.load(Ordering::Relaxed) {
-            shared.any_ready.store(false, Ordering::Relaxed);
-            let mut ready = shared.ready.lock().unwrap_or_else(PoisonError::into_inner);
-            if ready.capacity() > 64 {
-                *ready = Vec::new();
-            } else {
-                ready.clear();
-            }
-        }
-        // A child that woke the spare and completed in the same poll left
-        // `QUEUED` up (see `after_spare`): the next call starts clean.
-        if let Some(spare) = &self.spare {
-            spare.state.store(POLLING, Ordering::Relaxed);
-        }
+        // Alone: plain stores do (a bit of a child that woke and completed
+        // may be left).
+        shared.any_ready.store(false, Ordering::Relaxed);
+        shared.woke[0].store(0, Ordering::Relaxed);
         let entry = (shared, self.spare.take());
         let _ = SPARE.try_with(|s| {
             let mut s = s.borrow_mut();
