@@ -84,3 +84,75 @@ pub async fn run_spawned(who: String, n: u64) -> usize {
         other => unreachable!("{other}"),
     }
 }
+
+/// A doorbell another task rings: pending until rung, then ready. It
+/// consumes no cooperative budget, so every contender polls it alike.
+pub struct Bell {
+    state: std::sync::Arc<BellState>,
+    ringer: std::sync::Arc<std::sync::Mutex<Vec<std::sync::Arc<BellState>>>>,
+    listed: bool,
+}
+
+pub struct BellState {
+    rung: std::sync::atomic::AtomicBool,
+    waker: futures::task::AtomicWaker,
+}
+
+impl Future for Bell {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        use std::sync::atomic::Ordering;
+        if self.state.rung.load(Ordering::Acquire) {
+            return Poll::Ready(());
+        }
+        self.state.waker.register(cx.waker());
+        if !self.listed {
+            // Rung only once it waits: every child is woken, by every
+            // contender, as many times as it has bells.
+            self.listed = true;
+            let state = self.state.clone();
+            self.ringer.lock().unwrap().push(state);
+        }
+        if self.state.rung.load(Ordering::Acquire) { Poll::Ready(()) } else { Poll::Pending }
+    }
+}
+
+/// Bells waiting to be rung.
+pub type Waiting = std::sync::Arc<std::sync::Mutex<Vec<std::sync::Arc<BellState>>>>;
+
+/// Futures that each wait for two bells in turn (two wakes each from
+/// another task), and the list the ringer rings from.
+pub fn two_wakes(n: u64) -> (Vec<Pin<Box<dyn Future<Output = u64> + Send>>>, Waiting) {
+    let waiting: Waiting = Default::default();
+    let bell = |waiting: &Waiting| Bell {
+        state: std::sync::Arc::new(BellState { rung: false.into(), waker: futures::task::AtomicWaker::new() }),
+        ringer: waiting.clone(),
+        listed: false,
+    };
+    let futs = (0..n)
+        .map(|i| {
+            let (first, second) = (bell(&waiting), bell(&waiting));
+            Box::pin(async move {
+                first.await;
+                second.await;
+                i
+            }) as Pin<Box<dyn Future<Output = u64> + Send>>
+        })
+        .collect();
+    (futs, waiting)
+}
+
+/// Rings every bell that waits, until `expected` were rung; yields to the
+/// other tasks between passes.
+pub async fn ring(waiting: Waiting, expected: u64) {
+    let mut rung = 0;
+    while rung < expected {
+        let now = std::mem::take(&mut *waiting.lock().unwrap());
+        for bell in now {
+            bell.rung.store(true, std::sync::atomic::Ordering::Release);
+            bell.waker.wake();
+            rung += 1;
+        }
+        tokio::task::yield_now().await;
+    }
+}

@@ -39,7 +39,7 @@ use measure::{cpu_ns, median};
 
 use concurry_bench::small;
 
-use peers::{OURS, PEERS, run_contender, run_spawned, yield_once};
+use peers::{OURS, PEERS, ring, run_contender, run_spawned, two_wakes, yield_once};
 
 async fn run_ready(who: &str, n: u64) -> usize {
     let v: Vec<_> = (0..n).map(std::future::ready).collect();
@@ -316,6 +316,41 @@ fn main() {
     // A concurrency limit of 100 over 100,000 futures that yield once, made
     // lazily from an iterator: completion order vs `buffer_unordered(100)`,
     // input order vs `buffered(100)`.
+    // Futures that each need two wakes from another task (two doorbells
+    // rung in turn), all at once and 100 at a time.
+    println!("\nfutures woken twice by another task: ns per future");
+    let two: Vec<&str> = all.iter().copied().filter(|w| *w != "sequential").collect();
+    for n in [10_000u64, 100_000] {
+        let m = compare(&st, "gather_two_wakes", n, rounds, &two, |who, n| {
+            Box::pin(async move {
+                let (futs, waiting) = two_wakes(n);
+                let ringer = tokio::spawn(ring(waiting, 2 * n));
+                let got = run_contender(who, futs).await;
+                ringer.await.expect("the ringer");
+                got
+            })
+        });
+        let r = ratio_vs_fastest_peer(&m);
+        report.worst_vs_peer = report.worst_vs_peer.max(r);
+        report.target(format!("gather_two_wakes_{n}"), r, 1.00);
+    }
+    let n = 100_000u64;
+    let m = compare(&st, "limit_two_wakes", n, rounds, &[OURS, "buffer_unordered"], |who, n| {
+        Box::pin(async move {
+            let (futs, waiting) = two_wakes(n);
+            let ringer = tokio::spawn(ring(waiting, 2 * n));
+            let got = if who == OURS {
+                async_gather(concurry::lazy(futs)).limit(100).stream().count().await
+            } else {
+                futures::stream::iter(futs).buffer_unordered(100).count().await
+            };
+            ringer.await.expect("the ringer");
+            got
+        })
+    });
+    report.target("limit_two_wakes_100", ratio_vs_fastest_peer(&m), 1.00);
+    lap("two wakes");
+
     println!("\nlimit 100, futures that yield once, made lazily: ns per future");
     let n = 100_000u64;
     let m = compare(&st, "limit_unordered", n, rounds, &[OURS, "buffer_unordered"], |who, n| {
