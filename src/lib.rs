@@ -16,6 +16,7 @@ mod pending;
 pub mod polling;
 pub mod probe;
 pub mod progress;
+mod race;
 #[cfg(feature = "ray")]
 pub mod ray;
 pub mod shape;
@@ -36,6 +37,7 @@ pub use partial::{Discard, KeepPartial, Partial, PartialPolicy};
 pub use pending::Pending;
 pub use polling::{Polling, PollingAlgorithm};
 pub use progress::Progress;
+pub use race::{Race, async_race, race};
 pub use shape::lazy::{lazy, lazy_keyed};
 pub use shape::nested::nested;
 pub use wait::{ReturnWhen, Wait, WaitResult, Waited, async_wait, wait};
