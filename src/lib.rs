@@ -29,8 +29,8 @@ mod wait;
 pub use blocking::shared_runtime;
 pub use error::{BlockingError, BoxError, ConfigError, Error, Interrupted, Key, ParseError, ThreadPanic};
 pub use gather::{
-    AsIs, FailFast, Gather, GatherItem, GatherIter, GatherPartial, GatherResult, GatherStream, Mode, async_gather,
-    async_try_gather, gather, try_gather,
+    AsIs, FailFast, Gather, GatherItem, GatherIter, GatherPartial, GatherResult, GatherStream, Mode, RunFirst,
+    async_gather, async_try_gather, gather, try_gather,
 };
 pub use outcome::Outcome;
 pub use partial::{Discard, KeepPartial, Partial, PartialPolicy};

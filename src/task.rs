@@ -492,6 +492,31 @@ pub struct Flatten<F> {
 
 /// What a handle outputs once joined: the task's own output, or why there
 /// is none. Implemented for Tokio's `JoinHandle`s and for threads.
+///
+/// # Examples
+///
+/// ```
+/// use concurry::task::Joined;
+/// let joined: Result<Result<u8, std::io::Error>, tokio::task::JoinError> = Ok(Ok(3));
+/// assert_eq!(joined.flatten().unwrap(), 3);
+/// ```
+///
+/// A future that is not a spawned task's handle has nothing to flatten;
+/// the compiler says what to use instead:
+///
+/// ```compile_fail,E0277
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// // error: `flatten` takes a spawned task's handle ...
+/// let out = concurry::task::flatten(async { Ok::<u8, std::io::Error>(1) }).await;
+/// # }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`flatten` takes a spawned task's handle, whose output is `Result<_, JoinError>`; this outputs `{Self}`",
+    label = "not the handle of a spawned task",
+    note = "to spawn a future with its own `Err` as a failure, write `concurry::task::spawn(fut)`: no `flatten` needed",
+    note = "a plain future needs neither: its own `Result` is what `try_gather` and `ReturnWhen::FirstException` see"
+)]
 pub trait Joined {
     /// The task's value once it succeeded.
     type Value;
