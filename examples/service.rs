@@ -8,8 +8,8 @@
 //!   that failed or is still pending.
 //! - `profile_partial`: the same fan-out, answering with whatever arrived
 //!   when the deadline passes.
-//! - `hedged`: race two replicas with the service's own error type; the
-//!   loser is cancelled.
+//! - `hedged`: race two replicas (`async_race`) with the service's own
+//!   error type; the loser is aborted.
 //!
 //! Run: `cargo run --example service`
 
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use concurry::{Partial, async_gather, async_try_gather, async_wait, task};
+use concurry::{Partial, async_gather, async_race, async_try_gather, task};
 
 const DEADLINE: Duration = Duration::from_millis(200);
 
@@ -115,8 +115,8 @@ async fn profile_partial(id: u32, state: Orders) -> (Option<String>, Option<Vec<
 
 async fn hedged(stopped: &Arc<AtomicUsize>) -> anyhow::Result<u64> {
     let replicas = [task::spawn(replica(10, stopped.clone())), task::spawn(replica(5_000, stopped.clone()))];
-    let w = async_wait(replicas).first_completed().timeout(DEADLINE).await?;
-    Ok(w.done.into_iter().next().map(|(_, first)| first).expect("one replica answered")?)
+    // The first to complete, under the deadline; the other task is aborted.
+    Ok(async_race(replicas).timeout(DEADLINE).await??)
 }
 
 // ---- The same three with plain tokio/futures. ----

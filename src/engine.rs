@@ -707,7 +707,7 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         let key = Key::new(index, name, worded);
         let _entered = crate::trace::enter(&self.span);
         crate::trace::child_failed(&key, &error);
-        Error::Failed { key, error }
+        Error::failed(key, error)
     }
 
     /// Child `index`'s name: the one `.names(..)` gave, or its key's (see

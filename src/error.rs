@@ -428,7 +428,10 @@ pub enum Error {
 /// Which child of a call: its position in the input (for a map, in the
 /// map's order) and its name as messages show it: the name `.names(..)`
 /// gave, a string key without its quotes (`orders`), or the key's `Debug`
-/// form (a position, a nested input's path: `"users"/3`). Owns its data, so
+/// form (a position, a nested input's path: `"users"/3`). A child that is
+/// itself a fail-fast call (a gather in a tuple) is named by the path to
+/// its child that failed, `processes/0`, with its own position as the
+/// index. Owns its data, so
 /// the error that holds it stays `'static` whatever the keys borrow.
 ///
 /// It compares equal to its position (`key == 2`) and to its name
@@ -443,6 +446,10 @@ pub enum Error {
 /// assert_eq!((key.index(), key.name()), (0, "orders"));
 /// assert!(*key == "orders" && *key == 0);
 /// assert_eq!(err.to_string(), "orders failed");
+///
+/// let nested = (concurry::async_try_gather(vec![std::future::ready(Err::<u8, _>("503"))]),);
+/// let err = concurry::try_gather(nested).names(["orders"]).run().unwrap_err();
+/// assert_eq!(err.to_string(), "orders/0 failed");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
@@ -513,6 +520,26 @@ impl PartialEq<String> for Key {
 impl PartialEq<&str> for Key {
     fn eq(&self, name: &&str) -> bool {
         self.name == *name
+    }
+}
+
+impl Error {
+    /// Child `key` of a fail-fast call failed with `error`. A child that is
+    /// itself a fail-fast call whose own child failed (a gather nested in a
+    /// tuple) is named by the path to the child that failed,
+    /// `processes/6`, and holds that child's error: one `failed` in the
+    /// message, as a nested input's path reads.
+    pub(crate) fn failed(key: Key, error: BoxError) -> Self {
+        match error.downcast::<Error>() {
+            Ok(inner) => match *inner {
+                Error::Failed { key: inner_key, error } => {
+                    let name = format!("{}/{}", key.name, inner_key.name);
+                    Error::Failed { key: Key::new(key.index, name, key.worded), error }
+                }
+                other => Error::Failed { key, error: Box::new(other) },
+            },
+            Err(error) => Error::Failed { key, error },
+        }
     }
 }
 

@@ -434,6 +434,46 @@ impl<S: IntoChildren, M: Mode<Out<S::Future>>, P: PartialPolicy> Gather<S, M, P>
 // where they are: nothing in a `Gather` is pinned.
 impl<S: IntoChildren, M: Mode<Out<S::Future>>, P> Unpin for Gather<S, M, P> {}
 
+/// Implemented by no type of this crate: the bound that indexing a [`Gather`] never
+/// meets, so that indexing a builder that was never run (a forgotten
+/// `.run()` or `.await`) says what to write instead of "cannot index".
+///
+/// # Examples
+///
+/// ```compile_fail,E0277
+/// let squares = concurry::gather(vec![std::future::ready(4)]);
+/// // error: a gather's outputs come from running it: `.run()` it (blocking code) or `.await` it (async code)
+/// assert_eq!(squares[0], 4);
+/// ```
+///
+/// What to write:
+///
+/// ```
+/// let squares = concurry::gather(vec![std::future::ready(4)]).run().unwrap();
+/// assert_eq!(squares[0], 4);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "a gather's outputs come from running it: `.run()` it (blocking code) or `.await` it (async code)",
+    label = "this is the call, not yet made: it has no outputs to index",
+    note = "write `concurry::gather(children).run()?[0]` in blocking code, or `concurry::async_gather(children).await?[0]` in async code"
+)]
+pub trait RunFirst<O: ?Sized> {
+    /// Never called: no type of this crate implements this trait.
+    fn output(&self) -> &O;
+}
+
+/// Not indexable: see [`RunFirst`]. Run the gather, then index its output.
+impl<S: IntoChildren, M: Mode<Out<S::Future>>, P, I> std::ops::Index<I> for Gather<S, M, P>
+where
+    Self: RunFirst<Out<S::Future>>,
+{
+    type Output = Out<S::Future>;
+
+    fn index(&self, _: I) -> &Self::Output {
+        self.output()
+    }
+}
+
 /// A gather is the future of its call: `.await` it. The first poll starts
 /// the call (its children, its clock).
 impl<S, M, P> Future for Gather<S, M, P>

@@ -18,6 +18,7 @@ mod pending;
 pub mod polling;
 pub mod probe;
 pub mod progress;
+mod race;
 #[cfg(feature = "ray")]
 pub mod ray;
 pub mod shape;
@@ -31,14 +32,15 @@ mod wait;
 pub use blocking::shared_runtime;
 pub use error::{BlockingError, BoxError, ConfigError, Error, Interrupted, Key, ParseError, ThreadPanic};
 pub use gather::{
-    AsIs, FailFast, Gather, GatherItem, GatherIter, GatherPartial, GatherResult, GatherStream, Mode, async_gather,
-    async_try_gather, gather, try_gather,
+    AsIs, FailFast, Gather, GatherItem, GatherIter, GatherPartial, GatherResult, GatherStream, Mode, RunFirst,
+    async_gather, async_try_gather, gather, try_gather,
 };
 pub use outcome::Outcome;
 pub use partial::{Discard, KeepPartial, Partial, PartialPolicy};
 pub use pending::Pending;
 pub use polling::{Polling, PollingAlgorithm};
 pub use progress::Progress;
+pub use race::{Race, async_race, race};
 pub use shape::lazy::{lazy, lazy_keyed};
 pub use shape::nested::nested;
 pub use wait::{ReturnWhen, Wait, WaitResult, Waited, async_wait, wait};

@@ -232,3 +232,47 @@ impl<T, W> Partial<T, W> {
         matches!(self, Self::Complete(_))
     }
 }
+
+impl<L: crate::shape::Keys<Key = usize>, F, T> Partial<Vec<T>, crate::Waited<L, F, T>> {
+    /// For a `gather` over a `Vec` (or [`lazy`](crate::lazy())) input: the
+    /// outputs that arrived, each with its index, in input order, whether
+    /// the call completed (every index) or was stopped (the indices that
+    /// completed; the children still pending are dropped, which cancels
+    /// them). For a graceful shutdown that keeps what finished. Match on the
+    /// `Partial` instead when you need to know whether it was stopped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), concurry::Error> {
+    /// async fn job(i: u64) -> u64 {
+    ///     tokio::time::sleep(Duration::from_millis(10 * (5 - i))).await;
+    ///     i * i
+    /// }
+    /// let token = tokio_util::sync::CancellationToken::new();
+    /// let shutdown = token.clone();
+    /// tokio::spawn(async move { tokio::time::sleep(Duration::from_millis(25)).await; shutdown.cancel() });
+    ///
+    /// let jobs = concurry::lazy((0..5).map(job));
+    /// let done = concurry::async_gather(jobs).cancel_on(token).keep_partial().await?.into_done();
+    /// assert_eq!(done, [(3, 9), (4, 16)]); // input order; jobs 0 to 2 were cancelled
+    ///
+    /// let all = concurry::async_gather(vec![job(4), job(3)]).keep_partial().await?.into_done();
+    /// assert_eq!(all, [(0, 16), (1, 9)]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn into_done(self) -> Vec<(usize, T)> {
+        match self {
+            Self::Complete(all) => all.into_iter().enumerate().collect(),
+            Self::Interrupted { partial, .. } => {
+                let mut done = partial.done;
+                done.sort_unstable_by_key(|(index, _)| *index);
+                done
+            }
+        }
+    }
+}

@@ -186,6 +186,53 @@ impl TaskError {
         }
     }
 
+    /// The task's own error as its own type `E`: `Ok(e)` if the task
+    /// returned `Err(e)` with `e` an `E`; a panic, an abort or an error of
+    /// another type comes back as `Err(self)`. `E` is usually inferred, so
+    /// a function returning its own error type writes
+    /// `.map_err(|e| e.downcast().expect("the task panicked"))`.
+    /// (A task's `anyhow::Error` is held as the error it was made from:
+    /// ask for that type.)
+    ///
+    /// # Errors
+    ///
+    /// `Err(self)` when the task panicked, was aborted, or failed with an
+    /// error that is not an `E`.
+    ///
+    /// # Examples
+    ///
+    /// A hedged request with the service's own error type:
+    ///
+    /// ```
+    /// use concurry::{async_race, task};
+    ///
+    /// #[derive(Debug, PartialEq, thiserror::Error)]
+    /// #[error("replica {0} is draining")]
+    /// struct Draining(u32);
+    ///
+    /// async fn replica(id: u32) -> Result<String, Draining> {
+    ///     if id == 1 { Err(Draining(id)) } else { Ok(format!("answer from {id}")) }
+    /// }
+    ///
+    /// async fn hedged() -> Result<String, Draining> {
+    ///     let first = async_race([task::spawn(replica(1)), task::spawn(replica(2))]).await.expect("two replicas");
+    ///     first.map_err(|e| e.downcast().expect("a replica panicked"))
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// assert_eq!(hedged().await, Err(Draining(1)));
+    ///
+    /// let panicked = task::spawn(async { panic!("boom"); #[allow(unreachable_code)] Ok::<u8, Draining>(1) }).await.unwrap_err();
+    /// assert!(panicked.downcast::<Draining>().unwrap_err().is_panic());
+    /// # }
+    /// ```
+    pub fn downcast<E: std::error::Error + 'static>(self) -> Result<E, Self> {
+        match self.0 {
+            Kind::Failed(e) => e.downcast::<E>().map(|e| *e).map_err(|e| Self(Kind::Failed(e))),
+            kind => Err(Self(kind)),
+        }
+    }
+
     /// The task's own error, if it returned one; a panic or an abort comes
     /// back as `Err(self)`.
     ///
@@ -445,6 +492,31 @@ pub struct Flatten<F> {
 
 /// What a handle outputs once joined: the task's own output, or why there
 /// is none. Implemented for Tokio's `JoinHandle`s and for threads.
+///
+/// # Examples
+///
+/// ```
+/// use concurry::task::Joined;
+/// let joined: Result<Result<u8, std::io::Error>, tokio::task::JoinError> = Ok(Ok(3));
+/// assert_eq!(joined.flatten().unwrap(), 3);
+/// ```
+///
+/// A future that is not a spawned task's handle has nothing to flatten;
+/// the compiler says what to use instead:
+///
+/// ```compile_fail,E0277
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// // error: `flatten` takes a spawned task's handle ...
+/// let out = concurry::task::flatten(async { Ok::<u8, std::io::Error>(1) }).await;
+/// # }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`flatten` takes a spawned task's handle, whose output is `Result<_, JoinError>`; this outputs `{Self}`",
+    label = "not the handle of a spawned task",
+    note = "to spawn a future with its own `Err` as a failure, write `concurry::task::spawn(fut)`: no `flatten` needed",
+    note = "a plain future needs neither: its own `Result` is what `try_gather` and `ReturnWhen::FirstException` see"
+)]
 pub trait Joined {
     /// The task's value once it succeeded.
     type Value;

@@ -124,6 +124,51 @@ impl<L: Keys, F, T> Waited<L, F, T> {
     {
         self.done.iter().find(|(k, _)| k == key).map(|(_, out)| out)
     }
+
+    /// The two halves, for the Python habit `done, not_done = wait(..)`:
+    /// `let (done, pending) = w.into_parts();`. `done` is in completion
+    /// order (see [`done`](Self::done)); `pending` can be waited on again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{future::{pending, ready}, pin::Pin};
+    ///
+    /// let calls: Vec<Pin<Box<dyn Future<Output = u8> + Send>>> = vec![Box::pin(pending()), Box::pin(ready(7))];
+    /// let (done, pending) = concurry::wait(calls).first_completed().run()?.into_parts();
+    /// assert_eq!(done, [(1, 7)]);
+    /// assert_eq!(pending.len(), 1);
+    /// # Ok::<(), concurry::Error>(())
+    /// ```
+    ///
+    /// The result itself is not a tuple; the compiler says "expected
+    /// `Waited<..>`, found `(_, _)`":
+    ///
+    /// ```compile_fail,E0308
+    /// let (done, pending) = concurry::wait([std::future::ready(1)]).run()?;
+    /// # Ok::<(), concurry::Error>(())
+    /// ```
+    // The two fields' own types, spelled out: an alias would hide them.
+    #[allow(clippy::type_complexity)]
+    pub fn into_parts(self) -> (Vec<(L::Key, T)>, Pending<L, F>) {
+        (self.done, self.pending)
+    }
+}
+
+/// The two halves, as [`Waited::into_parts`] gives them:
+/// `let (done, pending): (Vec<_>, _) = w.into();`.
+///
+/// # Examples
+///
+/// ```
+/// let w = concurry::wait([std::future::ready('a')]).run().unwrap();
+/// let (done, pending): (Vec<_>, _) = w.into();
+/// assert_eq!((done, pending.len()), (vec![(0, 'a')], 0));
+/// ```
+impl<L: Keys, F, T> From<Waited<L, F, T>> for (Vec<(L::Key, T)>, Pending<L, F>) {
+    fn from(waited: Waited<L, F, T>) -> Self {
+        waited.into_parts()
+    }
 }
 
 /// Shows what is there: the `(key, output)` pairs done, and the keys pending.

@@ -372,3 +372,30 @@ async fn a_failed_request_keeps_its_cause_in_the_chain() {
     let all = format!("{err}: {}", chain.join(": "));
     assert!(all.to_lowercase().contains("connect"), "{all}");
 }
+
+/// Issue 22.5: stopping the jobs a timeout left running, as the README
+/// shows: `.keep_partial()`, then each pending handle's `id()` is the job
+/// to stop. The timeout names the pending jobs by the names given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jobs_a_timeout_left_running_are_stopped_by_their_ids() {
+    use concurry::Partial;
+    let (head, address) = fake_head().await;
+    let ids = ["fold-0", "fold-1", "fold-2"].map(String::from);
+    head.set(&ids[0], "SUCCEEDED");
+    head.set(&ids[1], "RUNNING");
+    head.set(&ids[2], "RUNNING");
+    let ray = RayJobs::new(&address).check_every(Duration::from_millis(10));
+    let jobs = Batch::new(ray.clone());
+    let handles: Vec<_> = ids.iter().map(|id| jobs.handle(id.clone())).collect();
+    let got = async_try_gather(handles).names(ids.clone()).timeout(Duration::from_millis(200)).keep_partial();
+    let Partial::Interrupted { error, partial } = watchdog(got.into_future()).await.unwrap() else {
+        panic!("two jobs never finish")
+    };
+    assert_eq!(error.to_string(), "timed out after 200ms: 1 of 3 completed; still pending: fold-1, fold-2");
+    head.clear();
+    for (_, job) in partial.pending.into_children() {
+        let id = job.id().expect("a pending handle has its job's id");
+        assert!(watchdog(ray.stop(&id)).await.unwrap());
+    }
+    assert_eq!(head.requests(), ["POST /api/jobs/fold-1/stop", "POST /api/jobs/fold-2/stop"]);
+}

@@ -488,10 +488,13 @@ fn threads_and_processes_in_one_call() {
         .names(["threads", "processes"])
         .run()
         .unwrap_err();
-    assert_eq!(
-        format!("{:#}", anyhow::Error::from(err)),
-        "processes failed: child 0 failed: false exited with exit status: 1"
-    );
+    assert_eq!(format!("{:#}", anyhow::Error::from(err)), "processes/0 failed: false exited with exit status: 1");
+    // The path names the child that failed; its own error is the source.
+    let err =
+        concurry::try_gather((async_try_gather(vec![task::spawn_process(Command::new("false"))]),)).run().unwrap_err();
+    assert_eq!(err.to_string(), "child 0/0 failed");
+    assert_eq!(err.failed_key().map(concurry::Key::index), Some(0));
+    assert_eq!(err.child_error::<task::ExitFailure>().unwrap().status().code(), Some(1));
 }
 
 /// A spawned task's (or thread's) `anyhow::Error` lost its typed root: the
