@@ -117,12 +117,15 @@ impl Future for Bell {
     }
 }
 
+/// A boxed future of the two-wake workload.
+pub type Boxed = Pin<Box<dyn Future<Output = u64> + Send>>;
+
 /// Bells waiting to be rung.
 pub type Waiting = std::sync::Arc<std::sync::Mutex<Vec<std::sync::Arc<BellState>>>>;
 
 /// Futures that each wait for two bells in turn (two wakes each from
 /// another task), and the list the ringer rings from.
-pub fn two_wakes(n: u64) -> (Vec<Pin<Box<dyn Future<Output = u64> + Send>>>, Waiting) {
+pub fn two_wakes(n: u64) -> (Vec<Boxed>, Waiting) {
     let waiting: Waiting = Default::default();
     let bell = |waiting: &Waiting| Bell {
         state: std::sync::Arc::new(BellState { rung: false.into(), waker: futures::task::AtomicWaker::new() }),
@@ -136,7 +139,7 @@ pub fn two_wakes(n: u64) -> (Vec<Pin<Box<dyn Future<Output = u64> + Send>>>, Wai
                 first.await;
                 second.await;
                 i
-            }) as Pin<Box<dyn Future<Output = u64> + Send>>
+            }) as Boxed
         })
         .collect();
     (futs, waiting)
