@@ -10,12 +10,9 @@
 //! `Exhausted`.
 //!
 //! What wakes it:
-//! - a child's waker: a wake queues that child alone (see `pending.rs` for
-//!   how children earn a waker of their own), so a gather of n futures costs
-//!   O(n) polls, not O(n x wakes); with 32 children or fewer left, those
-//!   still pending after a rescan wake the task directly and are all polled
-//!   at each round, as `join_all` does (cheaper, for so few, than a waker
-//!   each);
+//! - a child's waker: each names its child (`pending::wakers`), so a wake
+//!   polls that child alone, and a child needing k wakes is polled k + 1
+//!   times;
 //! - the check timer, only while some child is parked as unable to wake
 //!   anyone (a [probe](crate::probe)); it sleeps for the schedule's next
 //!   interval, then wakes every parked probe for one check. A burst of

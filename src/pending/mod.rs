@@ -23,9 +23,10 @@
 //! set's spare waker and allocates nothing; the task's waker is registered
 //! only when the call is about to wait; the shared state and the spare come
 //! from a per-thread pool when no clone of an earlier call's wakers is left
-//! anywhere; the children to poll again are bits for the first 64
-//! (`IndexSet`). So a gather of up to 64 futures, ready or waking
-//! themselves, allocates its slots and its outputs, nothing else.
+//! anywhere; the children to poll again are bits (`Shared::woke`, taken
+//! into `Lists::low` for the first 64). So a gather of up to 64 futures,
+//! ready or waking themselves, allocates its slots and its outputs, nothing
+//! else.
 
 mod schedule;
 mod wakers;
