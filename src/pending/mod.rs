@@ -163,10 +163,15 @@ impl<L, F> Pending<L, F> {
 
 impl<L: Keys, F> Pending<L, F> {
     #[inline(always)]
-    pub(crate) fn new(keys: L, children: impl IntoIterator<Item = F>) -> Self {
-        let slab = Slab::new(children);
-        let wakers = Wakers::new(slab.capacity());
-        Self::with_slab(keys, slab, wakers)
+    pub(crate) fn new(keys: L, children: impl IntoIterator<Item = F, IntoIter: ExactSizeIterator>) -> Self {
+        // Everything that calls out of line comes first: the set is then
+        // written from values straight where the caller puts it (made after
+        // the slab, the wakers cost a copy of it). The bitmap is sized from
+        // the exact length (a `Vec`'s or an array's: what the shapes hand
+        // over).
+        let children = children.into_iter();
+        let wakers = Wakers::new(children.len());
+        Self::with_slab(keys, Slab::new(children), wakers)
     }
 
     /// `len` children that `keys` hands over one at a time (a lazy input).
@@ -176,6 +181,7 @@ impl<L: Keys, F> Pending<L, F> {
 
     #[inline(always)]
     fn with_slab(keys: L, slab: Slab<F>, wakers: Wakers) -> Self {
+        debug_assert!(wakers.fits(slab.capacity()), "a bit for every child");
         Self {
             live: slab.capacity(),
             slab,

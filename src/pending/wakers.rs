@@ -83,7 +83,17 @@ impl Shared {
 
     /// Takes the bits set: children 0 to 63 into `low` (a bit each, so that
     /// a small call allocates nothing), the others' indices onto `high`.
+    #[inline]
     fn take(&self, low: &mut u64, high: &mut High) {
+        if self.summary.is_empty() {
+            *low |= self.woke[0].swap(0, Ordering::AcqRel);
+            return;
+        }
+        self.take_marked(low, high);
+    }
+
+    /// [`Shared::take`] for a set of more than 64: the marked words only.
+    fn take_marked(&self, low: &mut u64, high: &mut High) {
         let mut take_word = |word: usize| {
             let mut bits = self.woke[word].swap(0, Ordering::AcqRel);
             if word == 0 {
@@ -96,10 +106,6 @@ impl Shared {
                 bits &= bits - 1;
             }
         };
-        if self.summary.is_empty() {
-            take_word(0);
-            return;
-        }
         for (s, summary) in self.summary.iter().enumerate() {
             let mut marked = summary.swap(0, Ordering::AcqRel);
             while marked != 0 {
@@ -195,6 +201,12 @@ impl Wakers {
     #[cold]
     fn fresh(capacity: usize) -> Self {
         Self { shared: Some(Arc::new(Shared::new(capacity))), spare: None, kept: None, registered: false }
+    }
+
+    /// The bitmap has a bit for each of `capacity` children.
+    #[inline(always)]
+    pub(super) fn fits(&self, capacity: usize) -> bool {
+        capacity <= self.shared().woke.len() * WORD as usize
     }
 
     #[inline(always)]
