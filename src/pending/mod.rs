@@ -13,8 +13,8 @@
 //!
 //! 1. fresh (not reached by the slab yet): never polled;
 //! 2. waiting: polled and pending; polled again only after its waker woke
-//!    (listed in `Lists::again`, `Lists::now` or `Lists::queue` from then
-//!    until that poll);
+//!    (its bit set in the bitmap, then taken into `Lists`, from then until
+//!    that poll);
 //! 3. finished: the slab dropped it and holds no slot for it (a slot it
 //!    freed may hold a later child); it is never polled again.
 //!
@@ -83,7 +83,7 @@ pub struct Pending<L, F> {
     keys: L,
     /// Children not finished, reached or not.
     live: usize,
-    /// The children to poll again (they woke), by where the wake was seen.
+    /// The children to poll again: they woke, and their bits were taken.
     lists: Lists,
     /// At most this many children started and not finished: the call's
     /// `.limit(n)`, set for each call.

@@ -5,20 +5,20 @@
 //! lets start), then the children whose waker woke, until none is left. Each
 //! child is polled with a waker that names it (see `wakers`), so a wake
 //! polls that child and no other: a child needing `k` wakes is polled `k + 1`
-//! times, as `FuturesUnordered` polls it (once more if the child polled
-//! just before it woke itself and completed in the same poll: see
-//! `Wakers::after_spare`).
+//! times, as `FuturesUnordered` polls it. (A waker a child kept and woke
+//! after it completed sets a bit the loop skips; a spare such a child left
+//! behind may name a later child, which is then polled once for nothing.)
 //!
 //! # The liveness rule
 //!
 //! A round ([`Pending::poll_round`]) returns `Poll::Pending` in two places
 //! only, and each must leave a wake on its way, or the call hangs:
 //!
-//! 1. nothing left to poll: no fresh child may start, `again`, `now` and
-//!    `queue` are empty, and the task's waker was registered with this
-//!    round's `cx` *before* the ready list was last found empty (a wake that
-//!    came before the registration pushed on the ready list, which that last
-//!    look sees; one after it wakes the task);
+//! 1. nothing left to poll: no fresh child may start, `Lists` is empty,
+//!    and the task's waker was registered with this round's `cx` *before*
+//!    the bitmap was last found clear (`any_ready` down: a wake that came
+//!    before the registration raised it, which that last look sees; one
+//!    after it wakes the task);
 //! 2. more polls than live children since the last completion (a child
 //!    that keeps waking itself): the task woke itself (`wake_by_ref`) first.
 //!
