@@ -161,14 +161,20 @@ impl<L, F> Pending<L, F> {
     }
 }
 
+/// Iterators whose length is the number of items they yield, by std's own
+/// code (a `Vec`'s and an array's): the wakers' bitmap is sized from it
+/// before the slab is made, and a child past its end could not be woken.
+pub(crate) trait Exact: ExactSizeIterator {}
+impl<F> Exact for std::vec::IntoIter<F> {}
+impl<F, const N: usize> Exact for std::array::IntoIter<F, N> {}
+
 impl<L: Keys, F> Pending<L, F> {
     #[inline(always)]
-    pub(crate) fn new(keys: L, children: impl IntoIterator<Item = F, IntoIter: ExactSizeIterator>) -> Self {
+    pub(crate) fn new(keys: L, children: impl IntoIterator<Item = F, IntoIter: Exact>) -> Self {
         // Everything that calls out of line comes first: the set is then
         // written from values straight where the caller puts it (made after
         // the slab, the wakers cost a copy of it). The bitmap is sized from
-        // the exact length (a `Vec`'s or an array's: what the shapes hand
-        // over).
+        // the exact length (see `Exact`).
         let children = children.into_iter();
         let wakers = Wakers::new(children.len());
         Self::with_slab(keys, Slab::new(children), wakers)
