@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
@@ -15,219 +15,8 @@ use concurry::{ReturnWhen, async_gather, async_wait, gather, wait};
 use futures::StreamExt;
 
 /// Runs `f` on a thread of its own; fails if it does not return in `secs`.
-fn watchdog<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(Duration::from_secs(secs)).expect("watchdog: the call never returned (lost wake?)")
-}
-
-fn rt_current() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
-}
-
-fn rt_multi() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
-
-/// A small xorshift.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-/// A boxed child that may fail.
-type Fallible = Pin<Box<dyn Future<Output = Result<u32, String>> + Send>>;
-
-/// A waker to wake, after how many spins, and whom to tell once woken.
-type WakeOrder = (Waker, u32, Option<mpsc::SyncSender<()>>);
-
-/// Threads that wake what they are sent, optionally after a short spin.
-struct Wakers {
-    txs: Vec<mpsc::Sender<WakeOrder>>,
-}
-
-impl Wakers {
-    fn new(n: usize) -> Self {
-        let txs = (0..n)
-            .map(|_| {
-                let (tx, rx) = mpsc::channel::<(Waker, u32, Option<mpsc::SyncSender<()>>)>();
-                std::thread::spawn(move || {
-                    while let Ok((w, spin, ack)) = rx.recv() {
-                        for _ in 0..spin {
-                            std::hint::spin_loop();
-                        }
-                        w.wake();
-                        if let Some(ack) = ack {
-                            let _ = ack.send(());
-                        }
-                    }
-                });
-                tx
-            })
-            .collect();
-        Self { txs }
-    }
-    fn send(&self, k: usize, w: Waker, spin: u32) {
-        let _ = self.txs[k % self.txs.len()].send((w, spin, None));
-    }
-    /// Wakes `w` on another thread and waits for it: a wake from elsewhere
-    /// during the caller's poll.
-    fn wake_now(&self, k: usize, w: Waker) {
-        let (ack, done) = mpsc::sync_channel(1);
-        let _ = self.txs[k % self.txs.len()].send((w, 0, Some(ack)));
-        let _ = done.recv();
-    }
-}
-
-fn wakers() -> Arc<Wakers> {
-    static W: std::sync::OnceLock<Arc<Wakers>> = std::sync::OnceLock::new();
-    W.get_or_init(|| Arc::new(Wakers::new(3))).clone()
-}
-
-#[derive(Clone, Copy, Debug)]
-enum How {
-    /// wake_by_ref during the poll, keep nothing (a yield).
-    Yield,
-    /// Clone, hand to a thread that wakes it at once (races with the poll).
-    ThreadRace,
-    /// Clone, wake it on another thread and wait for that, then Pending.
-    ThreadDuringPoll,
-    /// wake_by_ref during the poll AND keep a clone that a thread wakes later.
-    YieldAndKeep,
-    /// Keep the first waker ever given; always wake that one from a thread.
-    FirstWaker,
-    /// Clone and wake from 3 threads at once.
-    ManyThreads,
-    /// Clone, drop it again in the poll, then wake by_ref (clone noise).
-    CloneDropYield,
-}
-
-const HOWS: [How; 7] = [
-    How::Yield,
-    How::ThreadRace,
-    How::ThreadDuringPoll,
-    How::YieldAndKeep,
-    How::FirstWaker,
-    How::ManyThreads,
-    How::CloneDropYield,
-];
-
-#[derive(Default)]
-struct Stats {
-    polls: AtomicUsize,
-    after_done: AtomicUsize,
-    done: AtomicBool,
-}
-
-/// A child that needs `steps` wakes, each done the way `how` says; its last
-/// poll may also leave a clone behind that a thread wakes after completion.
-struct Child {
-    id: u32,
-    steps: u32,
-    how: How,
-    wake_after_done: bool,
-    first: Option<Waker>,
-    stats: Arc<Stats>,
-    w: Arc<Wakers>,
-    spin: u32,
-}
-
-impl Future for Child {
-    type Output = u32;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
-        let this = &mut *self;
-        if this.stats.done.load(SeqCst) {
-            this.stats.after_done.fetch_add(1, SeqCst);
-            return Poll::Pending;
-        }
-        this.stats.polls.fetch_add(1, SeqCst);
-        if this.first.is_none() {
-            this.first = Some(cx.waker().clone());
-        }
-        if this.steps == 0 {
-            this.stats.done.store(true, SeqCst);
-            if this.wake_after_done {
-                // Wake the current waker now (same poll) and from a thread later.
-                cx.waker().wake_by_ref();
-                this.w.send(this.id as usize, cx.waker().clone(), this.spin);
-            }
-            return Poll::Ready(this.id);
-        }
-        this.steps -= 1;
-        let k = this.id as usize + this.steps as usize;
-        match this.how {
-            How::Yield => cx.waker().wake_by_ref(),
-            How::ThreadRace => this.w.send(k, cx.waker().clone(), this.spin),
-            How::ThreadDuringPoll => this.w.wake_now(k, cx.waker().clone()),
-            How::YieldAndKeep => {
-                cx.waker().wake_by_ref();
-                this.w.send(k, cx.waker().clone(), this.spin);
-            }
-            How::FirstWaker => this.w.send(k, this.first.clone().unwrap(), this.spin),
-            How::ManyThreads => {
-                for j in 0..3 {
-                    this.w.send(k + j, cx.waker().clone(), this.spin);
-                }
-            }
-            How::CloneDropYield => {
-                let c = cx.waker().clone();
-                drop(c.clone());
-                drop(c);
-                cx.waker().wake_by_ref();
-            }
-        }
-        Poll::Pending
-    }
-}
-
-type Boxed = Pin<Box<dyn Future<Output = u32> + Send>>;
-
-fn make(rng: &mut Rng, n: usize, wake_after_done: bool) -> (Vec<Boxed>, Vec<Arc<Stats>>) {
-    let w = wakers();
-    let mut kids = Vec::new();
-    let mut stats = Vec::new();
-    for id in 0..n as u32 {
-        let s = Arc::new(Stats::default());
-        let how = HOWS[rng.below(HOWS.len() as u64) as usize];
-        kids.push(Box::pin(Child {
-            id,
-            steps: rng.below(4) as u32,
-            how,
-            wake_after_done: wake_after_done && rng.below(3) == 0,
-            first: None,
-            stats: s.clone(),
-            w: w.clone(),
-            spin: rng.below(2000) as u32,
-        }) as Boxed);
-        stats.push(s);
-    }
-    (kids, stats)
-}
-
-fn check(stats: &[Arc<Stats>], ctx: &str) {
-    for (i, s) in stats.iter().enumerate() {
-        assert_eq!(s.after_done.load(SeqCst), 0, "{ctx}: child {i} polled after it completed");
-    }
-}
-
-fn check_outputs(mut got: Vec<u32>, n: usize, ctx: &str) {
-    got.sort_unstable();
-    assert_eq!(got, (0..n as u32).collect::<Vec<_>>(), "{ctx}: outputs lost or duplicated");
-}
-
-const SIZES: [usize; 6] = [1, 2, 3, 10, 65, 200];
+mod adversarial;
+use adversarial::*;
 
 #[test]
 fn stress_async_gather_both_runtimes() {
@@ -242,8 +31,7 @@ fn stress_async_gather_both_runtimes() {
                 let out = rt.block_on(async_gather(kids)).unwrap();
                 let ctx = format!("rt {r} round {round} n {n}");
                 assert_eq!(out.len(), n);
-                check_outputs(out, n, &ctx);
-                check(&stats, &ctx);
+                verify(out, n, &stats, &ctx);
             }
         }
     });
@@ -268,8 +56,7 @@ fn stress_limit_stream_iter_run() {
                 2 => gather(kids).limit(limit).iter().map(|r| r.unwrap().1).collect(),
                 _ => gather(kids).limit(limit).run().unwrap(),
             };
-            check_outputs(got, n, &ctx);
-            check(&stats, &ctx);
+            verify(got, n, &stats, &ctx);
         }
     });
 }
@@ -334,8 +121,7 @@ fn many_calls_in_a_row_with_stale_wakers() {
             let (kids, stats) = make(&mut rng, n, true);
             let got =
                 if round % 3 == 0 { gather(kids).run().unwrap() } else { rt.block_on(async_gather(kids)).unwrap() };
-            check_outputs(got, n, &format!("round {round}"));
-            check(&stats, &format!("round {round}"));
+            verify(got, n, &stats, &format!("round {round}"));
         }
     });
 }
@@ -396,8 +182,7 @@ fn rewait_pending_on_another_thread() {
             .join()
             .unwrap();
             got.extend(rest.into_iter().map(|(_, v)| v));
-            check_outputs(got, n, &format!("round {round}"));
-            check(&stats, &format!("round {round}"));
+            verify(got, n, &stats, &format!("round {round}"));
         }
     });
 }
@@ -414,8 +199,7 @@ fn ten_thousand_thread_woken_children() {
                 1 => rt_multi().block_on(async_gather(kids)).unwrap(),
                 _ => gather(kids).limit(100).run().unwrap(),
             };
-            check_outputs(got, 10_000, &format!("mode {mode}"));
-            check(&stats, &format!("mode {mode}"));
+            verify(got, 10_000, &stats, &format!("mode {mode}"));
         }
     });
 }
@@ -772,8 +556,7 @@ fn nested_fail_fast_and_dropped_iters() {
                     } else {
                         rt.block_on(async_gather(outer)).unwrap()
                     };
-                    check_outputs(got, 3, "nested");
-                    check(&all, "nested");
+                    verify(got, 3, &all, "nested");
                 }
                 1 => {
                     let (kids, stats) = make(&mut rng, n, true);
@@ -848,8 +631,7 @@ fn other_executor_and_parallel_blocking_callers() {
             let n = SIZES[rng.below(SIZES.len() as u64) as usize];
             let (kids, stats) = make(&mut rng, n, true);
             let got = futures::executor::block_on(async_gather(kids)).unwrap();
-            check_outputs(got, n, &format!("futures executor round {round}"));
-            check(&stats, "futures executor");
+            verify(got, n, &stats, &format!("futures executor round {round}"));
         }
         let hs: Vec<_> = (0..4u64)
             .map(|t| {
@@ -866,8 +648,7 @@ fn other_executor_and_parallel_blocking_callers() {
                             v.extend(gather(w.pending).limit(1).run().unwrap().into_iter().map(|(_, v)| v));
                             v
                         };
-                        check_outputs(got, n, &format!("thread {t} round {round}"));
-                        check(&stats, "threads");
+                        verify(got, n, &stats, &format!("thread {t} round {round}"));
                     }
                 })
             })
@@ -933,8 +714,7 @@ fn blocking_from_workers_and_spawn_blocking() {
                         } else {
                             tokio::task::spawn_blocking(move || gather(kids).run().unwrap()).await.unwrap()
                         };
-                        check_outputs(got, n + 1, &format!("task {t} round {round}"));
-                        check(&stats, "blocking");
+                        verify(got, n + 1, &stats, &format!("task {t} round {round}"));
                         tokio::task::yield_now().await;
                     }
                 }));
@@ -986,8 +766,7 @@ fn stream_moved_between_tasks_and_selected() {
                 }
                 got
             });
-            check_outputs(got, n, &format!("round {round}"));
-            check(&stats, "moved stream");
+            verify(got, n, &stats, &format!("round {round}"));
         }
     });
 }
@@ -1037,8 +816,7 @@ fn lazy_under_limit_with_thread_wakes() {
             } else {
                 rt.block_on(async_gather(concurry::lazy(kids)).limit(limit)).unwrap()
             };
-            check_outputs(got, n, &ctx);
-            check(&stats, &ctx);
+            verify(got, n, &stats, &ctx);
         }
     });
 }
