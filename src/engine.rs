@@ -77,6 +77,9 @@ impl Entry {
     pub(crate) const TRY_GATHER: Self = Self(&EntryInfo { name: "try_gather", gathers: true, blocking: true });
     pub(crate) const ASYNC_TRY_GATHER: Self =
         Self(&EntryInfo { name: "async_try_gather", gathers: true, blocking: false });
+    /// A race is a wait for the first completion, under its own name.
+    pub(crate) const RACE: Self = Self(&EntryInfo { name: "race", gathers: false, blocking: true });
+    pub(crate) const ASYNC_RACE: Self = Self(&EntryInfo { name: "async_race", gathers: false, blocking: false });
 
     /// The entry point's name, as the user called it.
     pub(crate) fn name(self) -> &'static str {
@@ -295,8 +298,11 @@ macro_rules! option_methods {
         /// Name the children, in input order, for messages: a failure reads
         /// `orders failed`, a timeout `still pending: orders`. Without it,
         /// a child is named by its key (a map's key, a nested input's path,
-        /// or its position). Give exactly one name per child: any other
-        /// count ends the call with [`Error::Config`](crate::Error::Config).
+        /// or its position). Give exactly one name per child, none of them
+        /// blank: any other count, or a blank name, ends the call with
+        /// [`Error::Config`](crate::Error::Config). The [`Pending`](crate::Pending)
+        /// set a wait hands back keeps the names, for the calls that wait on
+        /// it later.
         ///
         /// # Examples
         ///
@@ -461,7 +467,7 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
                 && let Some(names) = &x.names
                 && x.refused.is_none()
             {
-                let given = format!("{} names", names.len());
+                let given = given_names(names);
                 if !L::POSITIONAL || !fresh {
                     x.refused = Some(ConfigError::new(
                         "names",
@@ -475,6 +481,12 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
                         "names",
                         given,
                         format!("the call has {total} children: give one name per child, in input order"),
+                    ));
+                } else if let Some(blank) = names.iter().position(|n| n.trim().is_empty()) {
+                    x.refused = Some(ConfigError::new(
+                        "names",
+                        given,
+                        format!("name {blank} is blank: messages name a child by it, so give each child a word"),
                     ));
                 }
             }
@@ -662,6 +674,10 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
     /// The children still pending (an empty set's keys once all completed).
     pub(crate) fn take_pending(&mut self) -> Option<Pending<L, F>> {
         self.missing = self.pending.as_ref().map_or(self.missing, Pending::missing);
+        let names = self.extras.as_deref().and_then(|x| x.names.as_deref());
+        if let (Some(pending), Some(names)) = (self.pending.as_mut(), names) {
+            pending.keep_names(names);
+        }
         self.pending.take()
     }
 
@@ -707,14 +723,26 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
         Error::failed(key, error)
     }
 
-    /// Child `index`'s name: the one `.names(..)` gave, or its key's (see
+    /// Child `index`'s name: the one `.names(..)` gave this call or the call
+    /// its `Pending` set came from, or its key's (see
     /// `child_name`), and whether it is a word of the user's.
     fn name_in(&self, pending: &Pending<L, F>, index: usize) -> (String, bool) {
         let given = self.extras.as_deref().and_then(|x| x.names.as_ref()).and_then(|n| n.get(index));
+        let given = given.map(|name| &**name).or_else(|| pending.given_name(index));
         given.map_or_else(|| crate::error::child_name(&pending.key(index)), |name| (name.to_string(), true))
     }
 
     pub(crate) fn entry(&self) -> Entry {
         self.entry
     }
+}
+
+/// The names a call was given, as a refusal quotes them: the first few
+/// and how many in all (`["user", "orders"] (2 names)`).
+fn given_names(names: &[std::borrow::Cow<'static, str>]) -> String {
+    const SHOWN: usize = 5;
+    let shown: Vec<_> = names.iter().take(SHOWN).map(|n| format!("{n:?}")).collect();
+    let more = if names.len() > SHOWN { ", ..." } else { "" };
+    let count = if names.len() == 1 { "1 name".to_string() } else { format!("{} names", names.len()) };
+    format!("[{}{more}] ({count})", shown.join(", "))
 }

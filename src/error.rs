@@ -177,6 +177,7 @@ impl BlockingError {
     fn at(entry: &'static str, where_: &'static str) -> Self {
         let entry_async = match entry {
             "wait" => "async_wait",
+            "race" => "async_race",
             "try_gather" => "async_try_gather",
             _ => "async_gather",
         };
@@ -670,7 +671,9 @@ impl Error {
     }
 
     /// The failed child's error, or one in its chain of sources, if it is an
-    /// `E`.
+    /// `E`. The walk sees through a [`TaskError`](crate::task::TaskError)
+    /// on the way (a child that did `task.await?` into `anyhow`), to the
+    /// task's own error.
     ///
     /// # Examples
     ///
@@ -685,7 +688,12 @@ impl Error {
             if let Some(found) = e.downcast_ref::<E>() {
                 return Some(found);
             }
-            next = e.source();
+            // A task's error displays as its own error does, so its
+            // `source()` skips it: step into it here instead.
+            next = match e.downcast_ref::<crate::task::TaskError>().and_then(crate::task::TaskError::own_error) {
+                Some(own) => Some(own),
+                None => e.source(),
+            };
         }
         None
     }

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::engine::Entry;
 use crate::error::{ConfigError, Error};
 use crate::shape::{IntoChildren, Keys};
 use crate::{Pending, Wait, WaitResult, Waited};
@@ -86,7 +87,7 @@ pub struct Race<S: IntoChildren> {
 /// # }
 /// ```
 pub fn async_race<S: IntoChildren>(children: S) -> Race<S> {
-    Race { wait: crate::async_wait(children).first_completed() }
+    Race { wait: Wait::new(children, Entry::ASYNC_RACE).first_completed() }
 }
 
 /// Races children from blocking code: a [`Race`] to configure and
@@ -103,7 +104,7 @@ pub fn async_race<S: IntoChildren>(children: S) -> Race<S> {
 /// # Ok::<(), concurry::Error>(())
 /// ```
 pub fn race<S: IntoChildren>(children: S) -> Race<S> {
-    Race { wait: crate::wait(children).first_completed() }
+    Race { wait: Wait::new(children, Entry::RACE).first_completed() }
 }
 
 impl<S: IntoChildren> Race<S> {

@@ -74,7 +74,7 @@ use tokio_util::task::AbortOnDropHandle;
 
 use crate::error::{BoxError, ThreadPanic};
 use crate::outcome::Outcome;
-use crate::probe::{Probed, ThreadProbe};
+use crate::probe::Probed;
 
 /// Why a task or thread from [`spawn`] or [`spawn_thread`] (or a handle in
 /// [`flatten`]) did not give its value: its own error, a panic, or an abort.
@@ -103,7 +103,8 @@ pub struct TaskError(Kind);
 
 enum Kind {
     Failed(BoxError),
-    Panicked(Option<String>),
+    /// What panicked (`"task"`, `"thread"`) and the panic's message.
+    Panicked(&'static str, Option<String>),
     Aborted,
 }
 
@@ -114,13 +115,13 @@ impl TaskError {
 
     fn joined(error: JoinError) -> Self {
         match error.try_into_panic() {
-            Ok(payload) => Self::panicked(ThreadPanic::from_payload(payload)),
+            Ok(payload) => Self::panicked("task", ThreadPanic::from_payload(payload)),
             Err(_) => Self(Kind::Aborted),
         }
     }
 
-    fn panicked(panic: ThreadPanic) -> Self {
-        Self(Kind::Panicked(panic.message().map(str::to_owned)))
+    fn panicked(what: &'static str, panic: ThreadPanic) -> Self {
+        Self(Kind::Panicked(what, panic.message().map(str::to_owned)))
     }
 
     /// The task returned its own `Err` (not a panic, not an abort).
@@ -149,7 +150,7 @@ impl TaskError {
     /// assert!(err.child_error::<concurry::task::TaskError>().unwrap().is_panic());
     /// ```
     pub fn is_panic(&self) -> bool {
-        matches!(self.0, Kind::Panicked(_))
+        matches!(self.0, Kind::Panicked(..))
     }
 
     /// The task was aborted (its runtime shut down, or `abort()` was called).
@@ -166,6 +167,14 @@ impl TaskError {
     /// ```
     pub fn is_aborted(&self) -> bool {
         matches!(self.0, Kind::Aborted)
+    }
+
+    /// The task's own error, whatever its type, if it returned one.
+    pub(crate) fn own_error(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.0 {
+            Kind::Failed(e) => Some(e.as_ref()),
+            _ => None,
+        }
     }
 
     /// The task's own error, if it is an `E`.
@@ -258,8 +267,8 @@ impl fmt::Display for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             Kind::Failed(e) => e.fmt(f),
-            Kind::Panicked(message) => {
-                write!(f, "task panicked: {}", message.as_deref().unwrap_or("<non-string panic payload>"))
+            Kind::Panicked(what, message) => {
+                write!(f, "{what} panicked: {}", message.as_deref().unwrap_or("<non-string panic payload>"))
             }
             Kind::Aborted => f.write_str("task was aborted before it finished"),
         }
@@ -270,7 +279,7 @@ impl fmt::Debug for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             Kind::Failed(e) => f.debug_tuple("Failed").field(e).finish(),
-            Kind::Panicked(m) => f.debug_tuple("Panicked").field(m).finish(),
+            Kind::Panicked(what, m) => f.debug_tuple("Panicked").field(what).field(m).finish(),
             Kind::Aborted => f.write_str("Aborted"),
         }
     }
@@ -339,19 +348,40 @@ where
     Flatten { task: AbortOnDropHandle::new(tokio::spawn(own)) }
 }
 
-/// A thread made by [`spawn_thread`]: checked on the call's schedule, as
-/// any [`probe`](crate::probe); outputs the closure's own value, or a
-/// [`TaskError`] for its own `Err` or a panic.
-pub type Thread<T> = Flatten<Probed<ThreadProbe<Result<T, TaskError>>>>;
+/// A thread made by [`spawn_thread`]: outputs the closure's own value, or a
+/// [`TaskError`] for its own `Err` or a panic. The thread wakes the call
+/// the moment it ends (no polling schedule, unlike a
+/// [`probe::thread`](crate::probe::thread) over a `JoinHandle` of your own).
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+#[derive(Debug)]
+pub struct Thread<T> {
+    answer: futures::channel::oneshot::Receiver<Result<T, TaskError>>,
+}
+
+impl<T> Future for Thread<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.answer).poll(cx).map(|answer| {
+            // The thread always sends, its panic caught; a closed channel
+            // means the answer itself could not be built.
+            answer.unwrap_or_else(|_| Err(TaskError(Kind::Panicked("thread", None))))
+        })
+    }
+}
 
 /// Runs `f` on a new OS thread, as `std::thread::spawn` does, for blocking
 /// work (a subprocess, a C library, a CPU-bound loop), and returns a handle
 /// to wait on: `Ok(value)`, or `Err(TaskError)` for the closure's own `Err`
 /// or a panic. So a fail-fast gather over threads fails on their own `Err`
-/// (with [`probe::thread`](crate::probe::thread), only a panic fails).
+/// (with [`probe::thread`](crate::probe::thread), only a panic fails). The
+/// thread wakes the call when it ends, as a task does: no polling.
 ///
 /// The thread runs to its end whatever happens to the handle: a thread
-/// cannot be aborted.
+/// cannot be aborted. Its output is dropped on that thread if nobody waits
+/// for it any more. Should the system refuse a new thread, the handle
+/// outputs that `io::Error` as a `TaskError` (where `std::thread::spawn`
+/// would panic).
 ///
 /// # Examples
 ///
@@ -362,19 +392,36 @@ pub type Thread<T> = Flatten<Probed<ThreadProbe<Result<T, TaskError>>>>;
 /// let err = try_gather([parse("7"), parse("x")]).run().unwrap_err();
 /// assert!(err.child_error::<std::num::ParseIntError>().is_some());
 /// assert_eq!(try_gather([parse("1"), parse("2")]).run().unwrap(), [1, 2]);
+///
+/// let panicked = try_gather([task::spawn_thread(|| -> Result<u8, String> { panic!("boom") })]).run().unwrap_err();
+/// assert_eq!(panicked.child_error::<task::TaskError>().unwrap().to_string(), "thread panicked: boom");
 /// ```
 pub fn spawn_thread<F, O>(f: F) -> Thread<O::Value>
 where
     F: FnOnce() -> O + Send + 'static,
     O: Outcome<Value: Send + 'static, Error: Into<BoxError> + 'static>,
 {
-    let handle =
-        std::thread::spawn(move || f().into_result().map_err(|e| TaskError::failed(crate::error::box_error(e))));
-    Flatten { task: crate::probe::thread(handle) }
+    let (send, answer) = futures::channel::oneshot::channel();
+    let run = move || {
+        let output = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        let answer = match output {
+            Ok(own) => own.into_result().map_err(|e| TaskError::failed(crate::error::box_error(e))),
+            Err(payload) => Err(TaskError::panicked("thread", ThreadPanic::from_payload(payload))),
+        };
+        // Nobody waits any more: the answer is dropped here.
+        let _ = send.send(answer);
+    };
+    if let Err(refused) = std::thread::Builder::new().spawn(run) {
+        let (send, answer) = futures::channel::oneshot::channel();
+        let _ = send.send(Err(TaskError::failed(Box::new(refused))));
+        return Thread { answer };
+    }
+    Thread { answer }
 }
 
 /// Why a process from [`spawn_process`] failed though it ran: it exited
-/// with a status other than success. Says which program and which status.
+/// with a status other than success. Says which command (its program and
+/// arguments, as a shell would read them) and which status.
 ///
 /// # Examples
 ///
@@ -403,6 +450,7 @@ impl ExitFailure {
     /// let err = concurry::try_gather([concurry::task::spawn_process(command)]).run().unwrap_err();
     /// let failure = err.child_error::<concurry::task::ExitFailure>().unwrap();
     /// assert_eq!(failure.status().code(), Some(3));
+    /// assert_eq!(failure.to_string(), "sh -c 'exit 3' exited with exit status: 3");
     /// ```
     pub fn status(&self) -> std::process::ExitStatus {
         self.status
@@ -437,6 +485,12 @@ pub struct Process {
 /// handle is dropped (a fail-fast gather, a race or a timeout stops the
 /// others).
 ///
+/// A process cannot wake the call: it is checked on the call's polling
+/// schedule, so its end is noticed a little late (by the blocking verbs'
+/// adaptive default, about 17 ms at the median; see
+/// [`polling`](crate::polling)). For short processes, ask for a closer
+/// schedule: `.polling(Duration::from_millis(5))`.
+///
 /// # Examples
 ///
 /// ```
@@ -446,15 +500,60 @@ pub struct Process {
 /// let ok = try_gather([task::spawn_process(Command::new("true"))]).run().unwrap();
 /// assert!(ok[0].success());
 /// let err = try_gather([task::spawn_process(Command::new("no-such-program-here"))]).run().unwrap_err();
-/// assert!(err.child_error::<std::io::Error>().is_some());
+/// let io = err.child_error::<std::io::Error>().unwrap();
+/// assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+/// assert_eq!(io.to_string(), "could not start no-such-program-here");
 /// ```
 pub fn spawn_process(mut command: std::process::Command) -> Process {
-    let program = command.get_program().to_string_lossy().into_owned();
+    let program = command_line(&command);
     match command.spawn() {
         Ok(child) => {
             Process { running: Some(crate::probe::process(child).kill_on_drop(true)), program, not_started: None }
         }
-        Err(e) => Process { running: None, program, not_started: Some(e) },
+        Err(e) => {
+            let not_started = std::io::Error::new(e.kind(), NotStarted { program: program.clone(), source: e });
+            Process { running: None, program, not_started: Some(not_started) }
+        }
+    }
+}
+
+/// The longest command line a message quotes; the rest reads `...`.
+const COMMAND_LINE_CHARS: usize = 120;
+
+/// `command` as a shell would read it (`sh -c 'exit 3'`): the program and
+/// its arguments, each quoted when it holds a space or a quote, cut short
+/// after [`COMMAND_LINE_CHARS`].
+fn command_line(command: &std::process::Command) -> String {
+    let quoted = std::iter::once(command.get_program()).chain(command.get_args()).map(|word| {
+        let word = word.to_string_lossy();
+        let plain = !word.is_empty() && word.chars().all(|c| c.is_alphanumeric() || "-_./=:,+@%".contains(c));
+        if plain { word.into_owned() } else { format!("'{}'", word.replace('\'', r"'\''")) }
+    });
+    let line = quoted.collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(COMMAND_LINE_CHARS) {
+        Some((cut, _)) => format!("{}...", &line[..cut]),
+        None => line,
+    }
+}
+
+/// A process that could not start: which command, and the system's reason
+/// (its source). Carried inside the `io::Error` the handle outputs, which
+/// keeps the system's `ErrorKind`.
+#[derive(Debug)]
+struct NotStarted {
+    program: String,
+    source: std::io::Error,
+}
+
+impl fmt::Display for NotStarted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "could not start {}", self.program)
+    }
+}
+
+impl std::error::Error for NotStarted {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
     }
 }
 
@@ -537,7 +636,7 @@ impl<O: Outcome<Error: Into<BoxError> + 'static>> Joined for Result<O, JoinError
 impl<T> Joined for Result<Result<T, TaskError>, ThreadPanic> {
     type Value = T;
     fn flatten(self) -> Result<T, TaskError> {
-        self.unwrap_or_else(|panic| Err(TaskError::panicked(panic)))
+        self.unwrap_or_else(|panic| Err(TaskError::panicked("thread", panic)))
     }
 }
 

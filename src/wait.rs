@@ -321,7 +321,7 @@ pub fn wait<S: IntoChildren>(children: S) -> Wait<S> {
 }
 
 impl<S: IntoChildren> Wait<S> {
-    fn new(children: S, entry: Entry) -> Self {
+    pub(crate) fn new(children: S, entry: Entry) -> Self {
         let options = Options::new(entry);
         Wait {
             options,

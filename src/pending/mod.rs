@@ -151,6 +151,18 @@ impl<L, F> Pending<L, F> {
         self.deep.as_mut().map(|d| &mut d.scope).filter(|s| !s.parked.is_empty())
     }
 
+    /// Keeps the names the call gave its children, for the calls that wait
+    /// on this set later.
+    pub(crate) fn keep_names(&mut self, names: &[std::borrow::Cow<'static, str>]) {
+        self.deep.get_or_insert_with(Box::default).names = Some(names.into());
+    }
+
+    /// The name the call the set came from gave child `index`, if it named
+    /// its children.
+    pub(crate) fn given_name(&self, index: usize) -> Option<&str> {
+        self.deep.as_ref()?.names.as_ref()?.get(index).map(|name| &**name)
+    }
+
     /// The call about to drive the set set its own polling (or not).
     pub(crate) fn set_explicit_polling(&mut self, explicit: bool) {
         if explicit {

@@ -102,6 +102,9 @@ pub(super) struct Deep {
     /// Probes parked for the next check. They stay with the children, so a
     /// set handed back by `wait` and waited on again still checks them.
     pub(super) scope: Scope,
+    /// The names `.names(..)` gave the call the set came from, by position
+    /// in that call's input: a later call names its children by them.
+    pub(super) names: Option<std::sync::Arc<[std::borrow::Cow<'static, str>]>>,
 }
 
 impl<L: Feed<F>, F: Future> Pending<L, F> {

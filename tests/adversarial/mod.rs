@@ -14,10 +14,18 @@ use std::time::Duration;
 
 pub fn watchdog<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
+    let handle = std::thread::spawn(move || {
         let _ = tx.send(f());
     });
-    rx.recv_timeout(Duration::from_secs(secs)).expect("watchdog: the call never returned (lost wake?)")
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(out) => out,
+        // The body panicked: its own message, not a hang's.
+        Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => unreachable!("the body sent nothing and did not panic"),
+        },
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("watchdog: the call did not return within {secs} s (a hang)"),
+    }
 }
 
 pub fn rt_current() -> tokio::runtime::Runtime {
