@@ -728,8 +728,7 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
     /// `child_name`), and whether it is a word of the user's.
     fn name_in(&self, pending: &Pending<L, F>, index: usize) -> (String, bool) {
         let given = self.extras.as_deref().and_then(|x| x.names.as_ref()).and_then(|n| n.get(index));
-        let given = given.map(|name| &**name).or_else(|| pending.given_name(index));
-        given.map_or_else(|| crate::error::child_name(&pending.key(index)), |name| (name.to_string(), true))
+        given.map_or_else(|| pending.name(index), |name| (name.to_string(), true))
     }
 
     pub(crate) fn entry(&self) -> Entry {

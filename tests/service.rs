@@ -372,6 +372,19 @@ async fn a_tuple_timeout_gives_the_partial_outputs_as_options() {
     assert!(orders.unwrap().is_err());
     assert!(prices.is_none());
     assert_eq!(pending.keys().collect::<Vec<_>>(), [2]);
+    assert_eq!(pending.names().collect::<Vec<_>>(), ["2"]);
+
+    // Named, the set names what is still pending as the message does.
+    let (err, had) = async_gather((user_ok(), orders_down(), slow_prices()))
+        .names(["user", "orders", "prices"])
+        .timeout(Duration::from_millis(50))
+        .keep_partial()
+        .await
+        .unwrap()
+        .into_interrupted()
+        .expect("the call was stopped");
+    assert!(err.to_string().ends_with("still pending: prices"), "{err}");
+    assert_eq!(had.pending.names().collect::<Vec<_>>(), ["prices"]);
 }
 
 // ---- Issue 12, item 4: any output type, as join_all takes it. ----

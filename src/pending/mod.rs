@@ -228,6 +228,37 @@ impl<L: Keys, F> Pending<L, F> {
         self.live_indices().map(|i| self.keys.key(i))
     }
 
+    /// The names of the pending children, in key order, as messages name
+    /// them: the names `.names(..)` gave the call the set came from, else
+    /// the keys (a map's key without its quotes, a path, a position).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{future::{pending, ready}, pin::Pin};
+    /// use concurry::async_gather;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let calls: Vec<Pin<Box<dyn Future<Output = u8> + Send>>> = vec![Box::pin(ready(1)), Box::pin(pending()), Box::pin(pending())];
+    /// let partial = async_gather(calls).names(["user", "orders", "prices"]).timeout(std::time::Duration::ZERO).keep_partial().await.unwrap();
+    /// let waited = partial.into_interrupted().unwrap().1;
+    /// assert_eq!(waited.pending.names().collect::<Vec<_>>(), ["orders", "prices"]);
+    /// # }
+    /// ```
+    pub fn names(&self) -> impl Iterator<Item = String> + '_ {
+        self.live_indices().map(|i| self.name(i).0)
+    }
+
+    /// Child `index`'s name (see [`names`](Self::names)), and whether it is
+    /// a word of the user's rather than a position.
+    pub(crate) fn name(&self, index: usize) -> (String, bool) {
+        match self.given_name(index) {
+            Some(given) => (given.to_owned(), true),
+            None => crate::error::child_name(&self.key(index)),
+        }
+    }
+
     /// The positions of the pending children, in input order.
     pub(crate) fn live_indices(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.capacity()).filter(|&i| self.slab.is_live(i)).take_while(|&i| self.keys.try_key(i).is_some())
