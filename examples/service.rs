@@ -7,7 +7,7 @@
 //!   (the same for tuples, `Vec`s and maps); the log line names the child
 //!   that failed or is still pending.
 //! - `profile_partial`: the same fan-out, answering with whatever arrived
-//!   when the deadline passes.
+//!   when the deadline passes, and the names of the calls still pending.
 //! - `hedged`: race two replicas (`async_race`) with the service's own
 //!   error type; the loser is aborted.
 //!
@@ -80,6 +80,15 @@ struct Profile {
     total: f64,
 }
 
+/// What arrived by the deadline, and which calls were still pending.
+#[derive(Debug, PartialEq)]
+struct PartialProfile {
+    user: Option<String>,
+    orders: Option<Vec<u32>>,
+    total: Option<f64>,
+    pending: Vec<String>,
+}
+
 /// The handler's error-to-status map: by the child's error type, and 504 for
 /// our deadline.
 fn status(err: &anyhow::Error) -> u16 {
@@ -103,14 +112,18 @@ async fn profile(id: u32, state: Orders) -> anyhow::Result<Profile> {
     Ok(Profile { user, orders, total })
 }
 
-async fn profile_partial(id: u32, state: Orders) -> (Option<String>, Option<Vec<u32>>, Option<f64>) {
-    let (user, orders, total) =
-        match async_gather((user(id), orders(state), prices(id))).timeout(DEADLINE).keep_partial().await {
-            Ok(Partial::Complete((u, o, t))) => (Some(u), Some(o), Some(t)),
-            Ok(Partial::Interrupted { partial, .. }) => partial.into_slots().0,
-            Err(_) => Default::default(),
-        };
-    (user.and_then(Result::ok), orders.and_then(Result::ok), total.and_then(Result::ok))
+async fn profile_partial(id: u32, state: Orders) -> PartialProfile {
+    let call = async_gather((user(id), orders(state), prices(id))).names(["user", "orders", "prices"]);
+    let ((user, orders, total), pending) = match call.timeout(DEADLINE).keep_partial().await {
+        Ok(Partial::Complete((u, o, t))) => ((Some(u), Some(o), Some(t)), vec![]),
+        Ok(Partial::Interrupted { partial, .. }) => {
+            let (slots, pending) = partial.into_slots();
+            (slots, pending.names().collect())
+        }
+        Err(_) => Default::default(),
+    };
+    let (user, orders, total) = (user.and_then(Result::ok), orders.and_then(Result::ok), total.and_then(Result::ok));
+    PartialProfile { user, orders, total, pending }
 }
 
 async fn hedged(stopped: &Arc<AtomicUsize>) -> anyhow::Result<u64> {
@@ -133,7 +146,7 @@ async fn profile_plain(id: u32, state: Orders) -> anyhow::Result<Profile> {
     Ok(Profile { user, orders, total })
 }
 
-async fn profile_partial_plain(id: u32, state: Orders) -> (Option<String>, Option<Vec<u32>>, Option<f64>) {
+async fn profile_partial_plain(id: u32, state: Orders) -> PartialProfile {
     let (mut u, mut o, mut t) = (None, None, None);
     let (uf, of, tf) = (user(id), orders(state), prices(id));
     let deadline = tokio::time::sleep(DEADLINE);
@@ -146,7 +159,10 @@ async fn profile_partial_plain(id: u32, state: Orders) -> (Option<String>, Optio
             _ = &mut deadline => break,
         }
     }
-    (u.and_then(Result::ok), o.and_then(Result::ok), t.and_then(Result::ok))
+    let still = [("user", u.is_none()), ("orders", o.is_none()), ("prices", t.is_none())];
+    let pending = still.into_iter().filter(|(_, p)| *p).map(|(name, _)| name.to_string()).collect();
+    let (user, orders, total) = (u.and_then(Result::ok), o.and_then(Result::ok), t.and_then(Result::ok));
+    PartialProfile { user, orders, total, pending }
 }
 
 async fn hedged_plain(stopped: &Arc<AtomicUsize>) -> anyhow::Result<u64> {
@@ -181,6 +197,8 @@ async fn main() {
 
         let partial = profile_partial(1, state).await;
         println!("  partial:  {partial:?}");
+        let expected_pending: &[&str] = if matches!(state, Orders::Slow) { &["orders"] } else { &[] };
+        assert_eq!(partial.pending, expected_pending);
         assert_eq!(partial, profile_partial_plain(1, state).await);
     }
 
