@@ -674,8 +674,12 @@ impl<L: Keys + Feed<F>, F: Future> Engine<L, F> {
     /// The children still pending (an empty set's keys once all completed).
     pub(crate) fn take_pending(&mut self) -> Option<Pending<L, F>> {
         self.missing = self.pending.as_ref().map_or(self.missing, Pending::missing);
+        // Only a set with children left is waited on again: a finished
+        // call's empty set needs no copy of the names.
         let names = self.extras.as_deref().and_then(|x| x.names.as_deref());
-        if let (Some(pending), Some(names)) = (self.pending.as_mut(), names) {
+        if let (Some(pending), Some(names)) = (self.pending.as_mut(), names)
+            && !pending.is_empty()
+        {
             pending.keep_names(names);
         }
         self.pending.take()
