@@ -386,7 +386,20 @@ pub(crate) fn box_error<E: Into<BoxError> + 'static>(error: E) -> BoxError {
 /// and keyed, and its pending children) comes back with `.keep_partial()`,
 /// beside this error: see [`Partial`](crate::Partial).
 ///
+/// `{err}` is the one line of this error (`orders failed`); `{err:#}` adds
+/// its chain of causes, as `anyhow` prints it, with no `anyhow` needed
+/// (`orders failed: orders service down`).
+///
 /// # Examples
+///
+/// ```
+/// let err = concurry::try_gather([std::future::ready(Err::<u8, _>(std::io::Error::other("down")))])
+///     .names(["orders"])
+///     .run()
+///     .unwrap_err();
+/// assert_eq!(err.to_string(), "orders failed");
+/// assert_eq!(format!("{err:#}"), "orders failed: down");
+/// ```
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -708,7 +721,18 @@ impl From<BlockingError> for Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Failed { key, .. } => write!(f, "{key} failed"),
+            Self::Failed { key, error } => {
+                write!(f, "{key} failed")?;
+                if f.alternate() {
+                    // The causes, each after a colon, as anyhow's `{:#}`.
+                    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
+                    while let Some(cause) = next {
+                        write!(f, ": {cause}")?;
+                        next = cause.source();
+                    }
+                }
+                Ok(())
+            }
             Self::Timeout(t) | Self::Cancelled(t) => t.fmt(f),
             Self::Blocking(b) => b.fmt(f),
             Self::Config(c) => c.fmt(f),

@@ -294,6 +294,14 @@ async fn the_childs_error_is_the_source_and_survives_anyhow() {
     assert_eq!(status(&err), 503);
     assert_eq!(err.to_string(), "child 1 failed");
     assert_eq!(format!("{err:#}"), "child 1 failed: orders service down");
+    // The same line with no anyhow: `{:#}` of the error itself, at any depth.
+    let err = async_try_gather((user_ok(), orders_down(), prices_ok())).names(["user", "orders", "prices"]).await;
+    assert_eq!(format!("{:#}", err.unwrap_err()), "orders failed: orders service down");
+    let nested = async_try_gather((async_try_gather((user_ok(), orders_down())), prices_ok()));
+    assert_eq!(
+        format!("{:#}", nested.names(["front", "prices"]).await.unwrap_err()),
+        "front/1 failed: orders service down"
+    );
 
     // A child whose error is an `anyhow::Error` made from a typed error,
     // with or without context: the typed error is found (the `anyhow`
