@@ -117,7 +117,7 @@ pub(crate) fn spawn_detached<T: Send + 'static>(
 
 /// The crate's own runtime for round trips, started on first use; should
 /// its thread fail to start, the shared runtime serves instead.
-fn own_io_runtime() -> &'static Handle {
+pub(crate) fn own_io_runtime() -> &'static Handle {
     static IO: OnceLock<Handle> = OnceLock::new();
     IO.get_or_init(|| {
         let built = tokio::runtime::Builder::new_current_thread().enable_all().build();

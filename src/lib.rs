@@ -10,6 +10,7 @@ mod blocking;
 pub mod config;
 mod engine;
 mod error;
+mod exits;
 mod gather;
 pub mod guide;
 mod outcome;

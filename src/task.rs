@@ -465,14 +465,18 @@ impl fmt::Display for ExitFailure {
 
 impl std::error::Error for ExitFailure {}
 
-/// A process made by [`spawn_process`]: checked on the call's schedule;
-/// killed when dropped; outputs its exit status, or a [`TaskError`] for a
-/// status other than success ([`ExitFailure`]) or a process that could not
-/// start or be waited on (the `io::Error`).
+/// A process made by [`spawn_process`]: wakes the call when it exits (on
+/// Unix; elsewhere checked on the call's schedule); killed when dropped;
+/// outputs its exit status, or a [`TaskError`] for a status other than
+/// success ([`ExitFailure`]) or a process that could not start or be
+/// waited on (the `io::Error`).
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 #[derive(Debug)]
 pub struct Process {
     running: Option<Probed<crate::probe::ProcessProbe>>,
+    /// Wakes the handle when a child exits; without it (no `SIGCHLD`
+    /// listener), the process is checked on the call's schedule.
+    exits: Option<crate::exits::ExitWatch>,
     program: String,
     not_started: Option<std::io::Error>,
 }
@@ -485,11 +489,12 @@ pub struct Process {
 /// handle is dropped (a fail-fast gather, a race or a timeout stops the
 /// others).
 ///
-/// A process cannot wake the call: it is checked on the call's polling
-/// schedule, so its end is noticed a little late (by the blocking verbs'
-/// adaptive default, about 17 ms at the median; see
-/// [`polling`](crate::polling)). For short processes, ask for a closer
-/// schedule: `.polling(Duration::from_millis(5))`.
+/// On Unix the process wakes the call when it exits (the crate listens
+/// for `SIGCHLD`), so its end is noticed at once, as a task's is. Elsewhere
+/// it is checked on the call's polling schedule (by the blocking verbs'
+/// adaptive default, about 17 ms late at the median; see
+/// [`polling`](crate::polling)), as a [`probe::process`](crate::probe::process)
+/// over a `Child` of your own always is.
 ///
 /// # Examples
 ///
@@ -507,12 +512,15 @@ pub struct Process {
 pub fn spawn_process(mut command: std::process::Command) -> Process {
     let program = command_line(&command);
     match command.spawn() {
-        Ok(child) => {
-            Process { running: Some(crate::probe::process(child).kill_on_drop(true)), program, not_started: None }
-        }
+        Ok(child) => Process {
+            running: Some(crate::probe::process(child).kill_on_drop(true)),
+            exits: crate::exits::ExitWatch::new(),
+            program,
+            not_started: None,
+        },
         Err(e) => {
             let not_started = std::io::Error::new(e.kind(), NotStarted { program: program.clone(), source: e });
-            Process { running: None, program, not_started: Some(not_started) }
+            Process { running: None, exits: None, program, not_started: Some(not_started) }
         }
     }
 }
@@ -566,9 +574,20 @@ impl Future for Process {
             let error = this.not_started.take().unwrap_or_else(|| std::io::Error::other("polled after it completed"));
             return Poll::Ready(Err(TaskError::failed(Box::new(error))));
         };
-        let status = match Pin::new(running).poll(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(status) => status,
+        let status = match &this.exits {
+            Some(exits) => {
+                // Registered first, then asked: an exit in between is seen
+                // by the question, one after it wakes us (src/exits.rs).
+                exits.register(cx.waker());
+                match crate::probe::Probe::try_finish(running.get_mut()) {
+                    Some(status) => status,
+                    None => return Poll::Pending,
+                }
+            }
+            None => match Pin::new(running).poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(status) => status,
+            },
         };
         this.running = None;
         Poll::Ready(match status {

@@ -263,6 +263,49 @@ fn a_spawned_thread_wakes_the_call_in_every_entry_point() {
     });
 }
 
+/// A process from `task::spawn_process` wakes the call when it exits
+/// (`SIGCHLD`): under a polling schedule of an hour, each entry point
+/// returns as the processes end (one checked on the schedule would meet
+/// the timeout), a failure among them included.
+#[cfg(unix)]
+#[test]
+fn a_spawned_process_wakes_the_call_in_every_entry_point() {
+    use futures::StreamExt;
+    use std::process::Command;
+    let processes = || -> Vec<_> {
+        ["sleep 0.02", "sleep 0.04; exit 0", "exit 0"]
+            .into_iter()
+            .map(|script| {
+                let mut command = Command::new("sh");
+                command.args(["-c", script]);
+                task::spawn_process(command)
+            })
+            .collect()
+    };
+    let hour = Duration::from_secs(3_600);
+    let deadline = Duration::from_secs(20);
+    let out = concurry::try_gather(processes()).polling(hour).timeout(deadline).run().unwrap();
+    assert!(out.iter().all(std::process::ExitStatus::success), ".run()");
+    let out: Vec<_> = concurry::try_gather(processes()).polling(hour).timeout(deadline).iter().collect();
+    assert!(out.iter().all(|r| r.as_ref().unwrap().1.success()), ".iter()");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let out = async_try_gather(processes()).polling(hour).timeout(deadline).await.unwrap();
+        assert!(out.iter().all(std::process::ExitStatus::success), ".await");
+        let out: Vec<_> = async_try_gather(processes()).polling(hour).timeout(deadline).stream().collect().await;
+        assert!(out.iter().all(|r| r.as_ref().unwrap().1.success()), ".stream()");
+        let mut failing = Command::new("sh");
+        failing.args(["-c", "sleep 0.02; exit 5"]);
+        let mut sleeper = Command::new("sleep");
+        sleeper.arg("30");
+        let started = std::time::Instant::now();
+        let call = async_try_gather([task::spawn_process(failing), task::spawn_process(sleeper)]);
+        let err = call.polling(hour).timeout(deadline).await.unwrap_err();
+        assert_eq!(err.child_error::<task::ExitFailure>().unwrap().status().code(), Some(5));
+        assert!(started.elapsed() < Duration::from_secs(10), "failed fast, by the exit's wake");
+    });
+}
+
 // ---- Issue 12, item 2: the child's error survives conversion. ----
 
 #[derive(Debug, thiserror::Error)]
