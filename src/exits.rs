@@ -89,10 +89,22 @@ fn start() -> bool {
 }
 
 /// Wakes every process still waited on, and forgets the dropped ones.
+///
+/// The wakers run outside the lock (one may spawn a process, which takes
+/// it), each under `catch_unwind`: a waker that panics, a breach of its
+/// executor's contract, must not end the one listener every process
+/// relies on.
 #[cfg(all(unix, not(loom)))]
 fn wake_all() {
     let Some(waiters) = listening() else { return };
-    let mut list = waiters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    list.watches.retain(|watch| watch.upgrade().map(|waker| waker.wake()).is_some());
-    list.cleaned = list.watches.len();
+    let alive: Vec<Arc<AtomicWaker>> = {
+        let mut list = waiters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let alive: Vec<_> = list.watches.iter().filter_map(Weak::upgrade).collect();
+        list.watches.retain(|watch| watch.strong_count() > 0);
+        list.cleaned = list.watches.len();
+        alive
+    };
+    for waker in alive {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()));
+    }
 }

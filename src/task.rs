@@ -487,7 +487,9 @@ pub struct Process {
 /// `FirstException` returns on it), a process that cannot start fails the
 /// same way (no `?` before the call), and the process is killed when its
 /// handle is dropped (a fail-fast gather, a race or a timeout stops the
-/// others).
+/// others). A piped stdin is closed at once, as `Command::status` closes
+/// it (the handle gives no way to write to it): to talk to the process,
+/// spawn it yourself and wait on it with [`probe::process`](crate::probe::process).
 ///
 /// On Unix the process wakes the call when it exits (the crate listens
 /// for `SIGCHLD`), so its end is noticed at once, as a task's is. Elsewhere
@@ -512,8 +514,14 @@ pub struct Process {
 pub fn spawn_process(mut command: std::process::Command) -> Process {
     let program = command_line(&command);
     match command.spawn() {
-        Ok(child) => Process {
-            running: Some(crate::probe::process(child).kill_on_drop(true)),
+        Ok(mut child) => Process {
+            // Nothing can write to a piped stdin here: closed, as
+            // `Command::status` closes it, so a child reading it (`cat`)
+            // sees its end rather than waiting for ever.
+            running: {
+                drop(child.stdin.take());
+                Some(crate::probe::process(child).kill_on_drop(true))
+            },
             exits: crate::exits::ExitWatch::new(),
             program,
             not_started: None,
