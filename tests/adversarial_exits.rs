@@ -11,13 +11,14 @@
 mod adversarial;
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Barrier, Mutex, mpsc};
 use std::task::Context;
 use std::time::{Duration, Instant};
 
+use adversarial::processes::{alive, read_pid, scratch, sh, sh_with_pid};
 use adversarial::{rt_current, rt_multi, watchdog};
 use concurry::task::{self, ExitFailure, TaskError};
 use concurry::{async_gather, async_race, async_try_gather, async_wait, gather, race, try_gather};
@@ -28,12 +29,6 @@ const DEADLINE: Duration = Duration::from_secs(15);
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-fn sh(script: &str) -> task::Process {
-    let mut command = Command::new("sh");
-    command.args(["-c", script]);
-    task::spawn_process(command)
 }
 
 /// A process's exit code, whether it succeeded or not.
@@ -55,48 +50,11 @@ fn check_codes(outs: &[Result<ExitStatus, TaskError>], ctx: &str) {
     }
 }
 
-/// A scratch folder of this test's own.
-fn scratch(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "concurry-adv-exits-{}-{name}-{}",
-        std::process::id(),
-        N.fetch_add(1, SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A process that writes its pid to `pidfile`, then runs `rest` (use
-/// `exec` to keep the pid).
-fn sh_with_pid(pidfile: &Path, rest: &str) -> task::Process {
-    let p = pidfile.display();
-    sh(&format!("echo $$ > {p}.tmp && mv {p}.tmp {p}; {rest}"))
-}
-
-fn read_pid(pidfile: &Path) -> u32 {
-    let until = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(pidfile)
-            && let Ok(pid) = text.trim().parse()
-        {
-            return pid;
-        }
-        assert!(Instant::now() < until, "the script never wrote {}", pidfile.display());
-        std::thread::sleep(ms(5));
-    }
-}
-
 /// A sleeping process and its pid.
 fn sleeper(dir: &Path, name: &str) -> (task::Process, u32) {
     let pidfile = dir.join(name);
     let p = sh_with_pid(&pidfile, "exec sleep 30");
     (p, read_pid(&pidfile))
-}
-
-/// `kill -0` succeeds on a zombie too: failing, the process is reaped.
-fn alive(pid: u32) -> bool {
-    Command::new("kill").args(["-0", &pid.to_string()]).stderr(Stdio::null()).status().unwrap().success()
 }
 
 /// Waits (5 s at most) for `pid` to be killed and reaped.

@@ -7,13 +7,13 @@
 mod adversarial;
 
 use std::future::{Future, pending, ready};
-use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
+use adversarial::processes::{alive, read_pid, scratch, sh, sh_with_pid};
 use adversarial::{rt_current, rt_multi, watchdog};
 use concurry::task::{self, ExitFailure};
 use concurry::{Error, Partial, async_gather, async_race, async_try_gather, gather, race, try_gather, wait};
@@ -37,48 +37,6 @@ impl Checks {
     fn finish(self) {
         assert!(self.0.is_empty(), "{} failed check(s):\n- {}", self.0.len(), self.0.join("\n- "));
     }
-}
-
-/// A scratch folder of this test's own.
-fn scratch(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "concurry-adv-surface-{}-{name}-{}",
-        std::process::id(),
-        N.fetch_add(1, SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn sh(script: &str) -> task::Process {
-    let mut command = Command::new("sh");
-    command.args(["-c", script]);
-    task::spawn_process(command)
-}
-
-/// A script that writes its pid to `pidfile` (atomically), then runs `rest`.
-fn sh_with_pid(pidfile: &Path, rest: &str) -> task::Process {
-    let p = pidfile.display();
-    sh(&format!("echo $$ > {p}.tmp && mv {p}.tmp {p}; {rest}"))
-}
-
-/// The pid the script wrote, waiting (10 s at most) for it.
-fn read_pid(pidfile: &Path) -> u32 {
-    let until = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(pidfile)
-            && let Ok(pid) = text.trim().parse()
-        {
-            return pid;
-        }
-        assert!(Instant::now() < until, "the script never wrote {}", pidfile.display());
-        std::thread::sleep(ms(5));
-    }
-}
-
-fn alive(pid: u32) -> bool {
-    Command::new("kill").args(["-0", &pid.to_string()]).stderr(Stdio::null()).status().unwrap().success()
 }
 
 /// Waits (10 s at most) until `cond` holds.

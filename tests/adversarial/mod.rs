@@ -1,8 +1,9 @@
-//! Helpers shared by the adversarial tests (`adversarial_scheduler.rs`,
-//! `adversarial_bitmap.rs`): a watchdog, runtimes, a seeded generator,
+//! Helpers shared by the adversarial tests (`adversarial_*.rs`): a watchdog, runtimes, a seeded generator,
 //! threads that wake what they are sent, and children with hostile waker
 //! habits, with the counters that check them.
 #![allow(dead_code, unreachable_pub)]
+
+pub mod processes;
 
 use std::future::Future;
 use std::pin::Pin;
